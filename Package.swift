@@ -1,0 +1,76 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layering (see docs/ARCHITECTURE.md):
+//   BulkheadPolicy  pure state machines and rules: no syscalls, no clock, no I/O
+//   BulkheadJSON    a small JSON value, parser and writer (no Foundation: the CLI must start fast)
+//   BulkheadConfig  YAML → validated policy types, every error with file, line and key
+//   CLinux          C shim for what Swift's Glibc module lacks (spawn, epoll, signalfd, cmsg, …)
+//   BulkheadSystem  thin typed syscall wrappers over CLinux
+//   BulkheadDaemon  the supervisor: one event loop that feeds events to policy and performs actions
+//   Supervisor      the `bulkhead` executable: daemon entry and CLI
+let package = Package(
+    name: "bulkhead",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "bulkhead", targets: ["Supervisor"]),
+        .library(name: "WorkerKit", targets: ["WorkerKit"]),
+        .executable(name: "crashlab", targets: ["CrashLab"]),
+        .executable(name: "jobworker", targets: ["ExampleWorker"]),
+        .executable(name: "bulkhead-bench", targets: ["Benchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "CLinux"),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(name: "BulkheadPolicy"),
+        .target(name: "BulkheadJSON"),
+        .target(
+            name: "BulkheadConfig",
+            dependencies: ["BulkheadPolicy", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(name: "BulkheadSystem", dependencies: ["CLinux"]),
+        .target(
+            name: "BulkheadDaemon",
+            dependencies: [
+                "BulkheadPolicy", "BulkheadJSON", "BulkheadConfig", "BulkheadSystem", "CLinux", "CSystemd",
+            ]
+        ),
+        .executableTarget(
+            name: "Supervisor",
+            dependencies: [
+                "BulkheadDaemon", "BulkheadPolicy", "BulkheadJSON", "BulkheadConfig", "BulkheadSystem", "CSystemd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(
+            name: "WorkerKit",
+            dependencies: ["CLinux", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(name: "CrashLab", dependencies: ["CLinux"]),
+        .executableTarget(name: "ExampleWorker", dependencies: ["WorkerKit"]),
+        .executableTarget(
+            name: "Benchmarks",
+            dependencies: ["BulkheadDaemon", "BulkheadSystem", "BulkheadJSON", "CLinux"]
+        ),
+        .testTarget(name: "BulkheadPolicyTests", dependencies: ["BulkheadPolicy"]),
+        .testTarget(name: "BulkheadConfigTests", dependencies: ["BulkheadConfig", "BulkheadPolicy"]),
+        .testTarget(
+            name: "BulkheadSystemTests",
+            dependencies: ["BulkheadSystem", "BulkheadDaemon", "BulkheadJSON", "CLinux"]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["BulkheadJSON", "BulkheadSystem", "CLinux"]
+        ),
+        .testTarget(name: "WorkerKitTests", dependencies: ["WorkerKit", "CLinux"]),
+    ]
+)

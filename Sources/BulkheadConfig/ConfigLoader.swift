@@ -1,0 +1,75 @@
+import BulkheadPolicy
+import Yams
+
+/// How a config is checked beyond its own text.
+public struct ConfigOptions: Sendable {
+    /// The PATH that bare command names are looked up on when a worker sets no `env.PATH`.
+    /// nil: this process's PATH (`defaultExecutableSearchPath` when it has none).
+    public var searchPath: String?
+    /// Whether `command[0]` must name an executable file that exists here. Off for a config
+    /// written for another machine.
+    public var checksExecutables: Bool
+
+    public init(searchPath: String? = nil, checksExecutables: Bool = true) {
+        self.searchPath = searchPath
+        self.checksExecutables = checksExecutables
+    }
+}
+
+/// YAML (SPEC §2) → `SupervisorConfig`, with `defaults` merged into every worker. Every
+/// problem is collected in one pass and named by file, line and key, sorted by line.
+public enum ConfigLoader {
+    /// SPEC §2: `--config PATH` overrides it.
+    public static let defaultPath = "/etc/bulkhead/bulkhead.yaml"
+
+    /// Reads and validates the file at `path`; errors name the file as `path` is written.
+    public static func load(path: String, options: ConfigOptions = ConfigOptions()) throws(ConfigErrors) -> SupervisorConfig {
+        let text: String
+        switch ConfigFile.read(path) {
+        case .success(let contents): text = contents
+        case .failure(let error): throw ConfigErrors([error])
+        }
+        return try parse(yaml: text, file: path, options: options)
+    }
+
+    /// Validates `yaml`; `file` is the name its errors carry.
+    public static func parse(yaml: String, file: String, options: ConfigOptions = ConfigOptions()) throws(ConfigErrors) -> SupervisorConfig {
+        let (config, errors) = validate(yaml: yaml, file: file, options: options)
+        guard let config, errors.isEmpty else { throw ConfigErrors(errors) }
+        return config
+    }
+
+    /// Every problem of the file at `path` (`bulkhead check-config`); empty when it is valid.
+    public static func check(path: String, options: ConfigOptions = ConfigOptions()) -> [ConfigError] {
+        switch ConfigFile.read(path) {
+        case .success(let text): return check(yaml: text, file: path, options: options)
+        case .failure(let error): return [error]
+        }
+    }
+
+    /// Every problem of `yaml`; empty when it is valid.
+    public static func check(yaml: String, file: String, options: ConfigOptions = ConfigOptions()) -> [ConfigError] {
+        validate(yaml: yaml, file: file, options: options).errors
+    }
+
+    static func validate(yaml: String, file: String, options: ConfigOptions) -> (config: SupervisorConfig?, errors: [ConfigError]) {
+        let root: Node?
+        do {
+            // Resolver.basic: scalars are read from their text by the readers here, never by
+            // YAML's type guessing. UTF-8 explicitly: `.default` consults an environment
+            // variable and prints to stdout when it is set.
+            root = try Yams.compose(yaml: yaml, Resolver.basic, Constructor.default, .utf8)
+        } catch let error as YamlError {
+            return (nil, [error.configError(file: file)])
+        } catch {
+            return (nil, [ConfigError(file: file, line: 0, keyPath: "", message: "cannot parse the YAML: \(error)")])
+        }
+        guard let root else {
+            let message = "the config is empty (expected \(DocumentReader.topLevelKeys.joined(separator: ", ")))"
+            return (nil, [ConfigError(file: file, line: 0, keyPath: "", message: message)])
+        }
+        let diagnostics = Diagnostics(file: file)
+        let config = DocumentReader(diagnostics: diagnostics, options: options).read(root)
+        return diagnostics.isEmpty ? (config, []) : (nil, diagnostics.errors)
+    }
+}

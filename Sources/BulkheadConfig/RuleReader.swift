@@ -1,0 +1,80 @@
+import BulkheadPolicy
+
+/// Reads `rules`: each `{ when: { exit_code, signal, stderr }, then: <class> }`.
+struct RuleReader {
+    let diagnostics: Diagnostics
+
+    /// - Parameter labelPrefix: `rules` or `defaults.rules`; rule i is labelled
+    ///   `<prefix>[i]: exit_code [75]` for the crash report's `rule` field.
+    func read(_ field: Field, labelPrefix: String) -> [ClassificationRule] {
+        guard let items = diagnostics.list(field, of: "rules") else { return [] }
+        return items.enumerated().compactMap { index, item in
+            readRule(item, label: "\(labelPrefix)[\(index)]")
+        }
+    }
+
+    private func readRule(_ field: Field, label: String) -> ClassificationRule? {
+        let d = diagnostics
+        guard let mapping = d.mapping(field, known: ["when", "then"]) else { return nil }
+        var result: DeathClass?
+        if let then = mapping["then"] {
+            result = d.choice(then, DeathClass.allCases.map { ($0.rawValue, $0) })
+        } else {
+            let classes = DeathClass.allCases.map(\.rawValue).joined(separator: ", ")
+            d.report(mapping.site, "missing key \"then\" (the class to give: \(classes))")
+        }
+        guard let when = mapping["when"] else {
+            d.report(mapping.site, "missing key \"when\" (exit_code, signal or stderr)")
+            return nil
+        }
+        guard let conditions = d.mapping(when, known: ["exit_code", "signal", "stderr"]) else { return nil }
+        guard !conditions.entries.isEmpty else {
+            // A rule that matches every death would silently replace the whole default table.
+            d.report(when.site, "is empty: give exit_code, signal or stderr")
+            return nil
+        }
+        var exitCodes: [Int32] = []
+        var signals: [Int32] = []
+        var stderr: String?
+        var valid = true
+        for (key, value) in conditions.entries {
+            switch key {
+            case "exit_code":
+                guard let codes = nonEmptyList(value, of: "exit codes") else { valid = false; continue }
+                for code in codes {
+                    if let number = d.int(code, atLeast: 0, atMost: 255) { exitCodes.append(Int32(number)) } else { valid = false }
+                }
+            case "signal":
+                guard let items = nonEmptyList(value, of: "signals") else { valid = false; continue }
+                for item in items {
+                    if let number = d.signal(item) { signals.append(number) } else { valid = false }
+                }
+            case "stderr":
+                if let text = d.nonEmptyString(value) { stderr = text } else { valid = false }
+            default: break
+            }
+        }
+        if conditions["exit_code"] != nil, conditions["signal"] != nil {
+            d.report(when.site, "exit_code and signal never hold together: a process either exits or is killed by a signal")
+            valid = false
+        }
+        guard valid, let result else { return nil }
+        var parts: [String] = []
+        if !exitCodes.isEmpty { parts.append("exit_code [\(exitCodes.map(String.init).joined(separator: ", "))]") }
+        if !signals.isEmpty { parts.append("signal [\(signals.map(Signals.name).joined(separator: ", "))]") }
+        if let stderr { parts.append("stderr \(quoted(stderr))") }
+        return ClassificationRule(
+            exitCodes: exitCodes, signals: signals, stderrContains: stderr, result: result,
+            label: "\(label): \(parts.joined(separator: ", "))"
+        )
+    }
+
+    private func nonEmptyList(_ field: Field, of what: String) -> [Field]? {
+        guard let items = diagnostics.list(field, of: what, scalarAllowed: true) else { return nil }
+        guard !items.isEmpty else {
+            diagnostics.report(field.site, "is empty: give one or more \(what)")
+            return nil
+        }
+        return items
+    }
+}

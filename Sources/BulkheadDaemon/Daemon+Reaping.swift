@@ -1,0 +1,76 @@
+import BulkheadPolicy
+import BulkheadSystem
+import Glibc
+
+/// The one reaper, and what it gathers about a death before policy hears of it.
+extension Daemon {
+    func reapChildren() {
+        collectExitTimes()
+        while let exit = Reaper.reapOne() {
+            guard let id = pids.removeValue(forKey: exit.pid) else {
+                // An orphan a worker left behind, reparented to us (we are a subreaper).
+                counters.orphansReaped += 1
+                continue
+            }
+            handleDeath(id, exit)
+        }
+    }
+
+    func collectExitTimes() {
+        guard exitTimes != nil else { return }
+        var lost = false
+        guard let source = exitTimes else { return }
+        let events = source.drain(lost: &lost)
+        if lost { counters.exitEventsLost = true }
+        for (pid, nanoseconds) in events where pids[pid] != nil {
+            exitStamps[pid] = nanoseconds
+        }
+    }
+
+    func handleDeath(_ id: InstanceID, _ exit: Reaper.Exit) {
+        guard let slot = slots[id] else { return }
+        let spec = supervision.spec(for: id)
+
+        var latency: Int64?
+        var latencySource = "not measured (no kernel exit events: needs CAP_NET_ADMIN)"
+        if let stamp = exitStamps.removeValue(forKey: exit.pid) {
+            latency = Int64(wakeInstant.nanoseconds) - Int64(stamp)
+            latencySource = "kernel exit event"
+        }
+
+        // Everything the process wrote is in its pipes now; take it before judging.
+        if let pipe = slot.stdout { drain(pipe, slot, maxReads: 64) }
+        if let pipe = slot.stderr { drain(pipe, slot, maxReads: 64) }
+        closeOutput(slot)
+
+        // Whatever is left of it (grandchildren in its group or cgroup) goes with it. The
+        // backtracer ran as its child and has finished: the process waited for it before dying.
+        let leftovers = slot.cgroup?.members().count ?? 0
+        ProcessSignals.signalGroup(exit.pid, SIGKILL)
+        slot.cgroup?.killAll()
+
+        let crumbs = slot.breadcrumbs?.read(limit: Self.breadcrumbCapacity)
+        if latency == nil, let dying = crumbs?.dyingStamp, dying > 0, dying <= wakeInstant.nanoseconds {
+            latency = Int64(wakeInstant.nanoseconds - dying)
+            latencySource = "worker exit stamp"
+        }
+        let backtrace = BacktraceReport.take(directory: slot.backtraceDirectory, pid: exit.pid)
+        let tailLines = slot.stderrTail.lines(last: supervision.config.output.stderrTailLines)
+        let tail = tailLines.map(\.text)
+        let parsed = FatalErrorParser.parse(stderr: tail, backtrace: backtrace)
+        let oom = (slot.cgroup?.oomKills() ?? 0) > slot.oomBaseline
+
+        let facts = DeathFacts(
+            termination: exit.exited ? .exited(code: exit.code) : .signaled(signal: exit.code, coreDumped: exit.coreDumped),
+            stderrTail: tail, fatalMessage: parsed.message, sourceLocation: parsed.location, headline: parsed.headline,
+            topFrames: parsed.topFrames, killedForLimit: oom
+        )
+        evidence[id] = DeathEvidence(
+            exit: exit, startedWall: slot.spawnedAtWall, endedWall: WallClock.nowNanoseconds(), command: spec?.command ?? [],
+            detectLatencyMicroseconds: latency.map { $0 / 1000 }, latencySource: latencySource,
+            breadcrumbs: crumbs?.entries ?? [], backtrace: backtrace, stderrTail: tailLines, leftoversKilled: leftovers
+        )
+        slot.pid = nil
+        perform(supervision.exited(id, pid: exit.pid, facts: facts, MonotonicClock.now()))
+    }
+}

@@ -1,0 +1,57 @@
+import BulkheadJSON
+import BulkheadPolicy
+import BulkheadSystem
+
+/// A death, written down: the crash report (unless clean) and the `exit` event.
+extension Daemon {
+    func recordDeath(_ record: DeathRecord) {
+        let evidence = self.evidence.removeValue(forKey: record.instance)
+        let wall = evidence?.endedWall ?? WallClock.nowNanoseconds()
+        var crashID: String?
+        if record.classification.deathClass != .clean {
+            let id = reports.newID(for: record.instance, wall: wall)
+            let report = CrashReport.build(id: id, record: record, evidence: evidence)
+            do {
+                try reports.save(id: id, report: report, summary: CrashReport.summary(id: id, record: record, wall: wall))
+                crashID = id
+            } catch {
+                emit(SupervisorEvent(.daemon, record.instance, priority: 3, message: "could not write crash report \(id): \(error)"))
+            }
+        }
+        emit(ExitEvent.make(record, crashID: crashID, latency: evidence?.detectLatencyMicroseconds), extra: ExitEvent.fields(record, crashID: crashID))
+    }
+}
+
+/// The `exit` event: one line a person reads, and the structured fields of SPEC §6.
+enum ExitEvent {
+    static func make(_ record: DeathRecord, crashID: String?, latency: Int64?) -> SupervisorEvent {
+        var how: String
+        switch record.facts.termination {
+        case .exited(let code): how = "exited with code \(code)"
+        case .signaled(let signal, let core): how = "killed by SIG\(Signals.name(signal))" + (core ? " (core dumped)" : "")
+        case .spawnFailed(let failure): how = "could not start (\(failure.stage): \(failure.reason))"
+        }
+        var message = "\(how): \(record.classification.deathClass.rawValue) (\(record.classification.rule))"
+        if let reason = record.facts.fatalMessage ?? record.facts.headline { message += " — \(reason)" }
+        message += "; \(record.action)"
+        if let note = record.note { message += "; \(note)" }
+        if let latency { message += "; noticed in \(latency)us" }
+        return SupervisorEvent(.exit, record.instance, pid: record.pid, priority: record.classification.deathClass.priority, message: message)
+    }
+
+    static func fields(_ record: DeathRecord, crashID: String?) -> [SupervisorEvent.Field] {
+        var fields: [SupervisorEvent.Field] = [
+            .init("CLASS", record.classification.deathClass.rawValue),
+            .init("RULE", record.classification.rule),
+            .init("RESTARTS", "\(record.restarts)"),
+            .init("FINGERPRINT", record.fingerprint),
+        ]
+        switch record.facts.termination {
+        case .exited(let code): fields.append(.init("EXIT_CODE", "\(code)"))
+        case .signaled(let signal, _): fields.append(.init("SIGNAL", Signals.name(signal)))
+        case .spawnFailed: break
+        }
+        if let crashID { fields.append(.init("CRASH_ID", crashID)) }
+        return fields
+    }
+}

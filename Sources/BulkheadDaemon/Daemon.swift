@@ -1,0 +1,249 @@
+import BulkheadConfig
+import BulkheadPolicy
+import BulkheadSystem
+import CLinux
+import Glibc
+
+/// The supervisor: one thread, one epoll loop, one reaper. Every event (a death, a notify
+/// datagram, a control request, a signal, a deadline) becomes a call into `Supervision`, and the
+/// actions it returns are performed here. Nothing else mutates the instance table.
+public final class Daemon {
+    public struct Options: Sendable {
+        public var configPath: String
+        /// Overrides `control.socket` (`--socket`, tests).
+        public var socketPath: String?
+        /// Text lines lead with the local time (off when journald stamps them).
+        public var timestamps: Bool
+        public var seed: UInt64
+
+        public init(configPath: String, socketPath: String? = nil, timestamps: Bool = true, seed: UInt64 = 0) {
+            self.configPath = configPath
+            self.socketPath = socketPath
+            self.timestamps = timestamps
+            self.seed = seed
+        }
+    }
+
+    static let breadcrumbCapacity = 64
+    /// The signals the loop takes as events; blocked in every thread from the start of `main`.
+    public static let handledSignals: [Int32] = [SIGCHLD, SIGTERM, SIGINT, SIGHUP]
+
+    let options: Options
+    var supervision: Supervision
+    var epoll: Epoll
+    let signals: SignalDescriptor
+    var exitTimes: ExitTimestamps?
+    let sink: OutputSink
+    let launcher: WorkerLauncher
+    let reports: CrashReportStore
+    let cgroups: CgroupHost?
+    let daemonPID: Int32
+
+    var slots: [InstanceID: InstanceSlot] = [:]
+    var pids: [Int32: InstanceID] = [:]
+    var sources: [UInt64: Source] = [:]
+    var nextToken: UInt64 = 1
+    /// Kernel exit times (monotonic ns) of our instances' main processes, until reaped.
+    var exitStamps: [Int32: UInt64] = [:]
+    /// What the reaper gathered about a death, until its `record` action is performed.
+    var evidence: [InstanceID: DeathEvidence] = [:]
+    let readBuffer: UnsafeMutableRawBufferPointer
+    var notifyBuffer = [UInt8](repeating: 0, count: NotifyMessage.maxDatagram)
+
+    var shutdownRequested = false
+    var wakeInstant = Instant.zero
+    var iterationWall: Int64 = 0
+    var deadline: Instant?
+    var counters = Counters()
+
+    enum Source {
+        case signals
+        case exitTimes
+        case output(InstanceID, OutputStream)
+        case notify(InstanceID)
+        case control
+        case controlClient(Int)
+    }
+
+    struct Counters {
+        var orphansReaped = 0
+        var notifyRejected = 0
+        var outputLinesDropped = 0
+        var exitEventsLost = false
+    }
+
+    public init(options: Options, config: SupervisorConfig) throws(SystemError) {
+        self.options = options
+        daemonPID = getpid()
+        SignalDescriptor.ignore(SIGPIPE)
+        try Reaper.becomeSubreaper()
+        _ = bh_raise_fd_limit()
+        epoll = try Epoll()
+        signals = try SignalDescriptor(Self.handledSignals)
+        exitTimes = try? ExitTimestamps()
+        let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
+        let host = CgroupHost(name: "bulkhead-\(getpid())")
+        cgroups = host
+        launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host)
+        reports = CrashReportStore(directory: config.stateDir + "/crashes", retention: config.crashReports)
+        sink = TextSink(fd: 2, timestamps: options.timestamps)
+        supervision = Supervision(config: config, seed: options.seed == 0 ? UInt64(bitPattern: WallClock.nowNanoseconds()) : options.seed)
+        readBuffer = .allocate(byteCount: 64 << 10, alignment: 16)
+        try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)
+        try FileSystem.makeDirectories(backtraceRoot, mode: 0o755)
+        try register(signals.descriptor, .readable, .signals)
+        if let exitTimes {
+            try register(exitTimes.descriptor, .readable, .exitTimes)
+        }
+        for note in host.notes {
+            emit(SupervisorEvent(.daemon, nil, priority: 5, message: note))
+        }
+    }
+
+    var backtraceRoot: String { supervision.config.stateDir + "/backtraces" }
+
+    /// Runs until SIGTERM/SIGINT has stopped every worker. Returns the process exit code.
+    public func run() -> Int32 {
+        emit(SupervisorEvent(.daemon, nil, priority: 5, message: "bulkhead \(BulkheadVersion.current) supervising \(supervision.instanceIDs.count) instances (pid \(daemonPID))"))
+        perform(supervision.startAll(MonotonicClock.now()))
+        while !(shutdownRequested && supervision.isQuiescent) {
+            deadline = supervision.nextDeadline()
+            var timeout: Int64?
+            if let deadline {
+                let now = MonotonicClock.now()
+                timeout = deadline > now ? Int64(deadline.nanoseconds - now.nanoseconds) : 0
+            }
+            let events: [Epoll.Event]
+            do {
+                events = try epoll.wait(timeoutNanoseconds: timeout)
+            } catch {
+                emit(SupervisorEvent(.daemon, nil, priority: 2, message: "epoll_wait failed: \(error)"))
+                continue
+            }
+            wakeInstant = MonotonicClock.now()
+            iterationWall = WallClock.nowNanoseconds()
+            sink.beginIteration(wallNanoseconds: iterationWall)
+            // Deaths first: their pipes are drained by the reaper, whatever order epoll chose.
+            for event in events where isSignalSource(event.token) {
+                handleSignals()
+            }
+            for event in events where !isSignalSource(event.token) {
+                dispatch(event)
+            }
+            if let deadline, deadline <= MonotonicClock.now() {
+                perform(supervision.tick(MonotonicClock.now()))
+            }
+            reportDroppedOutput()
+            sink.endOfIteration()
+        }
+        finish()
+        return 0
+    }
+
+    func isSignalSource(_ token: UInt64) -> Bool {
+        if case .signals? = sources[token] { return true }
+        return false
+    }
+
+    func dispatch(_ event: Epoll.Event) {
+        guard let source = sources[event.token] else { return }   // closed earlier in this batch
+        switch source {
+        case .signals:
+            break
+        case .exitTimes:
+            collectExitTimes()
+        case .output(let id, let stream):
+            readOutput(id, stream, token: event.token)
+        case .notify(let id):
+            receiveNotifications(id)
+        case .control, .controlClient:
+            break
+        }
+    }
+
+    func handleSignals() {
+        let deliveries: [SignalDescriptor.Delivery]
+        do { deliveries = try signals.drain() } catch { return }
+        var reaped = false
+        for delivery in deliveries {
+            switch delivery.signal {
+            case SIGCHLD:
+                if !reaped {
+                    reapChildren()
+                    reaped = true
+                }
+            case SIGTERM, SIGINT:
+                if !shutdownRequested {
+                    shutdownRequested = true
+                    emit(SupervisorEvent(.stop, nil, priority: 5, message: "SIG\(Signals.name(delivery.signal)) from pid \(delivery.senderPID): stopping every worker, dependents first"))
+                    perform(supervision.shutdown(MonotonicClock.now()))
+                }
+            case SIGHUP:
+                reloadConfiguration()
+            default:
+                break
+            }
+        }
+    }
+
+    // MARK: - Registration
+
+    @discardableResult
+    func register(_ fd: FileDescriptor, _ interest: Epoll.Interest, _ source: Source) throws(SystemError) -> UInt64 {
+        let token = nextToken
+        nextToken += 1
+        try epoll.add(fd, interest, token: token)
+        sources[token] = source
+        return token
+    }
+
+    func unregister(_ fd: FileDescriptor, token: UInt64) {
+        epoll.remove(fd)
+        sources[token] = nil
+    }
+
+    // MARK: - Events out
+
+    func emit(_ event: SupervisorEvent, extra: [SupervisorEvent.Field] = []) {
+        sink.event(event, extra: extra)
+    }
+
+    func reportDroppedOutput() {
+        let dropped = sink.takeDroppedLines()
+        guard dropped > 0 else { return }
+        counters.outputLinesDropped += dropped
+        emit(SupervisorEvent(.outputDropped, nil, priority: 4, message: "output too slow: \(dropped) lines dropped (\(counters.outputLinesDropped) in all)"))
+    }
+
+    // MARK: - Reload
+
+    func reloadConfiguration() {
+        let now = MonotonicClock.now()
+        do {
+            let config = try ConfigLoader.load(path: options.configPath)
+            let (actions, summary) = supervision.reload(config, now)
+            _ = summary
+            perform(actions)
+        } catch {
+            emit(SupervisorEvent(.reload, nil, priority: 3, message: "reload refused, nothing changed: \(error)"))
+        }
+    }
+
+    // MARK: - Exit
+
+    func finish() {
+        sink.beginIteration(wallNanoseconds: WallClock.nowNanoseconds())
+        for slot in slots.values {
+            slot.cgroup?.remove()
+            slot.notify.close()
+            FileSystem.removeTree(slot.backtraceDirectory)
+        }
+        cgroups?.removeBase()
+        emit(SupervisorEvent(.daemon, nil, priority: 5, message: "every worker stopped; bulkhead exits"))
+        sink.drain(timeoutNanoseconds: 2_000_000_000)
+    }
+}
+
+public enum BulkheadVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,53 @@
+import BulkheadPolicy
+import BulkheadSystem
+
+/// What the mechanism holds for one instance, across its restarts: its notify socket, its
+/// breadcrumb ring, its cgroup, its output buffers, and the live process's pipes.
+final class InstanceSlot {
+    let id: InstanceID
+    let label: String
+    let notify: NotifySocket
+    var notifyToken: UInt64 = 0
+    let breadcrumbs: BreadcrumbFile?
+    let backtraceDirectory: String
+    var cgroup: InstanceCgroup?
+    var cgroupPrepared = false
+
+    // The live process.
+    var pid: Int32?
+    var spawnedAtWall: Int64 = 0
+    var oomBaseline = 0
+    var stdout: OutputPipe?
+    var stderr: OutputPipe?
+    /// Set by a notify EXTEND / WATCHDOG message etc.; counted when dropped.
+    var rejectedNotifications = 0
+    var acceptedNotifications = 0
+
+    var stderrTail: LineRing
+    var log: LineRing
+
+    init(id: InstanceID, notify: NotifySocket, breadcrumbs: BreadcrumbFile?, backtraceDirectory: String, output: OutputConfig) {
+        self.id = id
+        self.label = id.description
+        self.notify = notify
+        self.breadcrumbs = breadcrumbs
+        self.backtraceDirectory = backtraceDirectory
+        stderrTail = LineRing(maxLines: max(1, output.stderrTailLines), maxBytes: 64 << 10)
+        log = LineRing(maxLines: max(1, output.bufferLines), maxBytes: max(64 << 10, output.bufferLines * 256))
+    }
+}
+
+/// The read end of one of a process's output pipes, with its partial line.
+final class OutputPipe {
+    let fd: FileDescriptor
+    let stream: OutputStream
+    var token: UInt64 = 0
+    var splitter: LineSplitter
+    var open = true
+
+    init(fd: FileDescriptor, stream: OutputStream, maxLine: Int) {
+        self.fd = fd
+        self.stream = stream
+        splitter = LineSplitter(maxLine: maxLine)
+    }
+}

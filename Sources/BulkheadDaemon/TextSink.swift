@@ -1,0 +1,120 @@
+import BulkheadPolicy
+import Glibc
+
+/// SPEC/issue: without journald, every worker line and every event is one line on bulkhead's
+/// stderr, prefixed with the instance: `api:0 | text` (stdout), `api:0 ! text` (stderr),
+/// `api:0 * exit: …` (event). A wall-clock time leads each line unless journald already stamps
+/// them (stderr connected to the journal).
+final class TextSink: OutputSink {
+    private let writer: OutputWriter
+    private var staging: [UInt8] = []
+    private var stagedLines = 0
+    private var timePrefix: [UInt8] = []
+    private let timestamps: Bool
+    private static let flushThreshold = 256 << 10
+
+    init(fd: Int32, timestamps: Bool) {
+        writer = OutputWriter(fd: fd)
+        self.timestamps = timestamps
+        staging.reserveCapacity(Self.flushThreshold + 65536)
+        refreshTime(WallClockText.now())
+    }
+
+    func workerLine(_ id: InstanceID, label: String, stream: OutputStream, line: UnsafeRawBufferPointer) {
+        staging.append(contentsOf: timePrefix)
+        var label = label
+        label.withUTF8 { staging.append(contentsOf: $0) }
+        staging.append(contentsOf: stream == .stdout ? Self.stdoutMark : Self.stderrMark)
+        staging.append(contentsOf: line)
+        staging.append(0x0A)
+        stagedLines += 1
+        if staging.count >= Self.flushThreshold { flush() }
+    }
+
+    func event(_ event: SupervisorEvent, extra: [SupervisorEvent.Field]) {
+        var text = event.instance.map { "\($0)" } ?? "bulkhead"
+        text += " * \(event.kind.rawValue): \(event.message)"
+        for field in extra where field.name == "CRASH_ID" {
+            text += " [crash \(field.value)]"
+        }
+        staging.append(contentsOf: timePrefix)
+        text.withUTF8 { staging.append(contentsOf: $0) }
+        staging.append(0x0A)
+        stagedLines += 1
+    }
+
+    func beginIteration(wallNanoseconds: Int64) {
+        refreshTime(wallNanoseconds)
+    }
+
+    func endOfIteration() {
+        flush()
+    }
+
+    func takeDroppedLines() -> Int {
+        writer.takeDroppedLines()
+    }
+
+    func drain(timeoutNanoseconds: Int64) {
+        flush()
+        writer.drain(timeoutNanoseconds: timeoutNanoseconds)
+    }
+
+    private func flush() {
+        guard !staging.isEmpty else { return }
+        staging.withUnsafeBytes { _ = writer.submit($0, lines: stagedLines) }
+        staging.removeAll(keepingCapacity: true)
+        stagedLines = 0
+    }
+
+    private func refreshTime(_ wallNanoseconds: Int64) {
+        // One clock formatting per loop iteration, not per line.
+        timePrefix = timestamps ? Array((WallClockText.timeOfDay(wallNanoseconds) + " ").utf8) : []
+    }
+
+    private static let stdoutMark: [UInt8] = Array(" | ".utf8)
+    private static let stderrMark: [UInt8] = Array(" ! ".utf8)
+}
+
+/// Formatting wall-clock time without Foundation.
+enum WallClockText {
+    static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// `14:03:27.412` in local time.
+    static func timeOfDay(_ wallNanoseconds: Int64) -> String {
+        var seconds = time_t(wallNanoseconds / 1_000_000_000)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        let ms = Int((wallNanoseconds / 1_000_000) % 1000)
+        return "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(ms, 3))"
+    }
+
+    /// `2026-11-29T14:03:27.412Z` (UTC, RFC 3339).
+    static func iso8601(_ wallNanoseconds: Int64) -> String {
+        var seconds = time_t(wallNanoseconds / 1_000_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let ms = Int((wallNanoseconds / 1_000_000) % 1000)
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(ms, 3))Z"
+    }
+
+    /// `20261129-140327-412` (UTC): sorts by time, safe in file names.
+    static func compact(_ wallNanoseconds: Int64) -> String {
+        var seconds = time_t(wallNanoseconds / 1_000_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let ms = Int((wallNanoseconds / 1_000_000) % 1000)
+        return "\(pad(Int(parts.tm_year) + 1900, 4))\(pad(Int(parts.tm_mon) + 1, 2))\(pad(Int(parts.tm_mday), 2))-"
+            + "\(pad(Int(parts.tm_hour), 2))\(pad(Int(parts.tm_min), 2))\(pad(Int(parts.tm_sec), 2))-\(pad(ms, 3))"
+    }
+
+    static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+}

@@ -1,0 +1,54 @@
+/// Bounds on what the parser accepts, so that hostile input costs bounded time and memory.
+///
+/// Every limit is checked as the input is read; parsing is linear in the input size whatever the
+/// limits.
+public struct JSONLimits: Equatable, Sendable {
+    /// The deepest nesting of arrays and objects accepted: `[[1]]` has depth 2, a scalar 0.
+    ///
+    /// The parser itself does not recurse, but equality, the writer and deinitialisation of a
+    /// value do, once per level; so the parser uses at most ``depthCeiling`` whatever this says.
+    public var maxDepth: Int
+    /// The longest input accepted, in bytes.
+    public var maxInputBytes: Int
+    /// The longest string (key or value) accepted, in UTF-8 bytes after unescaping.
+    public var maxStringBytes: Int
+    /// The most values a document may hold, counting every scalar, array and object (keys are
+    /// not counted).
+    public var maxElements: Int
+    /// The longest number accepted, in characters. RFC 8259 lets a parser bound numbers; this keeps
+    /// decimal conversion cheap.
+    public var maxNumberLength: Int
+
+    /// Limits; the defaults suit protocol messages and status documents.
+    public init(
+        maxDepth: Int = 64,
+        maxInputBytes: Int = 1 << 20,
+        maxStringBytes: Int = 256 << 10,
+        maxElements: Int = 250_000,
+        maxNumberLength: Int = 256
+    ) {
+        self.maxDepth = maxDepth
+        self.maxInputBytes = maxInputBytes
+        self.maxStringBytes = maxStringBytes
+        self.maxElements = maxElements
+        self.maxNumberLength = maxNumberLength
+    }
+
+    /// Depth 64, 1 MiB of input, 256 KiB strings, 250 000 values, 256-character numbers.
+    public static let `default` = JSONLimits()
+
+    /// For large trusted-shape files such as Swift runtime backtrace reports (a stack overflow
+    /// report holds ~58 000 frames and runs to several MB): depth 64, 32 MiB of input, 1 MiB
+    /// strings, 4 000 000 values.
+    public static let largeDocument = JSONLimits(
+        maxDepth: 64,
+        maxInputBytes: 32 << 20,
+        maxStringBytes: 1 << 20,
+        maxElements: 4_000_000
+    )
+
+    /// The most nesting the parser accepts whatever ``maxDepth`` says. The recursive operations
+    /// on a value use a few hundred bytes of stack per level, so this stays well inside even a
+    /// 512 KiB thread stack.
+    public static let depthCeiling = 512
+}

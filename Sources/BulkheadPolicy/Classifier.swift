@@ -1,0 +1,95 @@
+/// SPEC §3: the worker's own rules first (first match wins), then the default table.
+public enum Classifier {
+    public static func classify(
+        _ facts: DeathFacts, cause: StopCause?, stopSignal: Int32, rules: [ClassificationRule]
+    ) -> Classification {
+        if case .spawnFailed(let failure) = facts.termination {
+            switch failure.kind {
+            case .configuration:
+                return Classification(.persistent, rule: "default: spawn failed (\(failure.stage): \(failure.reason))")
+            case .resources:
+                return Classification(.transient, rule: "default: spawn failed (\(failure.stage): \(failure.reason))")
+            }
+        }
+        if let cause {
+            switch cause {
+            case .watchdog:
+                return Classification(.hang, rule: "default: watchdog missed, killed by bulkhead")
+            case .startTimeout:
+                return Classification(.transient, rule: "default: not ready within start_timeout")
+            default:
+                // A stop we asked for is clean, however the process took it, unless it crashed
+                // on the way out: that is a bug worth a report.
+                if case .signaled(let signal, _) = facts.termination, signal != stopSignal,
+                   Signals.crashSignals.contains(signal) {
+                    break
+                }
+                return Classification(.clean, rule: "default: stopped by \(cause == .operatorStop || cause == .operatorRestart ? "the operator" : "bulkhead (\(cause.rawValue))")")
+            }
+        }
+        if let matched = firstMatchingRule(facts, rules) {
+            return Classification(matched.result, rule: matched.label)
+        }
+        return defaultClassification(facts)
+    }
+
+    static func firstMatchingRule(_ facts: DeathFacts, _ rules: [ClassificationRule]) -> ClassificationRule? {
+        rules.first { rule in
+            var constrained = false
+            if !rule.exitCodes.isEmpty {
+                constrained = true
+                guard case .exited(let code) = facts.termination, rule.exitCodes.contains(code) else { return false }
+            }
+            if !rule.signals.isEmpty {
+                constrained = true
+                guard case .signaled(let signal, _) = facts.termination, rule.signals.contains(signal) else { return false }
+            }
+            if let needle = rule.stderrContains {
+                constrained = true
+                guard facts.stderrTail.contains(where: { $0.contains(needle) })
+                        || (facts.fatalMessage?.contains(needle) ?? false) else { return false }
+            }
+            return constrained
+        }
+    }
+
+    static func defaultClassification(_ facts: DeathFacts) -> Classification {
+        if facts.killedForLimit {
+            return Classification(.limit, rule: "default: killed for a memory limit (OOM)")
+        }
+        switch facts.termination {
+        case .exited(let code):
+            if code == 0 { return Classification(.clean, rule: "default: exit 0") }
+            if code == ExitCodes.corruption {
+                return Classification(.corruption, rule: "default: exit \(code) (WorkerKit corruption)")
+            }
+            if code == ExitCodes.temporaryFailure {
+                return Classification(.transient, rule: "default: exit 75 (EX_TEMPFAIL)")
+            }
+            if ExitCodes.sysexits.contains(code) {
+                return Classification(.persistent, rule: "default: exit \(code) (\(sysexitName(code)))")
+            }
+            return Classification(.transient, rule: "default: exit \(code)")
+        case .signaled(let signal, _):
+            let name = Signals.name(signal)
+            if Signals.crashSignals.contains(signal) {
+                return Classification(.crash, rule: "default: signal \(name)")
+            }
+            if Signals.limitSignals.contains(signal) {
+                return Classification(.limit, rule: "default: signal \(name) (resource limit)")
+            }
+            return Classification(.transient, rule: "default: signal \(name)")
+        case .spawnFailed:
+            return Classification(.persistent, rule: "default: spawn failed")
+        }
+    }
+
+    static func sysexitName(_ code: Int32) -> String {
+        let names: [Int32: String] = [
+            64: "EX_USAGE", 65: "EX_DATAERR", 66: "EX_NOINPUT", 67: "EX_NOUSER", 68: "EX_NOHOST",
+            69: "EX_UNAVAILABLE", 70: "EX_SOFTWARE", 71: "EX_OSERR", 72: "EX_OSFILE", 73: "EX_CANTCREAT",
+            74: "EX_IOERR", 75: "EX_TEMPFAIL", 76: "EX_PROTOCOL", 77: "EX_NOPERM", 78: "EX_CONFIG",
+        ]
+        return names[code] ?? "sysexits"
+    }
+}

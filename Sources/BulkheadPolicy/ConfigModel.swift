@@ -1,0 +1,302 @@
+/// The validated configuration (SPEC §2). `BulkheadConfig` builds it from YAML, with `defaults`
+/// already merged into every worker; everything here is plain data.
+public struct SupervisorConfig: Equatable, Sendable {
+    public var control: ControlConfig
+    public var stateDir: String
+    public var crashReports: CrashReportRetention
+    public var output: OutputConfig
+    public var workers: [WorkerSpec]
+
+    public init(
+        control: ControlConfig = ControlConfig(),
+        stateDir: String = "/var/lib/bulkhead",
+        crashReports: CrashReportRetention = CrashReportRetention(),
+        output: OutputConfig = OutputConfig(),
+        workers: [WorkerSpec] = []
+    ) {
+        self.control = control
+        self.stateDir = stateDir
+        self.crashReports = crashReports
+        self.output = output
+        self.workers = workers
+    }
+
+    public func worker(named name: String) -> WorkerSpec? {
+        workers.first { $0.name == name }
+    }
+}
+
+public struct ControlConfig: Equatable, Sendable {
+    /// nil: the default for the mode bulkhead runs in (root: /run/bulkhead/control.sock).
+    public var socket: String?
+    public var mode: UInt32
+    public var group: String?
+
+    public init(socket: String? = nil, mode: UInt32 = 0o660, group: String? = nil) {
+        self.socket = socket
+        self.mode = mode
+        self.group = group
+    }
+}
+
+/// How many crash reports are kept in `state_dir/crashes` (oldest removed first).
+public struct CrashReportRetention: Equatable, Sendable {
+    public var keep: Int
+    public var maxBytes: UInt64
+
+    public init(keep: Int = 1000, maxBytes: UInt64 = 256 << 20) {
+        self.keep = keep
+        self.maxBytes = maxBytes
+    }
+}
+
+/// Where worker output and supervisor events go.
+public struct OutputConfig: Equatable, Sendable {
+    public enum Journal: String, Equatable, Sendable { case auto, on, off }
+    public var journal: Journal
+    /// Lines kept per instance for `bulkhead logs` when journald is not used.
+    public var bufferLines: Int
+    /// Lines of stderr kept per instance for crash reports.
+    public var stderrTailLines: Int
+
+    public init(journal: Journal = .auto, bufferLines: Int = 1000, stderrTailLines: Int = 40) {
+        self.journal = journal
+        self.bufferLines = bufferLines
+        self.stderrTailLines = stderrTailLines
+    }
+}
+
+public enum RestartMode: String, Equatable, Sendable, CaseIterable {
+    case always
+    case onFailure = "on-failure"
+    case never
+}
+
+public enum ReadyMode: Equatable, Sendable {
+    /// Ready when the worker sends `READY=1`.
+    case notify
+    /// Ready as soon as it has been spawned.
+    case spawn
+    /// Ready once it has stayed up this long.
+    case after(Duration)
+}
+
+/// How a worker's restarts couple with its `depends_on` (Erlang/OTP's names).
+public enum RestartStrategy: String, Equatable, Sendable, CaseIterable {
+    /// Only the instance that died restarts.
+    case oneForOne = "one_for_one"
+    /// When a dependency restarts, this worker restarts after it (and so on down the chain).
+    case restForOne = "rest_for_one"
+    /// This worker and its dependencies restart together when any of them dies.
+    case oneForAll = "one_for_all"
+}
+
+public struct BackoffPolicy: Equatable, Sendable {
+    public var initial: Duration
+    public var max: Duration
+    public var multiplier: Double
+    /// Fraction of the delay added or removed at random (0.2: ±20 %).
+    public var jitter: Double
+    /// Uptime after which a run counts as stable: the backoff sequence starts over.
+    public var resetAfter: Duration
+
+    public init(
+        initial: Duration = .milliseconds(100), max: Duration = .seconds(30), multiplier: Double = 2.0,
+        jitter: Double = 0.2, resetAfter: Duration = .seconds(60)
+    ) {
+        self.initial = initial
+        self.max = max
+        self.multiplier = multiplier
+        self.jitter = jitter
+        self.resetAfter = resetAfter
+    }
+}
+
+public struct CrashLoopPolicy: Equatable, Sendable {
+    /// More restarts than this inside `window` opens the breaker.
+    public var maxRestarts: Int
+    public var window: Duration
+    public var cooldown: Duration
+    /// The same crash fingerprint this many times in a row, with no stable run between, is a
+    /// deterministic bug: the death becomes `persistent`. 0 disables.
+    public var sameCrash: Int
+
+    public init(maxRestarts: Int = 10, window: Duration = .seconds(60), cooldown: Duration = .seconds(300), sameCrash: Int = 3) {
+        self.maxRestarts = maxRestarts
+        self.window = window
+        self.cooldown = cooldown
+        self.sameCrash = sameCrash
+    }
+}
+
+public struct StopPolicy: Equatable, Sendable {
+    public var signal: Int32
+    public var timeout: Duration
+
+    public init(signal: Int32 = Signals.terminate, timeout: Duration = .seconds(10)) {
+        self.signal = signal
+        self.timeout = timeout
+    }
+}
+
+public struct ResourceLimits: Equatable, Sendable {
+    /// Bytes; enforced with a memory cgroup where the machine has one.
+    public var memory: UInt64?
+    public var openFiles: UInt64?
+    public var processes: UInt64?
+    /// RLIMIT_CORE in bytes (UInt64.max: unlimited).
+    public var coreSize: UInt64?
+    /// RLIMIT_CPU in seconds.
+    public var cpuSeconds: UInt64?
+    /// RLIMIT_FSIZE in bytes.
+    public var fileSize: UInt64?
+
+    public init(memory: UInt64? = nil, openFiles: UInt64? = nil, processes: UInt64? = nil,
+                coreSize: UInt64? = nil, cpuSeconds: UInt64? = nil, fileSize: UInt64? = nil) {
+        self.memory = memory
+        self.openFiles = openFiles
+        self.processes = processes
+        self.coreSize = coreSize
+        self.cpuSeconds = cpuSeconds
+        self.fileSize = fileSize
+    }
+
+    public var isEmpty: Bool { self == ResourceLimits() }
+}
+
+/// One classification rule (SPEC §2 `rules`): every condition given must hold.
+public struct ClassificationRule: Equatable, Sendable {
+    public var exitCodes: [Int32]
+    public var signals: [Int32]
+    /// A substring of the stderr tail.
+    public var stderrContains: String?
+    public var result: DeathClass
+    /// Where it came from, for the report's `rule` field (e.g. `rules[0]`).
+    public var label: String
+
+    public init(exitCodes: [Int32] = [], signals: [Int32] = [], stderrContains: String? = nil, result: DeathClass, label: String) {
+        self.exitCodes = exitCodes
+        self.signals = signals
+        self.stderrContains = stderrContains
+        self.result = result
+        self.label = label
+    }
+}
+
+public struct WorkerSpec: Equatable, Sendable {
+    public var name: String
+    public var command: [String]
+    public var instances: Int
+    /// In file order (later keys of `env` override `defaults.env`).
+    public var env: [EnvironmentEntry]
+    public var cwd: String?
+    public var user: String?
+    public var group: String?
+    public var ready: ReadyMode
+    /// How long `ready: notify` may take before the start counts as failed.
+    public var startTimeout: Duration
+    public var watchdog: Duration?
+    /// Time between the watchdog's SIGQUIT (thread dump) and SIGKILL.
+    public var watchdogGrace: Duration
+    public var dependsOn: [String]
+    public var strategy: RestartStrategy
+    public var limits: ResourceLimits
+    public var rules: [ClassificationRule]
+    public var restart: RestartMode
+    public var backoff: BackoffPolicy
+    public var crashLoop: CrashLoopPolicy
+    public var stop: StopPolicy
+    /// Set SWIFT_BACKTRACE so the runtime backtracer writes a report bulkhead reads.
+    public var backtrace: Bool
+    /// Where in the config file this worker was defined (for messages).
+    public var sourceLine: Int
+
+    public init(
+        name: String, command: [String], instances: Int = 1, env: [EnvironmentEntry] = [], cwd: String? = nil,
+        user: String? = nil, group: String? = nil, ready: ReadyMode = .spawn, startTimeout: Duration = .seconds(60),
+        watchdog: Duration? = nil, watchdogGrace: Duration = .seconds(2), dependsOn: [String] = [],
+        strategy: RestartStrategy = .oneForOne, limits: ResourceLimits = ResourceLimits(), rules: [ClassificationRule] = [],
+        restart: RestartMode = .onFailure, backoff: BackoffPolicy = BackoffPolicy(), crashLoop: CrashLoopPolicy = CrashLoopPolicy(),
+        stop: StopPolicy = StopPolicy(), backtrace: Bool = true, sourceLine: Int = 0
+    ) {
+        self.name = name
+        self.command = command
+        self.instances = instances
+        self.env = env
+        self.cwd = cwd
+        self.user = user
+        self.group = group
+        self.ready = ready
+        self.startTimeout = startTimeout
+        self.watchdog = watchdog
+        self.watchdogGrace = watchdogGrace
+        self.dependsOn = dependsOn
+        self.strategy = strategy
+        self.limits = limits
+        self.rules = rules
+        self.restart = restart
+        self.backoff = backoff
+        self.crashLoop = crashLoop
+        self.stop = stop
+        self.backtrace = backtrace
+        self.sourceLine = sourceLine
+    }
+
+    /// What the running process was started with: a change here needs a restart to take effect.
+    /// Everything else (restart, backoff, crash_loop, stop, rules, strategy, depends_on, ready
+    /// timeouts) is policy, applied to the running process in place.
+    public var processIdentity: ProcessIdentity {
+        ProcessIdentity(command: command, env: env, cwd: cwd, user: user, group: group, limits: limits,
+                        watchdog: watchdog, backtrace: backtrace, ready: ready)
+    }
+
+    public func instanceIDs() -> [InstanceID] {
+        (0..<instances).map { InstanceID(worker: name, index: $0) }
+    }
+}
+
+public struct EnvironmentEntry: Equatable, Sendable {
+    public var key: String
+    public var value: String
+
+    public init(_ key: String, _ value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+public struct ProcessIdentity: Equatable, Sendable {
+    public var command: [String]
+    public var env: [EnvironmentEntry]
+    public var cwd: String?
+    public var user: String?
+    public var group: String?
+    public var limits: ResourceLimits
+    public var watchdog: Duration?
+    public var backtrace: Bool
+    public var ready: ReadyMode
+}
+
+/// `api:0`.
+public struct InstanceID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var worker: String
+    public var index: Int
+
+    public init(worker: String, index: Int) {
+        self.worker = worker
+        self.index = index
+    }
+
+    /// Parses `api:1`; nil for anything else.
+    public init?(parsing text: String) {
+        guard let colon = text.lastIndex(of: ":"), let index = Int(text[text.index(after: colon)...]), index >= 0 else { return nil }
+        self.worker = String(text[..<colon])
+        self.index = index
+    }
+
+    public var description: String { "\(worker):\(index)" }
+
+    public static func < (lhs: InstanceID, rhs: InstanceID) -> Bool {
+        (lhs.worker, lhs.index) < (rhs.worker, rhs.index)
+    }
+}

@@ -1,0 +1,79 @@
+/// The instance states users see (SPEC §3), plus `waiting`: wanted up, held until its
+/// dependencies are ready.
+public enum InstanceState: String, Equatable, Sendable, CaseIterable {
+    case starting
+    case running
+    case stopping
+    case stopped
+    case backoff
+    case open
+    case failed
+    case quarantined
+    case waiting
+}
+
+/// Where an instance is in its life. Deadlines are absolute instants.
+enum Phase: Equatable, Sendable {
+    case stopped
+    case waiting
+    /// The spawn action is out; `spawned` or `spawnFailed` comes back before anything else.
+    case spawning
+    case starting(RunningProcess, readyAt: Instant?)
+    case running(RunningProcess)
+    case stopping(RunningProcess, cause: StopCause, killAt: Instant?)
+    case backoff(until: Instant)
+    case open(until: Instant)
+    case failed
+    case quarantined
+
+    var state: InstanceState {
+        switch self {
+        case .stopped: return .stopped
+        case .waiting: return .waiting
+        case .spawning, .starting: return .starting
+        case .running: return .running
+        case .stopping: return .stopping
+        case .backoff: return .backoff
+        case .open: return .open
+        case .failed: return .failed
+        case .quarantined: return .quarantined
+        }
+    }
+
+    var process: RunningProcess? {
+        switch self {
+        case .starting(let p, _), .running(let p), .stopping(let p, _, _): return p
+        default: return nil
+        }
+    }
+
+    /// A process of this instance may still be alive.
+    var isAlive: Bool {
+        switch self {
+        case .spawning, .starting, .running, .stopping: return true
+        default: return false
+        }
+    }
+}
+
+struct RunningProcess: Equatable, Sendable {
+    var pid: Int32
+    var startedAt: Instant
+    var watchdogAt: Instant?
+    /// When uptime reaches `reset_after` (only tracked while there is something to reset).
+    var stableAt: Instant?
+}
+
+/// A read-only view of one instance for `bulkhead status`.
+public struct InstanceSnapshot: Equatable, Sendable {
+    public var id: InstanceID
+    public var state: InstanceState
+    public var pid: Int32?
+    public var startedAt: Instant?
+    public var restarts: Int
+    public var lastClass: DeathClass?
+    public var statusText: String?
+    /// The next automatic step (end of backoff or cooldown), if one is scheduled.
+    public var nextAttemptAt: Instant?
+    public var wanted: Bool
+}

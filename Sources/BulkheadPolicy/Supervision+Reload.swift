@@ -1,0 +1,113 @@
+/// `bulkhead reload`: apply a new, already validated config, touching only what changed.
+extension Supervision {
+    public struct ReloadSummary: Equatable, Sendable {
+        public var added: [String] = []
+        public var removed: [String] = []
+        /// The process identity changed (command, env, user, limits, …): instances restart.
+        public var restarted: [String] = []
+        /// Only policy changed (backoff, rules, timeouts, …): applied in place, same pids.
+        public var updated: [String] = []
+        public var scaled: [String] = []
+        public var unchanged: [String] = []
+
+        public var description: String {
+            var parts: [String] = []
+            if !added.isEmpty { parts.append("added \(added.joined(separator: ", "))") }
+            if !removed.isEmpty { parts.append("removed \(removed.joined(separator: ", "))") }
+            if !restarted.isEmpty { parts.append("restarted \(restarted.joined(separator: ", "))") }
+            if !updated.isEmpty { parts.append("updated in place \(updated.joined(separator: ", "))") }
+            if !scaled.isEmpty { parts.append("rescaled \(scaled.joined(separator: ", "))") }
+            return parts.isEmpty ? "no worker changed" : parts.joined(separator: "; ")
+        }
+    }
+
+    public mutating func reload(_ new: SupervisorConfig, _ now: Instant) -> (actions: [SupervisorAction], summary: ReloadSummary) {
+        var actions: [SupervisorAction] = []
+        var summary = ReloadSummary()
+        let old = config
+        config = new
+        graph = DependencyGraph(new.workers)
+
+        for spec in new.workers {
+            guard let previous = old.worker(named: spec.name) else {
+                specs[spec.name] = spec
+                addInstances(of: spec, from: 0)
+                summary.added.append(spec.name)
+                continue
+            }
+            specs[spec.name] = spec
+            var changed = false
+            if previous.processIdentity != spec.processIdentity {
+                summary.restarted.append(spec.name)
+                changed = true
+                for id in order where id.worker == spec.name && id.index < spec.instances {
+                    guard let i = instances[id] else { continue }
+                    switch i.phase {
+                    case .spawning, .starting, .running:
+                        if i.wanted { update(id) { $0.pendingStop = .reload } }
+                    case .failed:
+                        // A changed command is how a failed worker gets fixed: try it again.
+                        update(id) {
+                            $0.phase = .waiting
+                            $0.wanted = true
+                            $0.attempt = 0
+                            $0.sameCrash = nil
+                            $0.breaker.reset()
+                        }
+                    default:
+                        break
+                    }
+                }
+            }
+            if spec.instances != previous.instances {
+                summary.scaled.append("\(spec.name) \(previous.instances)→\(spec.instances)")
+                changed = true
+                if spec.instances > previous.instances {
+                    addInstances(of: spec, from: previous.instances)
+                } else {
+                    for id in order where id.worker == spec.name && id.index >= spec.instances {
+                        markRemoved(id, &actions)
+                    }
+                }
+            }
+            if !changed {
+                if previous == spec { summary.unchanged.append(spec.name) } else { summary.updated.append(spec.name) }
+            }
+        }
+        for previous in old.workers where new.worker(named: previous.name) == nil {
+            summary.removed.append(previous.name)
+            for id in order where id.worker == previous.name {
+                markRemoved(id, &actions)
+            }
+        }
+        actions.append(.emit(SupervisorEvent(.reload, nil, priority: 5, message: "configuration reloaded: \(summary.description)")))
+        advance(now, &actions)
+        return (actions, summary)
+    }
+
+    mutating func addInstances(of spec: WorkerSpec, from first: Int) {
+        var insertAt = (order.lastIndex { $0.worker == spec.name }).map { $0 + 1 } ?? order.count
+        for index in first..<spec.instances {
+            let id = InstanceID(worker: spec.name, index: index)
+            guard instances[id] == nil else { continue }
+            var i = Instance(id: id, wanted: !shuttingDown)
+            i.phase = shuttingDown ? .stopped : .waiting
+            instances[id] = i
+            order.insert(id, at: insertAt)
+            insertAt += 1
+        }
+    }
+
+    mutating func markRemoved(_ id: InstanceID, _ actions: inout [SupervisorAction]) {
+        guard let i = instances[id] else { return }
+        update(id) {
+            $0.removed = true
+            $0.wanted = false
+        }
+        if i.phase.isAlive {
+            update(id) { $0.pendingStop = .removal }
+        } else {
+            settleDown(id, &actions)
+        }
+    }
+}

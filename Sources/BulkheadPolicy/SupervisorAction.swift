@@ -1,0 +1,90 @@
+/// What policy asks the mechanism to do. The daemon performs them in order.
+public enum SupervisorAction: Equatable, Sendable {
+    /// Start a process for the instance; answer with `spawned` or `spawnFailed`.
+    case spawn(InstanceID)
+    /// Send a signal to the instance's main process or its whole process group (and cgroup).
+    case signal(InstanceID, pid: Int32, signal: Int32, scope: SignalScope)
+    /// Record a death: write the crash report (unless clean) and the `exit` event.
+    case record(DeathRecord)
+    /// Log a supervisor event.
+    case emit(SupervisorEvent)
+    /// The instance left the configuration and is stopped: release what the mechanism holds.
+    case forget(InstanceID)
+}
+
+public enum SignalScope: String, Equatable, Sendable {
+    case process
+    case group
+}
+
+/// SPEC §6 `BULKHEAD_EVENT` values (and a few more).
+public enum EventKind: String, Equatable, Sendable {
+    case spawn
+    case ready
+    case exit
+    case restart
+    case backoff
+    case breakerOpen = "breaker-open"
+    case recovered
+    case failed
+    case quarantined
+    case watchdog
+    case reload
+    case stop
+    case startTimeout = "start-timeout"
+    case waiting
+    case notifyRejected = "notify-rejected"
+    case outputDropped = "output-dropped"
+    /// The daemon itself: startup, shutdown, environment notes.
+    case daemon
+}
+
+public struct SupervisorEvent: Equatable, Sendable {
+    public var kind: EventKind
+    public var instance: InstanceID?
+    public var pid: Int32?
+    public var message: String
+    /// Syslog priority (0 emerg … 7 debug).
+    public var priority: Int
+    /// Extra structured fields (journal field name without the BULKHEAD_ prefix → value).
+    public var fields: [Field]
+
+    public struct Field: Equatable, Sendable {
+        public var name: String
+        public var value: String
+
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public init(_ kind: EventKind, _ instance: InstanceID?, pid: Int32? = nil, priority: Int = 6, message: String, fields: [Field] = []) {
+        self.kind = kind
+        self.instance = instance
+        self.pid = pid
+        self.message = message
+        self.priority = priority
+        self.fields = fields
+    }
+}
+
+/// Policy's verdict on one death; the mechanism joins it with what it gathered (stderr, backtrace,
+/// breadcrumbs) into the crash report.
+public struct DeathRecord: Equatable, Sendable {
+    public var instance: InstanceID
+    public var pid: Int32?
+    public var startedAt: Instant?
+    public var endedAt: Instant
+    public var facts: DeathFacts
+    public var classification: Classification
+    public var fingerprint: String
+    /// Automatic restarts of this instance so far, this one included if one is scheduled.
+    public var restarts: Int
+    /// What bulkhead does about it, in words (`restart in 400ms`, `failed`, …).
+    public var action: String
+    /// Set when the death was escalated (same crash N times → persistent).
+    public var note: String?
+    /// The class before escalation, when it was escalated.
+    public var originalClass: DeathClass?
+}

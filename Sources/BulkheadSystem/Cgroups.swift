@@ -1,0 +1,161 @@
+import CLinux
+import Glibc
+
+/// Control groups for instances, where the machine lets us have them:
+/// - a cgroup v2 directory per instance (pure v2, or the `unified` mount of a hybrid system) to
+///   find and kill every process an instance left, even ones that escaped its process group;
+/// - a memory controller (v2 `memory.max`, or v1 `memory.limit_in_bytes`) when a worker sets
+///   `limits.memory`, with its OOM-kill counter read to classify a death as `limit`.
+/// Without either, bulkhead falls back to process groups and rlimits, and says so once.
+public final class CgroupHost {
+    /// Where instance cgroups for tracking and killing live (v2), if anywhere.
+    public let trackingBase: String?
+    /// Where memory-limited instance cgroups live, and which API they speak.
+    public let memoryBase: String?
+    public let memoryIsV2: Bool
+    /// Why something is missing, for the daemon's one startup line.
+    public private(set) var notes: [String] = []
+
+    /// Detects what this machine offers. `name` is the directory created for this daemon.
+    public init(name: String) {
+        var tracking: String?
+        var memory: String?
+        var memoryV2 = false
+        let own = CgroupHost.ownPaths()
+        if FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") {
+            // Pure v2. Under systemd with Delegate=yes our unit's cgroup is ours to divide: move
+            // the daemon into a leaf first (no processes in inner nodes once controllers are on).
+            let base = "/sys/fs/cgroup" + (own.unified ?? "")
+            let leaf = base + "/supervisor"
+            if (try? FileSystem.makeDirectories(leaf)) != nil,
+               (try? FileSystem.writeValue(leaf + "/cgroup.procs", "\(getpid())\n")) != nil {
+                tracking = base + "/" + name
+                let available = FileSystem.readText(base + "/cgroup.controllers") ?? ""
+                if available.split(separator: " ").contains(where: { $0.hasPrefix("memory") }) {
+                    _ = try? FileSystem.writeValue(base + "/cgroup.subtree_control", "+memory +pids")
+                    memory = tracking
+                    memoryV2 = true
+                }
+            } else {
+                notes.append("cgroup v2 is not delegated to bulkhead (set Delegate=yes in its unit): process groups only")
+            }
+        } else {
+            if FileSystem.exists("/sys/fs/cgroup/unified/cgroup.procs") {
+                let base = "/sys/fs/cgroup/unified" + (own.unified ?? "")
+                tracking = base + "/" + name
+            }
+            if FileSystem.exists("/sys/fs/cgroup/memory/cgroup.procs") {
+                memory = "/sys/fs/cgroup/memory" + (own.memoryV1 ?? "") + "/" + name
+            }
+        }
+        if let t = tracking, (try? FileSystem.makeDirectories(t)) == nil {
+            notes.append("cannot create \(t): instances are tracked by process group only")
+            tracking = nil
+        }
+        if let m = memory, m != tracking, (try? FileSystem.makeDirectories(m)) == nil {
+            notes.append("cannot create \(m): memory limits are not enforced")
+            memory = nil
+        }
+        if memoryV2, let t = tracking {
+            _ = try? FileSystem.writeValue(t + "/cgroup.subtree_control", "+memory +pids")
+        }
+        if memory == nil { notes.append("no memory cgroup: limits.memory is not enforced") }
+        trackingBase = tracking
+        memoryBase = memory
+        memoryIsV2 = memoryV2
+    }
+
+    /// Our own cgroup paths: the v2 one (`0::/x`) and the v1 memory one (`N:memory:/y`).
+    static func ownPaths() -> (unified: String?, memoryV1: String?) {
+        var unified: String?
+        var memory: String?
+        for line in (FileSystem.readText("/proc/self/cgroup") ?? "").split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            let path = parts[2] == "/" ? "" : String(parts[2])
+            if parts[0] == "0" && parts[1].isEmpty { unified = path }
+            if parts[1].split(separator: ",").contains("memory") { memory = path }
+        }
+        return (unified, memory)
+    }
+
+    /// The cgroups of one instance, created once and reused across its restarts.
+    public func instanceGroup(named name: String, memoryLimit: UInt64?, pidsLimit: UInt64?) -> InstanceCgroup {
+        var tracking: String?
+        if let base = trackingBase {
+            let path = base + "/" + name
+            if (try? FileSystem.makeDirectories(path)) != nil { tracking = path }
+        }
+        var memoryPath: String?
+        if let limit = memoryLimit, let base = memoryBase {
+            let path = base + "/" + name
+            if path == tracking || (try? FileSystem.makeDirectories(path)) != nil {
+                if memoryIsV2 {
+                    _ = try? FileSystem.writeValue(path + "/memory.max", "\(limit)\n")
+                    _ = try? FileSystem.writeValue(path + "/memory.swap.max", "0\n")
+                } else {
+                    _ = try? FileSystem.writeValue(path + "/memory.limit_in_bytes", "\(limit)\n")
+                    _ = try? FileSystem.writeValue(path + "/memory.memsw.limit_in_bytes", "\(limit)\n")
+                }
+                memoryPath = path
+            }
+        }
+        if let pids = pidsLimit, memoryIsV2, let t = tracking {
+            _ = try? FileSystem.writeValue(t + "/pids.max", "\(pids)\n")
+        }
+        return InstanceCgroup(trackingPath: tracking, memoryPath: memoryPath, memoryIsV2: memoryIsV2)
+    }
+
+    /// Removes this daemon's directory (instance groups must be empty and removed first).
+    public func removeBase() {
+        if let t = trackingBase { FileSystem.removeDirectory(t) }
+        if let m = memoryBase, m != trackingBase { FileSystem.removeDirectory(m) }
+    }
+}
+
+public struct InstanceCgroup: Sendable {
+    public let trackingPath: String?
+    public let memoryPath: String?
+    let memoryIsV2: Bool
+
+    /// Open `cgroup.procs` files the spawned child writes its pid into.
+    public func openProcsFiles() -> [FileDescriptor] {
+        var paths: [String] = []
+        if let t = trackingPath { paths.append(t + "/cgroup.procs") }
+        if let m = memoryPath, m != trackingPath { paths.append(m + "/cgroup.procs") }
+        return paths.compactMap { try? FileDescriptor.open($0, O_WRONLY) }
+    }
+
+    /// Processes still in the instance's cgroup.
+    public func members() -> [Int32] {
+        guard let path = trackingPath ?? memoryPath,
+              let text = FileSystem.readText(path + "/cgroup.procs") else { return [] }
+        return text.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// SIGKILL to every process in it: `cgroup.kill` where the kernel has it, else one by one.
+    public func killAll() {
+        if let t = trackingPath, (try? FileSystem.writeValue(t + "/cgroup.kill", "1")) != nil { return }
+        for pid in members() { ProcessSignals.signalProcess(pid, SIGKILL) }
+    }
+
+    /// Sends `signal` to every member (used for the stop signal when members left the group).
+    public func signalAll(_ signal: Int32) {
+        for pid in members() { ProcessSignals.signalProcess(pid, signal) }
+    }
+
+    /// The kernel's count of OOM kills in this group so far.
+    public func oomKills() -> Int {
+        guard let m = memoryPath else { return 0 }
+        let file = memoryIsV2 ? m + "/memory.events" : m + "/memory.oom_control"
+        for line in (FileSystem.readText(file) ?? "").split(separator: "\n") where line.hasPrefix("oom_kill ") {
+            return Int(line.dropFirst("oom_kill ".count)) ?? 0
+        }
+        return 0
+    }
+
+    public func remove() {
+        if let t = trackingPath { FileSystem.removeDirectory(t) }
+        if let m = memoryPath, m != trackingPath { FileSystem.removeDirectory(m) }
+    }
+}

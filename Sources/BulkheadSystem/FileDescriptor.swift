@@ -1,0 +1,73 @@
+import Glibc
+import CLinux
+
+/// An owned file descriptor. Not closed automatically: the owner closes it once, on purpose.
+public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: Int32
+
+    public init(rawValue: Int32) {
+        self.rawValue = rawValue
+    }
+
+    public func close() {
+        // Never retry close on EINTR (Linux has released the fd already).
+        _ = Glibc.close(rawValue)
+    }
+
+    /// read(2), EINTR retried. Returns 0 at end of file; nil when it would block.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int? {
+        while true {
+            let n = Glibc.read(rawValue, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+            throw SystemError(errno, "read")
+        }
+    }
+
+    /// write(2) once, EINTR retried. Returns the bytes written; nil when it would block.
+    public func write(_ buffer: UnsafeRawBufferPointer) throws(SystemError) -> Int? {
+        while true {
+            let n = Glibc.write(rawValue, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+            throw SystemError(errno, "write")
+        }
+    }
+
+    /// Writes everything (blocking descriptors).
+    public func writeAll(_ bytes: [UInt8]) throws(SystemError) {
+        let rc = bytes.withUnsafeBytes { bh_write_all(rawValue, $0.baseAddress, $0.count) }
+        _ = try check("write", rc)
+    }
+
+    public func setNonBlocking(_ on: Bool) throws(SystemError) {
+        _ = try check("fcntl(O_NONBLOCK)", bh_set_nonblocking(rawValue, on ? 1 : 0))
+    }
+
+    public var description: String { "fd \(rawValue)" }
+
+    public static let standardInput = FileDescriptor(rawValue: 0)
+    public static let standardOutput = FileDescriptor(rawValue: 1)
+    public static let standardError = FileDescriptor(rawValue: 2)
+
+    /// open(2) with O_CLOEXEC.
+    public static func open(_ path: String, _ flags: Int32, mode: Int32 = 0o644) throws(SystemError) -> FileDescriptor {
+        FileDescriptor(rawValue: try check("open \(path)", bh_open(path, flags, mode)))
+    }
+}
+
+/// A pipe whose read end is non-blocking (ours) and write end blocking (the worker's).
+public struct Pipe: Sendable {
+    public let readEnd: FileDescriptor
+    public let writeEnd: FileDescriptor
+
+    public init() throws(SystemError) {
+        var fds: [Int32] = [-1, -1]
+        let rc = fds.withUnsafeMutableBufferPointer { bh_pipe($0.baseAddress) }
+        _ = try check("pipe2", rc)
+        readEnd = FileDescriptor(rawValue: fds[0])
+        writeEnd = FileDescriptor(rawValue: fds[1])
+    }
+}

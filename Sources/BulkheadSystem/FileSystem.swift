@@ -1,0 +1,134 @@
+import CLinux
+import Glibc
+
+/// Files without Foundation: small reads and writes, directories, atomic replace.
+public enum FileSystem {
+    /// The whole file (at most `limit` bytes), or nil if it cannot be read.
+    public static func read(_ path: String, limit: Int = 16 << 20) -> [UInt8]? {
+        let fd = bh_open(path, O_RDONLY, 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while out.count < limit {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, min($0.count, limit - out.count)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+
+    public static func readText(_ path: String, limit: Int = 16 << 20) -> String? {
+        read(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Writes to `path.tmp` then renames over `path`: readers see the old or the new file, whole.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: Int32 = 0o644) throws(SystemError) {
+        let temporary = path + ".tmp"
+        let fd = try check("open \(temporary)", bh_open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode))
+        let rc = bytes.withUnsafeBytes { bh_write_all(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        if rc < 0 {
+            unlink(temporary)
+            throw SystemError(negated: rc, "write \(temporary)")
+        }
+        if rename(temporary, path) != 0 {
+            let e = errno
+            unlink(temporary)
+            throw SystemError(e, "rename \(path)")
+        }
+    }
+
+    /// Writes a small value into an existing file (cgroup and proc knobs).
+    public static func writeValue(_ path: String, _ text: String) throws(SystemError) {
+        let fd = try check("open \(path)", bh_open(path, O_WRONLY, 0))
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        let rc = bytes.withUnsafeBytes { bh_write_all(fd, $0.baseAddress, $0.count) }
+        _ = try check("write \(path)", rc)
+    }
+
+    /// mkdir -p with `mode` for the directories it creates.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, mode) != 0 && errno != EEXIST {
+                throw SystemError(errno, "mkdir \(current)")
+            }
+        }
+    }
+
+    public static func list(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public struct Info: Sendable {
+        public var size: Int64
+        public var modifiedNanoseconds: Int64
+        public var isDirectory: Bool
+        public var isRegular: Bool
+        public var mode: UInt32
+        public var uid: UInt32
+    }
+
+    public static func info(_ path: String) -> Info? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        let type = st.st_mode & S_IFMT
+        return Info(
+            size: Int64(st.st_size),
+            modifiedNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+            isDirectory: type == S_IFDIR, isRegular: type == S_IFREG, mode: st.st_mode & 0o7777, uid: st.st_uid
+        )
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    public static func isExecutableFile(_ path: String) -> Bool {
+        guard let info = info(path), info.isRegular else { return false }
+        return access(path, X_OK) == 0
+    }
+
+    @discardableResult
+    public static func remove(_ path: String) -> Bool {
+        unlink(path) == 0
+    }
+
+    @discardableResult
+    public static func removeDirectory(_ path: String) -> Bool {
+        rmdir(path) == 0
+    }
+
+    /// Removes a directory and its files (one level deep is all bulkhead creates).
+    public static func removeTree(_ path: String) {
+        for name in list(path) {
+            let child = path + "/" + name
+            if info(child)?.isDirectory == true { removeTree(child) } else { unlink(child) }
+        }
+        rmdir(path)
+    }
+
+    public static func chmod(_ path: String, _ mode: UInt32) throws(SystemError) {
+        if Glibc.chmod(path, mode_t(mode)) != 0 { throw SystemError(errno, "chmod \(path)") }
+    }
+
+    public static func chown(_ path: String, uid: UInt32?, gid: UInt32?) throws(SystemError) {
+        if Glibc.chown(path, uid ?? UInt32.max, gid ?? UInt32.max) != 0 { throw SystemError(errno, "chown \(path)") }
+    }
+}

@@ -1,0 +1,38 @@
+import Glibc
+
+/// Facts about processes from /proc.
+public enum ProcFS {
+    public struct Stat: Sendable, Equatable {
+        public var state: Character
+        public var parentPID: Int32
+        public var processGroup: Int32
+        public var session: Int32
+    }
+
+    /// /proc/PID/stat: the fields after the command name (which may itself contain ')').
+    public static func stat(_ pid: Int32) -> Stat? {
+        guard let bytes = FileSystem.read("/proc/\(pid)/stat", limit: 4096),
+              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let rest = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard rest.count > 4, let state = rest[0].first,
+              let ppid = Int32(String(decoding: rest[1], as: UTF8.self)),
+              let pgrp = Int32(String(decoding: rest[2], as: UTF8.self)),
+              let session = Int32(String(decoding: rest[3], as: UTF8.self)) else { return nil }
+        return Stat(state: Character(UnicodeScalar(state)), parentPID: ppid, processGroup: pgrp, session: session)
+    }
+
+    /// Proportional set size in KiB (/proc/PID/smaps_rollup), for the memory benchmark.
+    public static func proportionalSetSizeKiB(_ pid: Int32) -> Int? {
+        guard let bytes = FileSystem.read("/proc/\(pid)/smaps_rollup", limit: 8192) else { return nil }
+        for line in bytes.split(separator: UInt8(ascii: "\n")) where line.starts(with: Array("Pss:".utf8)) {
+            let digits = line.filter { $0 >= 48 && $0 <= 57 }
+            return Int(String(decoding: digits, as: UTF8.self))
+        }
+        return nil
+    }
+
+    /// Every pid whose process group is `pgid` (a /proc scan: for tests and rare checks only).
+    public static func processes(inGroup pgid: Int32) -> [Int32] {
+        FileSystem.list("/proc").compactMap { Int32($0) }.filter { stat($0)?.processGroup == pgid }
+    }
+}

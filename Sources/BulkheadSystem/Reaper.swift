@@ -1,0 +1,43 @@
+import CLinux
+
+/// The one reaper: wait4(-1, WNOHANG) until no child is left to collect. bulkhead is a child
+/// subreaper, so orphans of workers come here too.
+public enum Reaper {
+    public struct Exit: Sendable, Equatable {
+        public var pid: Int32
+        /// exit(code) when true, else killed by signal `code`.
+        public var exited: Bool
+        public var code: Int32
+        public var coreDumped: Bool
+        public var userMicroseconds: Int64
+        public var systemMicroseconds: Int64
+        public var maxResidentKiB: Int64
+    }
+
+    /// One exited child, or nil when none is waiting.
+    public static func reapOne() -> Exit? {
+        var raw = bh_exit()
+        guard bh_reap_any(&raw) == 1 else { return nil }
+        return Exit(
+            pid: raw.pid, exited: raw.exited == 1, code: raw.code, coreDumped: raw.core_dumped == 1,
+            userMicroseconds: raw.user_us, systemMicroseconds: raw.system_us, maxResidentKiB: raw.max_rss_kib
+        )
+    }
+
+    public static func becomeSubreaper() throws(SystemError) {
+        _ = try check("prctl(PR_SET_CHILD_SUBREAPER)", bh_become_subreaper())
+    }
+}
+
+public enum ProcessSignals {
+    /// kill(-pgid, sig). ESRCH (nobody left) is not an error worth reporting.
+    @discardableResult
+    public static func signalGroup(_ pgid: Int32, _ signal: Int32) -> Int32 {
+        -bh_kill_group(pgid, signal)
+    }
+
+    @discardableResult
+    public static func signalProcess(_ pid: Int32, _ signal: Int32) -> Int32 {
+        -bh_kill(pid, signal)
+    }
+}

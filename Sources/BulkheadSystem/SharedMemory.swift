@@ -1,0 +1,59 @@
+import CLinux
+import Glibc
+
+/// The breadcrumb ring bulkhead hands to a worker: a memfd it passes as an fd and never maps
+/// while the worker lives (untouched pages cost nothing). After the death it maps the file
+/// read-only, copies the complete entries out, and zeroes it for the next incarnation.
+public final class BreadcrumbFile {
+    public let descriptor: FileDescriptor
+    public let size: Int
+
+    public init(name: String, capacity: Int) throws(SystemError) {
+        size = Int(bh_crumb_region_size(UInt32(capacity)))
+        descriptor = FileDescriptor(rawValue: try check("memfd_create", bh_memfd(name, size)))
+    }
+
+    deinit {
+        descriptor.close()
+    }
+
+    public struct Entry: Sendable, Equatable {
+        public var sequence: UInt64
+        public var wallNanoseconds: Int64
+        public var text: String
+    }
+
+    public struct Contents: Sendable, Equatable {
+        public var entries: [Entry]
+        /// CLOCK_MONOTONIC nanoseconds the worker stamped just before a deliberate exit, or 0.
+        public var dyingStamp: UInt64
+    }
+
+    /// What the worker left. The worker is not trusted: bounds are checked in C.
+    public func read(limit: Int) -> Contents {
+        guard let mapped = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor.rawValue, 0), mapped != MAP_FAILED else {
+            return Contents(entries: [], dyingStamp: 0)
+        }
+        defer { munmap(mapped, size) }
+        let buffer = UnsafeMutablePointer<bh_crumb_entry>.allocate(capacity: limit)
+        defer { buffer.deallocate() }
+        let n = Int(bh_crumb_read(mapped, size, buffer, Int32(limit)))
+        var entries: [Entry] = []
+        entries.reserveCapacity(n)
+        for i in 0..<n {
+            let length = Int(min(buffer[i].length, UInt32(BH_CRUMB_TEXT)))
+            let text = withUnsafeBytes(of: buffer[i].text) { raw in
+                String(decoding: raw.prefix(length), as: UTF8.self)
+            }
+            entries.append(Entry(sequence: buffer[i].claim, wallNanoseconds: buffer[i].realtime_ns, text: text))
+        }
+        let header = mapped.assumingMemoryBound(to: bh_crumb_header.self).pointee
+        return Contents(entries: entries, dyingStamp: header.magic == BH_CRUMB_MAGIC ? header.dying_ns : 0)
+    }
+
+    /// Zero-fills the file (truncate to 0 and back): the next incarnation starts blank.
+    public func reset() {
+        _ = ftruncate(descriptor.rawValue, 0)
+        _ = ftruncate(descriptor.rawValue, off_t(size))
+    }
+}

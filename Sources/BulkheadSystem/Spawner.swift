@@ -1,0 +1,148 @@
+import CLinux
+import Glibc
+
+/// A request to start one worker process clean (see `bh_spawn`).
+public struct SpawnRequest: Sendable {
+    public var executable: String
+    public var arguments: [String]
+    public var environment: [String]
+    public var workingDirectory: String?
+    public var standardInput: FileDescriptor
+    public var standardOutput: FileDescriptor
+    public var standardError: FileDescriptor
+    /// Become fds 3, 4, … in the child.
+    public var extraDescriptors: [FileDescriptor]
+    public var identity: (uid: UInt32, gid: UInt32, groups: [UInt32])?
+    public var resourceLimits: [(resource: Int32, soft: UInt64, hard: UInt64)]
+    public var cgroupProcs: [FileDescriptor]
+
+    public init(executable: String, arguments: [String], environment: [String], workingDirectory: String? = nil,
+                standardInput: FileDescriptor, standardOutput: FileDescriptor, standardError: FileDescriptor,
+                extraDescriptors: [FileDescriptor] = [], identity: (uid: UInt32, gid: UInt32, groups: [UInt32])? = nil,
+                resourceLimits: [(resource: Int32, soft: UInt64, hard: UInt64)] = [], cgroupProcs: [FileDescriptor] = []) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.standardInput = standardInput
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.extraDescriptors = extraDescriptors
+        self.identity = identity
+        self.resourceLimits = resourceLimits
+        self.cgroupProcs = cgroupProcs
+    }
+}
+
+/// Why a spawn did not reach the worker's `main`.
+public struct SpawnError: Error, Sendable, CustomStringConvertible {
+    public enum Stage: String, Sendable {
+        case clone, session, cgroup, rlimit, fds, cwd, groups, gid, uid, exec, prepare
+    }
+
+    public var stage: Stage
+    public var errno: Int32
+    public var detail: String?
+
+    public init(stage: Stage, errno: Int32, detail: String? = nil) {
+        self.stage = stage
+        self.errno = errno
+        self.detail = detail
+    }
+
+    public var reason: String { detail ?? SystemError.describe(errno) }
+    public var description: String { "\(stage.rawValue): \(reason)" }
+
+    /// Running out of something (memory, processes, fds) may pass; anything else will not.
+    public var isResourceShortage: Bool {
+        [EAGAIN, ENOMEM, EMFILE, ENFILE, ENOSPC].contains(errno)
+    }
+}
+
+public enum Spawner {
+    public static func spawn(_ request: SpawnRequest) throws(SpawnError) -> Int32 {
+        let argv = CStringArray(request.arguments.isEmpty ? [request.executable] : request.arguments)
+        let envp = CStringArray(request.environment)
+        defer {
+            argv.deallocate()
+            envp.deallocate()
+        }
+        let extras = request.extraDescriptors.map(\.rawValue)
+        let groups = request.identity?.groups ?? []
+        let cgroupFDs = request.cgroupProcs.map(\.rawValue)
+        let limits = request.resourceLimits.map { bh_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
+        let result: bh_spawn_result = request.executable.withCString { path in
+            withOptionalCString(request.workingDirectory) { cwd in
+                extras.withUnsafeBufferPointer { extraPtr in
+                    groups.withUnsafeBufferPointer { groupPtr in
+                        limits.withUnsafeBufferPointer { limitPtr in cgroupFDs.withUnsafeBufferPointer { cgroupPtr in
+                            var raw = bh_spawn_request()
+                            raw.path = path
+                            raw.argv = UnsafePointer(argv.pointer)
+                            raw.envp = UnsafePointer(envp.pointer)
+                            raw.cwd = cwd
+                            raw.stdin_fd = request.standardInput.rawValue
+                            raw.stdout_fd = request.standardOutput.rawValue
+                            raw.stderr_fd = request.standardError.rawValue
+                            raw.extra_fds = extraPtr.baseAddress
+                            raw.extra_fd_count = Int32(extraPtr.count)
+                            raw.new_session = 1
+                            if let identity = request.identity {
+                                raw.set_ids = 1
+                                raw.uid = identity.uid
+                                raw.gid = identity.gid
+                                raw.groups = groupPtr.baseAddress
+                                raw.group_count = Int32(groupPtr.count)
+                            }
+                            raw.rlimits = limitPtr.baseAddress
+                            raw.rlimit_count = Int32(limitPtr.count)
+                            raw.cgroup_procs_fds = cgroupPtr.baseAddress
+                            raw.cgroup_procs_count = Int32(cgroupPtr.count)
+                            return withUnsafePointer(to: &raw) { bh_spawn($0) }
+                        } }
+                    }
+                }
+            }
+        }
+        if result.pid > 0 { return result.pid }
+        throw SpawnError(stage: stage(result.failed_stage), errno: result.error)
+    }
+
+    static func stage(_ raw: Int32) -> SpawnError.Stage {
+        switch Int(raw) {
+        case Int(BH_SPAWN_STAGE_SESSION): return .session
+        case Int(BH_SPAWN_STAGE_CGROUP): return .cgroup
+        case Int(BH_SPAWN_STAGE_RLIMIT): return .rlimit
+        case Int(BH_SPAWN_STAGE_FDS): return .fds
+        case Int(BH_SPAWN_STAGE_CWD): return .cwd
+        case Int(BH_SPAWN_STAGE_GROUPS): return .groups
+        case Int(BH_SPAWN_STAGE_GID): return .gid
+        case Int(BH_SPAWN_STAGE_UID): return .uid
+        case Int(BH_SPAWN_STAGE_EXEC): return .exec
+        default: return .clone
+        }
+    }
+}
+
+/// A NULL-terminated `char *[]` that owns its strings until `deallocate`.
+struct CStringArray {
+    let pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    let count: Int
+
+    init(_ strings: [String]) {
+        count = strings.count
+        pointer = .allocate(capacity: strings.count + 1)
+        for (i, s) in strings.enumerated() { pointer[i] = strdup(s) }
+        pointer[strings.count] = nil
+    }
+
+    func deallocate() {
+        for i in 0..<count { free(pointer[i]) }
+        pointer.deallocate()
+    }
+}
+
+func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let s else { return body(nil) }
+    return s.withCString { body($0) }
+}

@@ -1,0 +1,75 @@
+// Pipes, memfds and descriptor flags.
+#define _GNU_SOURCE
+#include "CLinux.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int bh_pipe(int fds[2]) {
+    if (pipe2(fds, O_CLOEXEC) < 0) return -errno;
+    int flags = fcntl(fds[0], F_GETFL);
+    if (flags < 0 || fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fds[0]);
+        close(fds[1]);
+        return -e;
+    }
+    return 0;
+}
+
+int bh_set_pipe_size(int fd, int bytes) {
+    int rc = fcntl(fd, F_SETPIPE_SZ, bytes);
+    return rc < 0 ? -errno : rc;
+}
+
+int bh_set_nonblocking(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -errno;
+    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, flags) < 0 ? -errno : 0;
+}
+
+int bh_memfd(const char *name, size_t size) {
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0) return -errno;
+    if (ftruncate(fd, (off_t)size) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int bh_close_from(int first) {
+    return syscall(SYS_close_range, (unsigned)first, ~0u, 0) < 0 ? -errno : 0;
+}
+
+int bh_dup_cloexec(int fd, int min) {
+    int rc = fcntl(fd, F_DUPFD_CLOEXEC, min);
+    return rc < 0 ? -errno : rc;
+}
+
+int bh_open(const char *path, int flags, int mode) {
+    int fd;
+    do {
+        fd = open(path, flags | O_CLOEXEC, mode);
+    } while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : fd;
+}
+
+ssize_t bh_write_all(int fd, const void *bytes, size_t length) {
+    const char *p = bytes;
+    size_t left = length;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -errno;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    return (ssize_t)length;
+}

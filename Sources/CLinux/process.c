@@ -1,0 +1,88 @@
+// Reaping, signalling and process attributes.
+#define _GNU_SOURCE
+#include "CLinux.h"
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int bh_become_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+int bh_set_parent_death_signal(int sig) {
+    return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+static void fill_exit(pid_t pid, int status, const struct rusage *ru, bh_exit *out) {
+    out->pid = pid;
+    if (WIFEXITED(status)) {
+        out->exited = 1;
+        out->code = WEXITSTATUS(status);
+        out->core_dumped = 0;
+    } else {
+        out->exited = 0;
+        out->code = WTERMSIG(status);
+        out->core_dumped = WCOREDUMP(status) ? 1 : 0;
+    }
+    out->user_us = (int64_t)ru->ru_utime.tv_sec * 1000000 + ru->ru_utime.tv_usec;
+    out->system_us = (int64_t)ru->ru_stime.tv_sec * 1000000 + ru->ru_stime.tv_usec;
+    out->max_rss_kib = ru->ru_maxrss;
+}
+
+int bh_reap_any(bh_exit *out) {
+    int status = 0;
+    struct rusage ru;
+    pid_t pid;
+    do {
+        pid = wait4(-1, &status, WNOHANG, &ru);
+    } while (pid < 0 && errno == EINTR);
+    if (pid < 0) return -errno;
+    if (pid == 0) return 0;
+    fill_exit(pid, status, &ru, out);
+    return 1;
+}
+
+int bh_reap_pid(pid_t target, bh_exit *out) {
+    int status = 0;
+    struct rusage ru;
+    pid_t pid;
+    do {
+        pid = wait4(target, &status, 0, &ru);
+    } while (pid < 0 && errno == EINTR);
+    if (pid < 0) return -errno;
+    fill_exit(pid, status, &ru, out);
+    return 1;
+}
+
+int bh_pidfd_open(pid_t pid) {
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int bh_pidfd_send_signal(int pidfd, int sig) {
+    return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+int bh_kill_group(pid_t pgid, int sig) {
+    if (pgid <= 1) return -EINVAL;   // never kill(0) or kill(-1): that is us, or everyone
+    return kill(-pgid, sig) < 0 ? -errno : 0;
+}
+
+int bh_kill(pid_t pid, int sig) {
+    if (pid <= 1) return -EINVAL;
+    return kill(pid, sig) < 0 ? -errno : 0;
+}
+
+int64_t bh_raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return -errno;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) return -errno;
+    }
+    return (int64_t)rl.rlim_cur;
+}

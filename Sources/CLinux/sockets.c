@@ -1,0 +1,169 @@
+// AF_UNIX sockets: the per-instance notify sockets and the control socket.
+#define _GNU_SOURCE
+#include "CLinux.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+// Fills a sockaddr_un from a path or an '@abstract' name; returns its length or -ENAMETOOLONG.
+static int make_address(const char *name, struct sockaddr_un *addr) {
+    memset(addr, 0, sizeof *addr);
+    addr->sun_family = AF_UNIX;
+    size_t len = strlen(name);
+    if (len == 0 || len >= sizeof addr->sun_path) return -ENAMETOOLONG;
+    memcpy(addr->sun_path, name, len);
+    if (name[0] == '@') {
+        addr->sun_path[0] = '\0';
+        return (int)(offsetof(struct sockaddr_un, sun_path) + len);
+    }
+    return (int)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+}
+
+int bh_notify_socket(const char *name, int receive_buffer) {
+    struct sockaddr_un addr;
+    int addr_len = make_address(name, &addr);
+    if (addr_len < 0) return addr_len;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -errno;
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) goto fail;
+    if (receive_buffer > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    if (bind(fd, (struct sockaddr *)&addr, (socklen_t)addr_len) < 0) goto fail;
+    return fd;
+fail:;
+    int e = errno;
+    close(fd);
+    return -e;
+}
+
+int bh_notify_receive(int fd, void *buffer, size_t capacity, bh_datagram *out) {
+    union {
+        char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 253)];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = { .iov_base = buffer, .iov_len = capacity };
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.bytes;
+    msg.msg_controllen = sizeof control.bytes;
+    ssize_t n;
+    do {
+        n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    memset(out, 0, sizeof *out);
+    out->truncated = (size_t)n > capacity || (msg.msg_flags & MSG_TRUNC);
+    out->length = (size_t)n > capacity ? (ssize_t)capacity : n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET) continue;
+        if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            out->has_credentials = 1;
+            out->pid = cred.pid;
+            out->uid = cred.uid;
+            out->gid = cred.gid;
+        } else if (c->cmsg_type == SCM_RIGHTS) {
+            // A worker may send fds (FDSTORE=1, BARRIER=1); we hand back at most 8 for the
+            // caller to close and close the rest now, so they cannot fill our table.
+            size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < count; i++) {
+                int received;
+                memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
+                if (out->fd_count < 8) out->fds[out->fd_count++] = received;
+                else close(received);
+            }
+        }
+    }
+    if (msg.msg_flags & MSG_CTRUNC) out->truncated = 1;
+    return 1;
+}
+
+int bh_notify_send(const char *name, const void *bytes, size_t length) {
+    struct sockaddr_un addr;
+    int addr_len = make_address(name, &addr);
+    if (addr_len < 0) return addr_len;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    ssize_t n;
+    do {
+        n = sendto(fd, bytes, length, MSG_NOSIGNAL, (struct sockaddr *)&addr, (socklen_t)addr_len);
+    } while (n < 0 && errno == EINTR);
+    int e = errno;
+    close(fd);
+    return n < 0 ? -e : 0;
+}
+
+int bh_unix_listen(const char *path, int backlog) {
+    struct sockaddr_un addr;
+    int addr_len = make_address(path, &addr);
+    if (addr_len < 0) return addr_len;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -errno;
+    if (bind(fd, (struct sockaddr *)&addr, (socklen_t)addr_len) < 0) goto fail;
+    if (listen(fd, backlog) < 0) goto fail;
+    return fd;
+fail:;
+    int e = errno;
+    close(fd);
+    return -e;
+}
+
+int bh_unix_accept(int fd) {
+    int client;
+    do {
+        client = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    } while (client < 0 && errno == EINTR);
+    return client < 0 ? -errno : client;
+}
+
+int bh_unix_connect(const char *path) {
+    struct sockaddr_un addr;
+    int addr_len = make_address(path, &addr);
+    if (addr_len < 0) return addr_len;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int rc;
+    do {
+        rc = connect(fd, (struct sockaddr *)&addr, (socklen_t)addr_len);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int bh_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return -errno;
+    *pid = cred.pid;
+    *uid = cred.uid;
+    *gid = cred.gid;
+    return 0;
+}
+
+ssize_t bh_send_nonblocking(int fd, const void *bytes, size_t length) {
+    ssize_t n;
+    do {
+        n = send(fd, bytes, length, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    return n;
+}
+
+int bh_set_socket_timeouts(int fd, int receive_ms, int send_ms) {
+    struct timeval rcv = { receive_ms / 1000, (receive_ms % 1000) * 1000 };
+    struct timeval snd = { send_ms / 1000, (send_ms % 1000) * 1000 };
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) < 0) return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd) < 0) return -errno;
+    return 0;
+}

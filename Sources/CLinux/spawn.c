@@ -1,0 +1,142 @@
+// Starting a worker clean. clone(CLONE_VM | CLONE_VFORK) instead of fork(): no page-table copy
+// of the supervisor, so spawn cost does not grow with its size or its instance count. The child
+// shares our memory until execve, so it calls raw system calls only: no malloc, no locks, and no
+// glibc set*id wrappers (those broadcast to *our* threads).
+#define _GNU_SOURCE
+#include "CLinux.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { CHILD_STACK_SIZE = 128 * 1024, MAX_EXTRA_FDS = 32 };
+
+typedef struct child_context {
+    const bh_spawn_request *request;
+    volatile int stage;
+    volatile int error;
+} child_context;
+
+static int fail(child_context *ctx, int stage) {
+    ctx->error = errno;
+    ctx->stage = stage;
+    _exit(127);
+}
+
+static int child_main(void *arg) {
+    child_context *ctx = arg;
+    const bh_spawn_request *r = ctx->request;
+
+    // Every disposition back to default: SIG_IGN survives execve, and our handlers must never
+    // run on this shared stack. All signals are blocked until just before execve.
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < _NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        sigaction(sig, &dfl, NULL);   // EINVAL for glibc's reserved signals is fine
+    }
+
+    if (r->new_session && setsid() < 0) fail(ctx, BH_SPAWN_STAGE_SESSION);
+
+    if (r->cgroup_procs_count > 0) {
+        char digits[24];
+        int n = 0;
+        pid_t self = (pid_t)syscall(SYS_getpid);
+        char reversed[24];
+        int k = 0;
+        do { reversed[k++] = (char)('0' + self % 10); self /= 10; } while (self > 0);
+        while (k > 0) digits[n++] = reversed[--k];
+        digits[n++] = '\n';
+        for (int i = 0; i < r->cgroup_procs_count; i++) {
+            if (write(r->cgroup_procs_fds[i], digits, (size_t)n) < 0) fail(ctx, BH_SPAWN_STAGE_CGROUP);
+        }
+    }
+
+    for (int i = 0; i < r->rlimit_count; i++) {
+        struct rlimit rl = { .rlim_cur = r->rlimits[i].soft, .rlim_max = r->rlimits[i].hard };
+        if (setrlimit(r->rlimits[i].resource, &rl) < 0) fail(ctx, BH_SPAWN_STAGE_RLIMIT);
+    }
+
+    // Move every source above the highest target first, so no dup2 overwrites a source that a
+    // later one still needs; then put them in place (dup2 clears CLOEXEC) and close the rest.
+    int count = 3 + r->extra_fd_count;
+    if (r->extra_fd_count > MAX_EXTRA_FDS) { errno = EMFILE; fail(ctx, BH_SPAWN_STAGE_FDS); }
+    int sources[3 + MAX_EXTRA_FDS];
+    sources[0] = r->stdin_fd;
+    sources[1] = r->stdout_fd;
+    sources[2] = r->stderr_fd;
+    for (int i = 0; i < r->extra_fd_count; i++) sources[3 + i] = r->extra_fds[i];
+    for (int i = 0; i < count; i++) {
+        int moved = fcntl(sources[i], F_DUPFD_CLOEXEC, count);
+        if (moved < 0) fail(ctx, BH_SPAWN_STAGE_FDS);
+        sources[i] = moved;
+    }
+    for (int i = 0; i < count; i++) {
+        if (dup2(sources[i], i) < 0) fail(ctx, BH_SPAWN_STAGE_FDS);
+    }
+    if (syscall(SYS_close_range, (unsigned)count, ~0u, 0) < 0) {
+        for (int fd = count; fd < 65536; fd++) close(fd);
+    }
+
+    if (r->cwd && chdir(r->cwd) < 0) fail(ctx, BH_SPAWN_STAGE_CWD);
+
+    if (r->set_ids) {
+        if (syscall(SYS_setgroups, (size_t)r->group_count, r->groups) < 0) fail(ctx, BH_SPAWN_STAGE_GROUPS);
+        if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0) fail(ctx, BH_SPAWN_STAGE_GID);
+        if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0) fail(ctx, BH_SPAWN_STAGE_UID);
+    }
+
+    sigset_t empty;
+    sigemptyset(&empty);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, _NSIG / 8);
+    execve(r->path, r->argv, r->envp);
+    return fail(ctx, BH_SPAWN_STAGE_EXEC);
+}
+
+// One stack per spawning thread, reused: the parent is suspended while the child runs on it.
+static __thread void *child_stack;
+
+bh_spawn_result bh_spawn(const bh_spawn_request *request) {
+    bh_spawn_result result = { 0, 0, 0 };
+    if (!child_stack) {
+        void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED) {
+            result.failed_stage = BH_SPAWN_STAGE_CLONE;
+            result.error = errno;
+            return result;
+        }
+        child_stack = stack;
+    }
+    child_context ctx = { request, 0, 0 };
+
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pid_t pid = clone(child_main, (char *)child_stack + CHILD_STACK_SIZE,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+
+    if (pid < 0) {
+        result.failed_stage = BH_SPAWN_STAGE_CLONE;
+        result.error = clone_errno;
+        return result;
+    }
+    if (ctx.stage != 0) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        result.failed_stage = ctx.stage;
+        result.error = ctx.error;
+        return result;
+    }
+    result.pid = pid;
+    return result;
+}

@@ -1,0 +1,26 @@
+import CLinux
+import Glibc
+
+/// Unbuffered writes straight to an fd. `print` would buffer stdout when it is a pipe, and a
+/// trap right after would lose the line.
+enum Output {
+    static func write(_ text: String, to fd: Int32) {
+        var text = text
+        text.withUTF8 { write($0, to: fd) }
+    }
+
+    static func write(_ bytes: UnsafeBufferPointer<UInt8>, to fd: Int32) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        _ = bh_write_all(fd, base, bytes.count)
+    }
+
+    /// One `crashlab: …` diagnostic line on stderr.
+    static func note(_ text: String) {
+        write("crashlab: \(text)\n", to: STDERR_FILENO)
+    }
+
+    /// One `crashlab: …` line on stdout, for things a test reads back (pids, sizes, the env).
+    static func report(_ text: String) {
+        write("crashlab: \(text)\n", to: STDOUT_FILENO)
+    }
+}

@@ -1,0 +1,105 @@
+import Glibc
+import WorkerKit
+
+/// jobworker's flags. Each flag `--some-flag N` can also come from `JOBWORKER_SOME_FLAG=N`
+/// (the flag wins), so a bulkhead config can choose a misbehaviour through `env:`.
+struct JobOptions: Sendable {
+    /// Stop (exit 0) after this many jobs; nil: run until stopped.
+    var jobs: Int?
+    var jobMilliseconds = 200
+    var warmupMilliseconds = 300
+    var lanes = 2
+    /// Trap (a Swift runtime failure, SIGILL) on every Nth job.
+    var trapEvery: Int?
+    var trapKind = TrapKind.fatal
+    /// Throw a corruption-class error at job N (exit 86).
+    var corruptAt: Int?
+    /// Throw a transient error on every Nth job (exit 75).
+    var failTransientEvery: Int?
+    /// Throw a persistent error at job N (exit 78).
+    var failPersistentAt: Int?
+    /// At job N, block every cooperative thread: the watchdog pings stop.
+    var blockExecutorAt: Int?
+    /// At job N, run a main-actor job that never yields: the watchdog pings stop.
+    var hogMainActorAt: Int?
+    /// Keep working after SIGTERM, so only the stop grace ends the process.
+    var ignoreStop = false
+
+    enum TrapKind: String, Sendable, CaseIterable {
+        case fatal, unwrap, index, overflow
+    }
+
+    static let usage = """
+        usage: jobworker [--help] [--jobs N] [--job-ms MS] [--warmup-ms MS] [--lanes K]
+                         [--trap-every N] [--trap-kind fatal|unwrap|index|overflow]
+                         [--corrupt-at N] [--fail-transient-every N] [--fail-persistent-at N]
+                         [--block-executor-at N] [--hog-main-actor-at N] [--ignore-stop]
+        every flag may also be given as JOBWORKER_<FLAG>, e.g. JOBWORKER_TRAP_EVERY=5
+        """
+
+    private static let flags = [
+        "jobs", "job-ms", "warmup-ms", "lanes", "trap-every", "trap-kind", "corrupt-at", "fail-transient-every",
+        "fail-persistent-at", "block-executor-at", "hog-main-actor-at", "ignore-stop",
+    ]
+
+    /// Reads the environment, then the arguments. Bad input is a persistent error: restarting
+    /// will not fix a typo in the config.
+    init(arguments: [String], environment: (String) -> String?) throws {
+        var values: [String: String] = [:]
+        for flag in Self.flags {
+            let variable = "JOBWORKER_" + flag.uppercased().replacingOccurrences(of: "-", with: "_")
+            if let value = environment(variable) { values[flag] = value }
+        }
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--help" || argument == "-h" {
+                print(Self.usage)
+                exit(0)
+            }
+            guard argument.hasPrefix("--"), Self.flags.contains(String(argument.dropFirst(2))) else {
+                throw WorkerError.persistent("unknown argument \(argument) (see jobworker --help)")
+            }
+            let flag = String(argument.dropFirst(2))
+            if flag == "ignore-stop" {
+                values[flag] = "1"
+            } else {
+                guard index + 1 < arguments.count else { throw WorkerError.persistent("\(argument) needs a value") }
+                index += 1
+                values[flag] = arguments[index]
+            }
+            index += 1
+        }
+        func number(_ flag: String, minimum: Int = 1) throws -> Int? {
+            guard let text = values[flag] else { return nil }
+            guard let value = Int(text), value >= minimum else {
+                throw WorkerError.persistent("--\(flag) wants a whole number ≥ \(minimum), got \"\(text)\"")
+            }
+            return value
+        }
+        jobs = try number("jobs", minimum: 0)
+        jobMilliseconds = try number("job-ms", minimum: 0) ?? jobMilliseconds
+        warmupMilliseconds = try number("warmup-ms", minimum: 0) ?? warmupMilliseconds
+        lanes = try number("lanes") ?? lanes
+        trapEvery = try number("trap-every")
+        if let kind = values["trap-kind"] {
+            guard let parsed = TrapKind(rawValue: kind) else {
+                throw WorkerError.persistent("--trap-kind wants one of \(TrapKind.allCases.map(\.rawValue)), got \"\(kind)\"")
+            }
+            trapKind = parsed
+        }
+        corruptAt = try number("corrupt-at")
+        failTransientEvery = try number("fail-transient-every")
+        failPersistentAt = try number("fail-persistent-at")
+        blockExecutorAt = try number("block-executor-at")
+        hogMainActorAt = try number("hog-main-actor-at")
+        if let value = values["ignore-stop"] { ignoreStop = !["", "0", "false", "no"].contains(value) }
+    }
+}
+
+extension String {
+    /// Foundation-free replacement for the one call needed here.
+    fileprivate func replacingOccurrences(of target: Character, with replacement: Character) -> String {
+        String(map { $0 == target ? replacement : $0 })
+    }
+}
