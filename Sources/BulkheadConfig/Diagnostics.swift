@@ -41,6 +41,8 @@ struct Field {
 final class Diagnostics {
     let file: String
     private var collected: [ConfigError] = []
+    /// Mappings already expanded for `<<`, so shared anchors are walked once (MappingReading).
+    var mergeCache: [MergeSource: [MappingEntry]] = [:]
 
     init(file: String) {
         self.file = file

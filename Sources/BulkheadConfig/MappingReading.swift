@@ -4,6 +4,8 @@ import Yams
 struct MappingFields {
     let field: Field
     let entries: [(key: String, value: Field)]
+    /// Keys written, known or not (a mapping of only unknown keys is not an empty one).
+    let writtenCount: Int
 
     subscript(key: String) -> Field? {
         entries.first { $0.key == key }?.value
@@ -19,13 +21,14 @@ extension Diagnostics {
     ///   - refused: keys that are known elsewhere but not allowed here, with the reason to give.
     ///   - ignoredPrefix: keys with this prefix are skipped (top-level `x-` keys hold YAML anchors).
     func mapping(_ field: Field, known: [String]?, refused: [String: String] = [:], ignoredPrefix: String? = nil) -> MappingFields? {
-        if isNull(field.node) { return MappingFields(field: field, entries: []) }
+        if isNull(field.node) { return MappingFields(field: field, entries: [], writtenCount: 0) }
         guard case .mapping = field.node else {
             report(field.site, "expected a mapping, got \(describe(field.node))")
             return nil
         }
         var kept: [(key: String, value: Field)] = []
-        for entry in entries(of: field) {
+        let written = entries(of: field)
+        for entry in written {
             if let ignoredPrefix, entry.key.hasPrefix(ignoredPrefix) { continue }
             if let reason = refused[entry.key] {
                 report(entry.keySite, reason)
@@ -37,16 +40,32 @@ extension Diagnostics {
                 kept.append((entry.key, entry.value))
             }
         }
-        return MappingFields(field: field, entries: kept)
+        return MappingFields(field: field, entries: kept, writtenCount: written.count)
+    }
+
+    /// The entries of a mapping merged in by `<<`, each source expanded once per key path: an
+    /// alias is the same node wherever it is used, and anchors that merge one another twice
+    /// per level would otherwise expand exponentially (the "billion laughs" shape). A mapping's
+    /// position is its identity (Yams drops the anchors once parsing is done).
+    private func mergedEntries(of field: Field) -> [MappingEntry] {
+        guard let mark = field.node.mark else { return entries(of: field) }
+        let key = MergeSource(line: mark.line, column: mark.column, path: field.path)
+        if let known = mergeCache[key] { return known }
+        let found = entries(of: field)
+        mergeCache[key] = found
+        return found
     }
 
     /// Entries in file order with merge keys (`<<: *anchor`) expanded: a key written in the
     /// mapping itself wins over one brought in by `<<`, and an earlier merge source over a later one.
-    private func entries(of field: Field) -> [(key: String, keySite: Site, value: Field)] {
+    private func entries(of field: Field) -> [MappingEntry] {
         guard case .mapping(let mapping) = field.node else { return [] }
-        let written = Set(mapping.keys.filter { !isMergeKey($0) }.compactMap { $0.scalar?.string })
+        var written = Set<String>()
+        for (key, _) in mapping where !isMergeKey(key) {
+            if case .scalar(let scalar) = key { written.insert(scalar.string) }
+        }
         var seen = Set<String>()
-        var result: [(key: String, keySite: Site, value: Field)] = []
+        var result: [MappingEntry] = []
         for (keyNode, valueNode) in mapping {
             if isMergeKey(keyNode) {
                 let mergeField = field.child("<<", valueNode)
@@ -63,8 +82,8 @@ extension Diagnostics {
                         report(Field(node: source, path: mergeField.path).site, "a merge key takes mappings, got \(describe(source))")
                         continue
                     }
-                    for entry in entries(of: Field(node: source, path: field.path))
-                    where !written.contains(entry.key) && seen.insert(entry.key).inserted {
+                    let merged = mergedEntries(of: Field(node: source, path: field.path))
+                    for entry in merged where !written.contains(entry.key) && seen.insert(entry.key).inserted {
                         result.append(entry)
                     }
                 }
@@ -78,10 +97,24 @@ extension Diagnostics {
             seen.insert(keyScalar.string)
             let value = field.child(keyScalar.string, valueNode)
             let keySite = Site(path: value.path, line: keyNode.mark?.line ?? 0, column: keyNode.mark?.column ?? 0)
-            result.append((keyScalar.string, keySite, value))
+            result.append(MappingEntry(key: keyScalar.string, keySite: keySite, value: value))
         }
         return result
     }
+}
+
+/// One key of a mapping as written (before unknown keys are dropped).
+struct MappingEntry {
+    let key: String
+    let keySite: Site
+    let value: Field
+}
+
+/// A merge source: a mapping's position and the key path it is merged under.
+struct MergeSource: Hashable {
+    let line: Int
+    let column: Int
+    let path: String
 }
 
 /// `<<` written plain: YAML's merge key. (A quoted `"<<"` is an ordinary key.)

@@ -28,7 +28,7 @@ struct RuleReader {
             return nil
         }
         guard let conditions = d.mapping(when, known: ["exit_code", "signal", "stderr"]) else { return nil }
-        guard !conditions.entries.isEmpty else {
+        guard conditions.writtenCount > 0 else {
             // A rule that matches every death would silently replace the whole default table.
             d.report(when.site, "is empty: give exit_code, signal or stderr")
             return nil
@@ -58,7 +58,7 @@ struct RuleReader {
             d.report(when.site, "exit_code and signal never hold together: a process either exits or is killed by a signal")
             valid = false
         }
-        guard valid, let result else { return nil }
+        guard valid, !conditions.entries.isEmpty, let result else { return nil }
         var parts: [String] = []
         if !exitCodes.isEmpty { parts.append("exit_code [\(exitCodes.map(String.init).joined(separator: ", "))]") }
         if !signals.isEmpty { parts.append("signal [\(signals.map(Signals.name).joined(separator: ", "))]") }

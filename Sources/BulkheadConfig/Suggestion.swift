@@ -18,22 +18,27 @@ enum Suggestion {
         closest(to: word, in: candidates).map { " (did you mean \(quoted($0))?)" } ?? ""
     }
 
-    /// Levenshtein distance over Characters (insert, delete, substitute: 1 each).
+    /// Edit distance counting an insertion, a deletion, a substitution or a swap of two
+    /// neighbours as 1 each (optimal string alignment): `TREM` is 1 from `TERM`, the typo it is.
     static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
+        // rows[i][j]: distance between a's first i and b's first j characters.
+        var rows = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { rows[i][0] = i }
+        for j in 0...b.count { rows[0][j] = j }
         for i in 1...a.count {
-            current[0] = i
             for j in 1...b.count {
-                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                var best = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    best = min(best, rows[i - 2][j - 2] + 1)
+                }
+                rows[i][j] = best
             }
-            swap(&previous, &current)
         }
-        return previous[b.count]
+        return rows[a.count][b.count]
     }
 }
 

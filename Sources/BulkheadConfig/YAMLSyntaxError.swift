@@ -4,12 +4,16 @@ extension YamlError {
     /// The libyaml error in bulkhead's format: the line, then what went wrong at which column.
     func configError(file: String) -> ConfigError {
         switch self {
-        case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+        case .scanner(let context, let problem, let mark, let yaml),
+             .parser(let context, let problem, let mark, let yaml),
+             .composer(let context, let problem, let mark, let yaml):
             var message = "YAML syntax error at column \(mark.column): \(problem)"
             if let context {
                 message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
+            }
+            // libyaml says "found character that cannot start any token" for the commonest cause.
+            if scalar(atLine: mark.line, column: mark.column, in: yaml) == "\t" {
+                message += ": a tab; YAML indents with spaces only"
             }
             return ConfigError(file: file, line: mark.line, column: mark.column, keyPath: "", message: message)
         case .reader(let problem, let offset, _, let yaml):
@@ -24,6 +28,16 @@ extension YamlError {
             return ConfigError(file: file, line: 0, keyPath: "", message: "cannot parse the YAML: \(self)")
         }
     }
+}
+
+/// The Unicode scalar at a 1-based line and column (libyaml's counting), if there is one.
+private func scalar(atLine line: Int, column: Int, in text: String) -> Unicode.Scalar? {
+    guard line >= 1, column >= 1 else { return nil }
+    let lines = text.unicodeScalars.split(separator: "\n", maxSplits: line, omittingEmptySubsequences: false)
+    guard line <= lines.count else { return nil }
+    let found = lines[line - 1]
+    guard column <= found.count else { return nil }
+    return found[found.index(found.startIndex, offsetBy: column - 1)]
 }
 
 /// 1-based line and column of the character at `offset`.

@@ -35,5 +35,6 @@ extension Daemon {
         if stream == .stderr { slot.stderrTail.append(line, stream: .stderr, wallNanoseconds: iterationWall) }
         slot.log.append(line, stream: stream, wallNanoseconds: iterationWall)
         sink.workerLine(slot.id, label: slot.label, stream: stream, line: line)
+        if slot.followers > 0 { controlLine(slot, stream, line) }
     }
 }

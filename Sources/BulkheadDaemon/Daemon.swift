@@ -55,6 +55,7 @@ public final class Daemon {
     var iterationWall: Int64 = 0
     var deadline: Instant?
     var counters = Counters()
+    var controlServer: ControlServer?
 
     enum Source {
         case signals
@@ -95,6 +96,8 @@ public final class Daemon {
         if let exitTimes {
             try register(exitTimes.descriptor, .readable, .exitTimes)
         }
+        try startControl()
+        startSystemd()
         for note in host.notes {
             emit(SupervisorEvent(.daemon, nil, priority: 5, message: note))
         }
@@ -108,8 +111,10 @@ public final class Daemon {
         perform(supervision.startAll(MonotonicClock.now()))
         while !(shutdownRequested && supervision.isQuiescent) {
             deadline = supervision.nextDeadline()
+            let wake = [deadline, controlDeadline(), systemdDeadline()].compactMap { $0 }.min()
             var timeout: Int64?
-            if let deadline {
+            if let wake {
+                let deadline = wake
                 let now = MonotonicClock.now()
                 timeout = deadline > now ? Int64(deadline.nanoseconds - now.nanoseconds) : 0
             }
@@ -130,10 +135,13 @@ public final class Daemon {
             for event in events where !isSignalSource(event.token) {
                 dispatch(event)
             }
-            if let deadline, deadline <= MonotonicClock.now() {
-                perform(supervision.tick(MonotonicClock.now()))
+            let now = MonotonicClock.now()
+            if let deadline, deadline <= now {
+                perform(supervision.tick(now))
             }
+            controlTick(now)
             reportDroppedOutput()
+            systemdIterationEnded(now)
             sink.endOfIteration()
         }
         finish()
@@ -156,8 +164,10 @@ public final class Daemon {
             readOutput(id, stream, token: event.token)
         case .notify(let id):
             receiveNotifications(id)
-        case .control, .controlClient:
-            break
+        case .control:
+            acceptControl()
+        case .controlClient(let client):
+            serviceControlClient(client, event)
         }
     }
 
@@ -175,6 +185,7 @@ public final class Daemon {
             case SIGTERM, SIGINT:
                 if !shutdownRequested {
                     shutdownRequested = true
+                    systemdStopping()
                     emit(SupervisorEvent(.stop, nil, priority: 5, message: "SIG\(Signals.name(delivery.signal)) from pid \(delivery.senderPID): stopping every worker, dependents first"))
                     perform(supervision.shutdown(MonotonicClock.now()))
                 }
@@ -217,21 +228,34 @@ public final class Daemon {
 
     // MARK: - Reload
 
-    func reloadConfiguration() {
+    enum ReloadOutcome {
+        case applied(Supervision.ReloadSummary)
+        /// The new config is invalid: nothing changed. Every error, one per line.
+        case refused(String)
+    }
+
+    /// SIGHUP or `bulkhead reload`: re-read the config; a bad one changes nothing.
+    @discardableResult
+    func reloadConfiguration() -> ReloadOutcome {
         let now = MonotonicClock.now()
+        systemdReloading(now)
+        defer { systemdReloaded(MonotonicClock.now()) }
         do {
             let config = try ConfigLoader.load(path: options.configPath)
             let (actions, summary) = supervision.reload(config, now)
-            _ = summary
+            reports.retention = config.crashReports
             perform(actions)
+            return .applied(summary)
         } catch {
             emit(SupervisorEvent(.reload, nil, priority: 3, message: "reload refused, nothing changed: \(error)"))
+            return .refused("\(error)")
         }
     }
 
     // MARK: - Exit
 
     func finish() {
+        stopControl()
         sink.beginIteration(wallNanoseconds: WallClock.nowNanoseconds())
         for slot in slots.values {
             slot.cgroup?.remove()

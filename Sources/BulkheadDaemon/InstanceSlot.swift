@@ -23,6 +23,9 @@ final class InstanceSlot {
     var rejectedNotifications = 0
     var acceptedNotifications = 0
 
+    /// Control clients following this instance's output (`bulkhead logs -f`).
+    var followers = 0
+
     var stderrTail: LineRing
     var log: LineRing
 

@@ -187,11 +187,18 @@ public struct JSONObject: Sendable {
     }
 }
 
+extension JSONObject.Member: Equatable {
+    /// Equal when the keys have the same UTF-8 bytes and the values are equal.
+    public static func == (lhs: JSONObject.Member, rhs: JSONObject.Member) -> Bool {
+        JSONObject.sameKey(lhs.key, rhs.key) && lhs.value == rhs.value
+    }
+}
+
 extension JSONObject: Equatable {
     /// Equal when both hold the same members (keys compared by UTF-8 bytes) in the same order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count
-            && lhs.members.elementsEqual(rhs.members) { sameKey($0.key, $1.key) && $0.value == $1.value }
+            && lhs.members.elementsEqual(rhs.members)
     }
 }
 

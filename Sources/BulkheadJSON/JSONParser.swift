@@ -8,7 +8,9 @@
 // - no comments, trailing commas, single quotes, leading `+`, leading zeros, `NaN` or `Infinity`;
 // - only space, tab, LF and CR count as whitespace; anything but whitespace after the value is an
 //   error;
-// - a repeated object key is accepted: the last value wins, at the position of the first key.
+// - a repeated object key is accepted: the last value wins, at the position of the first key;
+// - a number without fraction or exponent that fits in Int64 is `.int` (so `-0` is `.int(0)`);
+//   any other is `.double`, and one beyond Double's range (`1e400`) is rejected.
 
 extension JSON {
     /// Parses UTF-8 `bytes` as one JSON document.
@@ -35,7 +37,8 @@ extension JSON {
         }
     }
 
-    /// Parses raw memory holding UTF-8 as one JSON document; see ``init(parsing:limits:)-(Collection<UInt8>,_)``.
+    /// Parses raw memory holding UTF-8 as one JSON document; otherwise as the byte-collection
+    /// overload.
     public init(parsing buffer: UnsafeRawBufferPointer, limits: JSONLimits = .default) throws(JSONError) {
         self = try buffer.withMemoryRebound(to: UInt8.self) { bytes in
             Result { () throws(JSONError) in try JSONParser.parse(bytes, limits: limits) }
@@ -198,6 +201,10 @@ struct JSONParser {
     }
 
     private mutating func skipWhitespace() {
+        // Pretty-printed files are largely indentation: step over eight spaces at a time.
+        while let word = word(at: position), word == Self.eightSpaces {
+            position += 8
+        }
         while position < input.count {
             switch input[position] {
             case ASCII.space, ASCII.newline, ASCII.tab, ASCII.carriageReturn:
@@ -335,6 +342,10 @@ struct JSONParser {
         scratch.removeAll(keepingCapacity: true)
 
         while true {
+            // Step over eight plain ASCII bytes at a time; anything else takes the byte path.
+            while let word = word(at: position), !Self.needsAttention(word) {
+                position += 8
+            }
             guard position < input.count else { throw error(.unexpectedEnd) }
             let byte = input[position]
             if byte == ASCII.quote {
@@ -370,6 +381,32 @@ struct JSONParser {
             if hashing { lastKeyHash = Self.hash(decoded) }
             return String(decoding: decoded, as: UTF8.self)
         }
+    }
+
+    // MARK: Eight bytes at a time
+
+    private static let eightSpaces: UInt64 = 0x2020_2020_2020_2020
+    private static let lowBits: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// The eight bytes at `offset` as one word, or `nil` when fewer than eight remain.
+    private func word(at offset: Int) -> UInt64? {
+        guard input.count - offset >= 8, let base = input.baseAddress else { return nil }
+        return UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
+    }
+
+    /// Whether any byte of `word` ends or escapes a string or needs checking: `"`, `\`, a
+    /// control character or a non-ASCII byte. (The classic bit tricks: `x - 0x01…` borrows into
+    /// a byte's high bit exactly when that byte was below the subtrahend; a false alarm would
+    /// only send the word down the byte-at-a-time path.)
+    private static func needsAttention(_ word: UInt64) -> Bool {
+        let nonASCII = word & highBits
+        let control = (word &- 0x20 &* lowBits) & ~word
+        let quote = word ^ (0x22 &* lowBits)
+        let backslash = word ^ (0x5C &* lowBits)
+        let hasQuote = (quote &- lowBits) & ~quote
+        let hasBackslash = (backslash &- lowBits) & ~backslash
+        return (nonASCII | control | hasQuote | hasBackslash) & highBits != 0
     }
 
     /// FNV-1a: cheap, and good enough to tell a handful of keys apart.

@@ -49,6 +49,7 @@ extension Duration {
 
     public init(secondsValue: Double) {
         let clamped = max(0, min(secondsValue, 9.0e9))
-        self = .nanoseconds(Int64(clamped * 1e9))
+        // Rounded, not truncated: 1.001 × 1e9 is 1000999999.99… in binary floating point.
+        self = .nanoseconds(Int64((clamped * 1e9).rounded()))
     }
 }

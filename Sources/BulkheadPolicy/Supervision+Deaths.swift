@@ -24,7 +24,9 @@ extension Supervision {
         if deathClass == .crash {
             let count = i.sameCrash?.fingerprint == fingerprint ? (i.sameCrash?.count ?? 0) + 1 : 1
             i.sameCrash = (fingerprint, count)
-            if spec.crashLoop.sameCrash > 0 && count >= spec.crashLoop.sameCrash {
+            // Only a death policy acts on is escalated: a crash on the way out of a stop we asked
+            // for is restarted (or left stopped) as asked, so "persistent, not restarted" would lie.
+            if spec.crashLoop.sameCrash > 0 && count >= spec.crashLoop.sameCrash && cause?.isRequested != true {
                 originalClass = deathClass
                 deathClass = .persistent
                 note = "the same crash (fingerprint \(fingerprint)) \(count) times in a row with no stable run between: a deterministic bug, so it is treated as persistent and not restarted"

@@ -26,7 +26,7 @@ extension Supervision {
         var summary = ReloadSummary()
         let old = config
         config = new
-        graph = DependencyGraph(new.workers)
+        rebuildGraph()
 
         for spec in new.workers {
             guard let previous = old.worker(named: spec.name) else {
@@ -89,13 +89,33 @@ extension Supervision {
         var insertAt = (order.lastIndex { $0.worker == spec.name }).map { $0 + 1 } ?? order.count
         for index in first..<spec.instances {
             let id = InstanceID(worker: spec.name, index: index)
-            guard instances[id] == nil else { continue }
+            if let existing = instances[id] {
+                // Removed (or scaled away) by an earlier reload and back before it finished
+                // stopping: keep it instead of forgetting it once it exits.
+                if existing.removed {
+                    let wanted = !shuttingDown
+                    update(id) {
+                        $0.removed = false
+                        $0.wanted = wanted
+                        if $0.pendingStop == .removal { $0.pendingStop = nil }
+                    }
+                }
+                continue
+            }
             var i = Instance(id: id, wanted: !shuttingDown)
             i.phase = shuttingDown ? .stopped : .waiting
             instances[id] = i
             order.insert(id, at: insertAt)
             insertAt += 1
         }
+    }
+
+    /// The configured workers plus those that left the config but still have instances on
+    /// their way down: keeping their edges makes a removed dependent stop before its removed
+    /// dependency, as everywhere else.
+    mutating func rebuildGraph() {
+        let leaving = specs.values.filter { config.worker(named: $0.name) == nil }.sorted { $0.name < $1.name }
+        graph = DependencyGraph(config.workers + leaving)
     }
 
     mutating func markRemoved(_ id: InstanceID, _ actions: inout [SupervisorAction]) {

@@ -192,6 +192,7 @@ public struct Supervision: Sendable {
             order.removeAll { $0 == id }
             if !order.contains(where: { $0.worker == id.worker }) && config.worker(named: id.worker) == nil {
                 specs[id.worker] = nil
+                rebuildGraph()
             }
             actions.append(.forget(id))
             return

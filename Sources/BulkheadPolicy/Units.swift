@@ -30,7 +30,8 @@ public enum Units {
             total += value * Double(scale)
         }
         guard total <= 9.0e18 else { return nil }
-        return .nanoseconds(Int64(total))
+        // Rounded, not truncated: 1.001 × 1e9 is 1000999999.99… in binary floating point.
+        return .nanoseconds(Int64(total.rounded()))
     }
 
     /// Shortest readable form, e.g. `250ms`, `10s`, `1m30s`.

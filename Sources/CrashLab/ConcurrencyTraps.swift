@@ -24,12 +24,12 @@ enum ConcurrencyTraps {
 
     static func trapInDetachedTask(_ message: String) -> Never {
         Task.detached { RuntimeTraps.fatalError(message) }
-        waitForever()
+        Idle.forever()
     }
 
     static func trapInDispatch(_ message: String) -> Never {
         DispatchQueue.global().async { RuntimeTraps.fatalError(message) }
-        waitForever()
+        Idle.forever()
     }
 }
 

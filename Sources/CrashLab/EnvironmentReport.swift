@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// `--print-env`: what crashlab inherited, as bulkhead set it up, one `crashlab: …` line per
@@ -9,7 +10,9 @@ import Glibc
 ///     crashlab: fds 0 1 2 3
 ///     crashlab: SigBlk 0000000000000000
 ///     crashlab: SigIgn 0000000000001000 PIPE
-///     crashlab: ids pid=4242 ppid=812 pgid=4242 sid=4242
+///     crashlab: ids pid=4242 ppid=812 pgid=4242 sid=4242 uid=0 gid=0
+///     crashlab: rlimit NOFILE 4096 4096
+///     crashlab: cgroup 0::/bulkhead/api
 enum EnvironmentReport {
     private static let named = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "SWIFT_BACKTRACE"]
 
@@ -29,7 +32,25 @@ enum EnvironmentReport {
         }
         printFileDescriptors()
         printSignalMasks()
-        Output.report("ids pid=\(getpid()) ppid=\(getppid()) pgid=\(getpgrp()) sid=\(getsid(0))")
+        Output.report("ids pid=\(getpid()) ppid=\(getppid()) pgid=\(getpgrp()) sid=\(getsid(0)) uid=\(getuid()) gid=\(getgid())")
+        printLimits()
+        for line in (readFile("/proc/self/cgroup") ?? "").split(separator: "\n") {
+            Output.report("cgroup \(line)")
+        }
+    }
+
+    /// The limits bulkhead's `limits:` set (soft, then hard; `unlimited` for RLIM_INFINITY).
+    private static func printLimits() {
+        let limits: [(String, Int)] = [
+            ("NOFILE", BH_RLIMIT_NOFILE), ("NPROC", BH_RLIMIT_NPROC), ("AS", BH_RLIMIT_AS),
+            ("CORE", BH_RLIMIT_CORE), ("CPU", BH_RLIMIT_CPU), ("FSIZE", BH_RLIMIT_FSIZE),
+        ]
+        for (name, resource) in limits {
+            var limit = rlimit()
+            guard getrlimit(__rlimit_resource_t(UInt32(resource)), &limit) == 0 else { continue }
+            func text(_ value: rlim_t) -> String { value == rlim_t.max ? "unlimited" : "\(value)" }
+            Output.report("rlimit \(name) \(text(limit.rlim_cur)) \(text(limit.rlim_max))")
+        }
     }
 
     private static func printFileDescriptors() {

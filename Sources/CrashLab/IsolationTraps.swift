@@ -1,5 +1,4 @@
 import Dispatch
-import Glibc
 
 /// Actor-isolation checks failing at run time. Two families die differently (measured):
 /// a check against the **main actor** made on another thread goes through libdispatch's
@@ -16,7 +15,7 @@ enum IsolationTraps {
     @MainActor
     static func mainActorCheckOffMain(_ check: Check) -> Never {
         DispatchQueue.global().async { checkMainActor(check) }
-        waitForever()
+        Idle.forever()
     }
 
     private static func checkMainActor(_ check: Check) {
@@ -48,7 +47,7 @@ enum IsolationTraps {
         let item = DispatchWorkItem { mainActorCounter += 1 }
         DyingStamp.now()
         DispatchQueue.global().async(execute: item)
-        waitForever()
+        Idle.forever()
     }
 
     @MainActor private static var mainActorCounter = 0
@@ -56,9 +55,4 @@ enum IsolationTraps {
     private actor Vault {
         var count = 0
     }
-}
-
-/// The main thread stays out of the way (blocked, not spinning) while another thread dies.
-func waitForever() -> Never {
-    while true { pause() }
 }

@@ -2,7 +2,7 @@ import Glibc
 
 /// One crashlab run. The flags act in a fixed order:
 ///  1. `--print-env` (before anything below changes the fds or the signal mask)
-///  2. stop-signal behaviour, breadcrumbs ring (`--breadcrumb` entries written)
+///  2. breadcrumbs ring (`--breadcrumb` entries written), stop-signal behaviour
 ///  3. `--print` / `--eprint` lines, grandchildren, `--allocate`, `STATUS=`
 ///  4. threads: watchdog pings, `--allocate-forever`
 ///  5. `--flood`
@@ -16,12 +16,13 @@ struct Lab {
     func run() async throws {
         if options.printEnvironment { EnvironmentReport.print() }
 
-        // Before any thread starts (see StopSignals.install).
-        StopSignals.install(options.stop)
+        // Set before any other thread exists, so every thread sees it without a lock.
         DyingStamp.ring = BreadcrumbRing.mapFromEnvironment()
         if let ring = DyingStamp.ring {
             options.breadcrumbs.forEach(ring.write)
         }
+        // Before any thread starts (see StopSignals.install).
+        StopSignals.install(options.stop)
 
         for line in options.lines {
             Lines.writeOne(line.text, to: line.stream, prefix: options.priorityPrefix)
@@ -48,7 +49,7 @@ struct Lab {
                 try await end(ending)
             }
         }
-        runForever()
+        Idle.forever()
     }
 
     private enum TimedAction {
@@ -94,10 +95,5 @@ struct Lab {
         case .hang:
             Hang.forever()
         }
-    }
-
-    /// The default without an ending: idle until a signal ends the process.
-    private func runForever() -> Never {
-        while true { pause() }
     }
 }

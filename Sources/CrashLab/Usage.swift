@@ -33,7 +33,8 @@ enum Usage {
         Processes:
           --grandchild          spawn /bin/sleep 1000 in crashlab's own process group
           --grandchild-setsid   spawn /bin/sleep 1000 in a new session (escapes the group)
-                                each prints 'crashlab: grandchild PID' on stdout
+                                each prints 'crashlab: grandchild PID' on stdout; the grandchild
+                        keeps crashlab's stdin/stdout/stderr open (as a real leftover would)
 
         Output (all unbuffered, written before any ending):
           --print TEXT          one line on stdout (repeatable, kept in order with --eprint)
@@ -65,7 +66,8 @@ enum Usage {
           --print-env           on stdout, before anything else: NOTIFY_SOCKET, WATCHDOG_USEC,
                                 WATCHDOG_PID, SWIFT_BACKTRACE, BULKHEAD_*, the open fds
                                 ('fd N TARGET', then 'fds 0 1 2 …'), SigBlk/SigIgn/SigCgt from
-                                /proc/self/status with names, and 'ids pid= ppid= pgid= sid='
+                                /proc/self/status with names, 'ids pid= ppid= pgid= sid= uid= gid=',
+                                'rlimit NAME SOFT HARD' and 'cgroup LINE'
           -h, --help            this text
 
         Order: --print-env; stop signals; breadcrumbs; --print/--eprint; grandchildren;

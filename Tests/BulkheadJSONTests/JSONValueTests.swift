@@ -25,6 +25,16 @@ struct JSONValueTests {
         #expect(built.encoded() == #"{"id":"api:0","pid":7,"state":"running"}"#)
     }
 
+    @Test func objectsIterateAsPairs() {
+        let object: JSONObject = ["b": 1, "a": [true]]
+        var seen: [String] = []
+        for (key, value) in object {
+            seen.append("\(key)=\(value)")
+        }
+        #expect(seen == ["b=1", "a=[true]"])
+        #expect(object.members == [JSONObject.Member(key: "b", value: 1), JSONObject.Member(key: "a", value: [true])])
+    }
+
     @Test func repeatedKeysKeepTheLastValueAtTheFirstPosition() {
         let built = JSON.object([("a", 1), ("b", 2), ("a", 3)])
         #expect(built["a"] == .int(3))

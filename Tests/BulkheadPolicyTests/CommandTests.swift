@@ -203,9 +203,9 @@ struct CommandTests {
     func summary() {
         var h = Self.harness()
         #expect(StatusSummary.line(h.sup.snapshot()) == "0/4 running, 4 stopped")
-        _ = h.startAll()
+        let start = h.startAll()
         #expect(StatusSummary.line(h.sup.snapshot()) == "0/4 running, 4 starting")
-        h.bringUp()
+        h.spawnAll(start, .zero)
         #expect(StatusSummary.line(h.sup.snapshot()) == "4/4 running")
         _ = h.died("job:0", .exit(1), .seconds(1))
         #expect(StatusSummary.line(h.sup.snapshot()) == "3/4 running, 1 backoff")

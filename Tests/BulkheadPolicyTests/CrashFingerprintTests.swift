@@ -58,7 +58,7 @@ struct CrashFingerprintTests {
         let bus = DeathFacts(termination: .signaled(signal: 7, coreDumped: false), stderrTail: ["worker 3 lost"])
         let exit = DeathFacts(termination: .exited(code: 1), stderrTail: ["worker 3 lost"])
         #expect(CrashFingerprint.stderrHeadline(segv.stderrTail) == "worker 3 lost")
-        #expect(CrashFingerprint.stderrHeadline(["", " \t"]) == "")
+        #expect(CrashFingerprint.stderrHeadline(["", " \t"]) == nil)
         #expect(CrashFingerprint.stderrHeadline([]) == nil)
         #expect(CrashFingerprint.compute(segv) == CrashFingerprint.compute(segvOther), "core dump or not, same bug")
         #expect(CrashFingerprint.compute(segv) != CrashFingerprint.compute(bus))

@@ -88,7 +88,23 @@ struct LifecycleTests {
         h.spawned("api:0", .zero)
         _ = h.tick(.seconds(30))
         #expect(steps(h.died("api:0", .signal(Self.term), .seconds(31))) == [.record("api:0", .transient), .emit(.backoff, "api:0")])
-        #expect(h.tick(.seconds(40)).isEmpty)
+        #expect(processSteps(h.tick(.seconds(40))) == [.spawn("api:0")], "the backoff's restart, and no SIGKILL")
+    }
+
+    @Test("EXTEND_TIMEOUT_USEC postpones the start timeout and the SIGKILL, never brings them closer")
+    func extendTimeout() {
+        var h = Harness([worker("api", ready: .notify, startTimeout: .seconds(30))])
+        _ = h.startAll()
+        h.spawned("api:0", .zero)
+        #expect(h.notify("api:0", .extendTimeout(.seconds(5)), .seconds(1)).isEmpty)
+        #expect(h.sup.nextDeadline() == at(.seconds(30)), "30s is later than 1s + 5s")
+        _ = h.notify("api:0", .extendTimeout(.seconds(45)), .seconds(20))
+        #expect(h.sup.nextDeadline() == at(.seconds(65)))
+        #expect(h.tick(.seconds(64)).isEmpty)
+        #expect(steps(h.tick(.seconds(65))).first == .emit(.startTimeout, "api:0"))
+        #expect(h.sup.nextDeadline() == at(.seconds(75)))
+        _ = h.notify("api:0", .extendTimeout(.seconds(20)), .seconds(70))
+        #expect(h.sup.nextDeadline() == at(.seconds(90)))
     }
 
     // MARK: - Watchdog

@@ -20,6 +20,22 @@ struct ReloadTests {
         #expect(events(actions).first?.message == "configuration reloaded: no worker changed")
     }
 
+    @Test("the summary names every kind of change")
+    func summaryDescription() {
+        var h = Harness([worker("a"), worker("b"), worker("c"), worker("d"), worker("e")])
+        h.bringUp()
+        let (_, summary) = h.sup.reload(Self.config([
+            worker("b", command: ["/usr/bin/b2"]), worker("c", restart: .always), worker("d", instances: 2), worker("e"), worker("f"),
+        ]), at(.seconds(1)))
+        #expect(summary.added == ["f"])
+        #expect(summary.removed == ["a"])
+        #expect(summary.restarted == ["b"])
+        #expect(summary.updated == ["c"])
+        #expect(summary.scaled == ["d 1→2"])
+        #expect(summary.unchanged == ["e"])
+        #expect(summary.description == "added f; removed a; restarted b; updated in place c; rescaled d 1→2")
+    }
+
     @Test("add: the new worker starts")
     func add() {
         var h = Harness([worker("api")])

@@ -41,6 +41,14 @@ struct RestartBackoffTests {
         #expect(RestartBackoff.delay(attempt: 20, policy: policy, jitterSample: 1) == .seconds(15))
     }
 
+    @Test("delays are exact to the nanosecond (no floating-point truncation)")
+    func exactNanoseconds() {
+        let policy = BackoffPolicy(initial: .milliseconds(1001), max: .seconds(60), multiplier: 3, jitter: 0)
+        #expect(RestartBackoff.delay(attempt: 0, policy: policy, jitterSample: 0) == .milliseconds(1001))
+        #expect(RestartBackoff.delay(attempt: 1, policy: policy, jitterSample: 0) == .milliseconds(3003))
+        #expect(RestartBackoff.delay(attempt: 2, policy: policy, jitterSample: 0) == .milliseconds(9009))
+    }
+
     @Test("a jitter fraction above 1 is clamped: the delay never goes negative")
     func jitterFractionClamped() {
         let policy = BackoffPolicy(initial: .seconds(1), max: .seconds(10), multiplier: 2, jitter: 3)

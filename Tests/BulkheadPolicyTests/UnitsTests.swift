@@ -56,6 +56,20 @@ struct UnitsTests {
         #expect(Units.format(duration) == text)
     }
 
+    @Test("decimal seconds are exact to the nanosecond (rounded, not truncated by floating point)")
+    func decimalSecondsExact() {
+        var wrong: [String] = []
+        for ms in Array(0..<5_000) + Array(stride(from: 5_001, to: 120_000, by: 37)) {
+            let fraction = ms % 1000
+            let text = "\(ms / 1000).\(fraction < 10 ? "00" : fraction < 100 ? "0" : "")\(fraction)s"
+            if Units.duration(text) != .milliseconds(ms) { wrong.append(text) }
+            if Duration(secondsValue: Double(ms) / 1000) != .milliseconds(ms) { wrong.append("secondsValue \(ms)ms") }
+        }
+        #expect(wrong.isEmpty, "e.g. \(wrong.prefix(3))")
+        #expect(Units.duration("1.001s") == .nanoseconds(1_001_000_000))
+        #expect(Units.duration("0.000000001s") == .nanoseconds(1))
+    }
+
     @Test("format → parse round trip for whole milliseconds", arguments: [
         Duration.milliseconds(1), .milliseconds(250), .seconds(1), .milliseconds(1500), .milliseconds(59_999), .seconds(90),
         .milliseconds(61_500), .seconds(3600), .seconds(5400), .seconds(86_400 * 3 + 7),

@@ -25,7 +25,6 @@ final class ChildProcess: @unchecked Sendable {
         request.stdout_fd = stdoutFD ?? devNull
         request.stderr_fd = stderrFD ?? devNull
         request.new_session = 1
-        request.cgroup_procs_fd = -1
         // bh_spawn runs the child on one static stack (it is made for bulkhead's single event
         // loop): spawns from concurrently running tests must take turns.
         let result = spawnLock.withLock { _ in
@@ -90,4 +89,26 @@ final class ChildProcess: @unchecked Sendable {
 
 extension bh_exit {
     var summary: String { exited != 0 ? "exit \(code)" : "signal \(code)" }
+}
+
+/// What each thread of a process is doing (name and syscall), for failure messages.
+func threads(of pid: pid_t) -> String {
+    func read(_ path: String) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "?" }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = Glibc.read(fd, &buffer, buffer.count)
+        return String(decoding: buffer[0..<max(0, count)], as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+    }
+    guard let directory = opendir("/proc/\(pid)/task") else { return "no /proc entry" }
+    defer { closedir(directory) }
+    var lines: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard name.first != "." else { continue }
+        let base = "/proc/\(pid)/task/\(name)"
+        lines.append("\(name) \(read(base + "/comm")) syscall \(read(base + "/syscall").split(separator: " ").first ?? "?")")
+    }
+    return lines.joined(separator: "\n")
 }

@@ -1,0 +1,252 @@
+import Foundation
+import Testing
+
+/// Runs the real `bulkhead daemon` with a scratch config, state dir and socket, and watches its
+/// stderr event stream. Tests wait on lines with generous deadlines, never on fixed sleeps.
+final class DaemonHarness: @unchecked Sendable {
+    let directory: String
+    let configPath: String
+    let socketPath: String
+    let stateDir: String
+    private(set) var process: Process?
+    private let lock = NSCondition()
+    private var lines: [String] = []
+    private var reader: Thread?
+
+    /// `yaml` may use `{{crashlab}}`, `{{jobworker}}`, `{{state}}` and `{{dir}}` placeholders.
+    init(_ yaml: String, name: String = #function) throws {
+        let base = FileManager.default.temporaryDirectory.path
+        let safe = name.filter { $0.isLetter || $0.isNumber }
+        directory = "\(base)/bh-\(safe.prefix(40))-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        configPath = directory + "/bulkhead.yaml"
+        socketPath = directory + "/control.sock"
+        stateDir = directory + "/state"
+        try write(config: yaml)
+    }
+
+    func write(config yaml: String) throws {
+        try Self.expand(yaml, directory: directory, stateDir: stateDir)
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    static func expand(_ yaml: String, directory: String, stateDir: String) -> String {
+        var text = yaml
+        if !text.contains("state_dir:") { text = "state_dir: \(stateDir)\n" + text }
+        return text
+            .replacingOccurrences(of: "{{crashlab}}", with: Products.path("crashlab"))
+            .replacingOccurrences(of: "{{jobworker}}", with: Products.path("jobworker"))
+            .replacingOccurrences(of: "{{state}}", with: stateDir)
+            .replacingOccurrences(of: "{{dir}}", with: directory)
+    }
+
+    /// Starts the daemon. `waitForStart` waits for its first line.
+    func start(extraArguments: [String] = [], environment: [String: String] = [:]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Products.path("bulkhead"))
+        p.arguments = ["daemon", "--config", configPath, "--socket", socketPath, "--no-timestamps"] + extraArguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "NOTIFY_SOCKET")
+        env.removeValue(forKey: "JOURNAL_STREAM")
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        process = p
+        let handle = err.fileHandleForReading
+        let thread = Thread { [weak self] in
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...newline)
+                    self?.append(line)
+                }
+            }
+            self?.append("<<eof>>")
+        }
+        thread.start()
+        reader = thread
+        _ = try waitForLine(timeout: 30) { $0.contains("supervising") || $0.hasPrefix("bulkhead: ") }
+    }
+
+    private func append(_ line: String) {
+        lock.lock()
+        lines.append(line)
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    var output: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines
+    }
+
+    struct Timeout: Error, CustomStringConvertible {
+        var what: String
+        var tail: [String]
+        var description: String { "timed out waiting for \(what); last lines:\n" + tail.suffix(40).joined(separator: "\n") }
+    }
+
+    /// The first line (from index `after` on) that matches; throws after `timeout` seconds.
+    @discardableResult
+    func waitForLine(after start: Int = 0, timeout: Double = 30, what: String = "a line", _ matches: (String) -> Bool) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        var index = start
+        while true {
+            while index < lines.count {
+                if matches(lines[index]) { return lines[index] }
+                index += 1
+            }
+            if lines.last == "<<eof>>" { throw Timeout(what: what + " (daemon exited)", tail: lines) }
+            if !lock.wait(until: deadline) { throw Timeout(what: what, tail: lines) }
+        }
+    }
+
+    /// Waits for an event line `instance * kind: …` containing every fragment.
+    @discardableResult
+    func waitForEvent(_ instance: String, _ kind: String, after start: Int = 0, containing fragments: [String] = [], timeout: Double = 30) throws -> String {
+        let prefix = "\(instance) * \(kind): "
+        return try waitForLine(after: start, timeout: timeout, what: "\(prefix)\(fragments)") { line in
+            line.hasPrefix(prefix) && fragments.allSatisfy { line.contains($0) }
+        }
+    }
+
+    /// Counts event lines so far.
+    func count(_ instance: String, _ kind: String, containing fragment: String? = nil) -> Int {
+        let prefix = "\(instance) * \(kind): "
+        return output.filter { $0.hasPrefix(prefix) && (fragment.map($0.contains) ?? true) }.count
+    }
+
+    var mark: Int { output.count }
+
+    /// Runs the CLI against this daemon.
+    func cli(_ arguments: [String], environment: [String: String] = [:], user: String? = nil) throws -> (code: Int32, stdout: String, stderr: String) {
+        try Products.run("bulkhead", arguments + ["--socket", socketPath], environment: environment, user: user)
+    }
+
+    /// SIGTERM, then waits for the daemon to exit (returns its status).
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM, timeout: Double = 60) throws -> Int32 {
+        guard let p = process, p.isRunning else { return process?.terminationStatus ?? 0 }
+        kill(p.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            throw Timeout(what: "daemon exit", tail: output)
+        }
+        _ = try? waitForLine(timeout: 5) { $0 == "<<eof>>" }
+        return p.terminationStatus
+    }
+
+    var daemonPID: Int32 { process?.processIdentifier ?? 0 }
+
+    // MARK: - Crash reports
+
+    var crashDirectory: String { stateDir + "/crashes" }
+
+    func crashReports() -> [[String: Any]] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: crashDirectory)) ?? [])
+            .filter { $0.hasSuffix(".json") }.sorted()
+        return names.compactMap { name in
+            guard let data = FileManager.default.contents(atPath: crashDirectory + "/" + name) else { return nil }
+            return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        }
+    }
+
+    func crashReport(id: String) -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: crashDirectory + "/" + id + ".json") else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    /// The crash id named in an exit event line (`[crash ID]`).
+    static func crashID(in line: String) -> String? {
+        guard let start = line.range(of: "[crash ")?.upperBound, let end = line[start...].firstIndex(of: "]") else { return nil }
+        return String(line[start..<end])
+    }
+
+    deinit {
+        if let p = process, p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// The package's built executables, next to the test bundle.
+enum Products {
+    static let directory: String = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent().path
+        if let own = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            dir = URL(fileURLWithPath: own).deletingLastPathComponent().path
+        }
+        // The test runner is `.build/<config>/…xctest` (or swiftpm-testing-helper in …/<config>/).
+        var url = URL(fileURLWithPath: dir)
+        for _ in 0..<4 {
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("bulkhead").path) { return url.path }
+            url.deleteLastPathComponent()
+        }
+        return dir
+    }()
+
+    static func path(_ name: String) -> String {
+        directory + "/" + name
+    }
+
+    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:], user: String? = nil,
+                    timeout: Double = 60) throws -> (code: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        if let user {
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            p.arguments = ["-u", user, "--", path(name)] + arguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: path(name))
+            p.arguments = arguments
+        }
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let outData = DataBox()
+        let errData = DataBox()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            outData.data = out.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        group.enter()
+        DispatchQueue.global().async {
+            errData.data = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        if group.wait(timeout: .now() + timeout) == .timedOut {
+            p.terminate()
+            _ = group.wait(timeout: .now() + 5)
+        }
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: outData.data, as: UTF8.self), String(decoding: errData.data, as: UTF8.self))
+    }
+}
+
+/// Written by one reader thread, read after it finished (the DispatchGroup orders them).
+final class DataBox: @unchecked Sendable {
+    var data = Data()
+}

@@ -1,0 +1,148 @@
+import CLinux
+import Glibc
+import Testing
+
+@testable import WorkerKit
+
+/// The `jobworker` binary as a real child with a real NOTIFY_SOCKET and a real shared ring.
+/// Every wait has a deadline; none sleeps and hopes.
+@Suite("jobworker as a child process", .serialized)
+struct JobWorkerProcessTests {
+    @Test func readyArrivesAfterWarmUpFromTheWorkerItself() async throws {
+        let run = try WorkerRun(arguments: ["--warmup-ms", "100", "--job-ms", "20"])
+        let ready = try #require(await run.waitFor("READY=1"), "no READY=1; stderr: \(run.stderr)")
+        #expect(ready.senderPID == run.child.pid)
+        #expect(ready.contains("STATUS=processed 0 jobs"))
+        #expect(await run.waitFor("STATUS=processed 3 jobs") != nil)
+        run.child.signal(SIGTERM)
+        let exit = try #require(await run.child.waitForExit(until: deadline(in: 20)), "stderr: \(run.stderr)\n\(threads(of: run.child.pid))")
+        #expect(exit.summary == "exit 0")
+    }
+
+    @Test func watchdogPingsAtHalfTheIntervalAndStopWhenThePoolIsBlocked() async throws {
+        // WATCHDOG_USEC 400 ms: pings every 200 ms, each after a probe ran within 100 ms.
+        let run = try WorkerRun(
+            arguments: ["--warmup-ms", "0", "--lanes", "1", "--job-ms", "100", "--block-executor-at", "12"],
+            environment: ["WATCHDOG_USEC": "400000"]
+        )
+        let marker = try #require(await run.waitFor("STATUS=blocking executor at job 12"), "stderr: \(run.stderr)")
+        let before = run.datagrams.filter { $0.contains("WATCHDOG=1") }.map(\.receivedAt)
+        #expect(before.count >= 3, "pings before the block: \(before.count)")
+        let intervals = zip(before.dropFirst(), before).map { Double($0 - $1) / 1e6 }.sorted()
+        let median = intervals[intervals.count / 2]
+        #expect(median > 140 && median < 300, "median ping interval \(median) ms, intervals \(intervals)")
+
+        await run.collect(until: marker.receivedAt + 2_000_000_000)
+        let after = run.datagrams.filter { $0.contains("WATCHDOG=1") && $0.receivedAt > marker.receivedAt }
+        let late = after.filter { $0.receivedAt > marker.receivedAt + 700_000_000 }
+        #expect(after.count <= 2, "pings right after the block: \(after.count)")
+        #expect(late.isEmpty, "pings kept coming \(late.map { ($0.receivedAt - marker.receivedAt) / 1_000_000 }) ms after the block")
+        #expect(await run.child.waitForExit(until: now()) == nil, "the blocked worker should still be alive")
+        #expect(run.breadcrumbs.last == "blocking the executor job=12")
+    }
+
+    @Test func watchdogStopsWhenAMainActorJobNeverYields() async throws {
+        let run = try WorkerRun(
+            arguments: ["--warmup-ms", "0", "--lanes", "1", "--job-ms", "100", "--hog-main-actor-at", "6"],
+            environment: ["WATCHDOG_USEC": "400000"]
+        )
+        let marker = try #require(await run.waitFor("STATUS=hogging main actor at job 6"), "stderr: \(run.stderr)")
+        #expect(run.datagrams.filter { $0.contains("WATCHDOG=1") }.count >= 2)
+        await run.collect(until: marker.receivedAt + 2_000_000_000)
+        let late = run.datagrams.filter { $0.contains("WATCHDOG=1") && $0.receivedAt > marker.receivedAt + 700_000_000 }
+        #expect(late.isEmpty, "pings kept coming while the main actor was hogged")
+    }
+
+    @Test func sigtermCancelsRunAndExitsZeroWithinTheGrace() async throws {
+        let run = try WorkerRun(
+            arguments: ["--warmup-ms", "0", "--job-ms", "400"],
+            environment: ["BULKHEAD_STOP_TIMEOUT_USEC": "5000000"]
+        )
+        try #require(await run.waitFor("STATUS=processed 2 jobs") != nil, "stderr: \(run.stderr)")
+        let sent = now()
+        run.child.signal(SIGTERM)
+        #expect(await run.waitFor("STOPPING=1") != nil)
+        let exit = try #require(await run.child.waitForExit(until: deadline(in: 20)))
+        let elapsed = Double(now() - sent) / 1e9
+        #expect(exit.summary == "exit 0", "stderr: \(run.stderr)")
+        #expect(elapsed < 4.5, "took \(elapsed) s; the grace is 4.5 s")
+        #expect(run.stderr.contains("<5>jobworker: SIGTERM received: stopping"))
+        #expect(run.stderr.contains("<5>stopped processed="))
+        #expect(run.breadcrumbs.contains { $0.hasPrefix("job abandoned (cancelled)") })
+        #expect(run.dyingStamp > 0)
+    }
+
+    @Test func sigintStopsLikeSigterm() async throws {
+        let run = try WorkerRun(arguments: ["--warmup-ms", "0", "--job-ms", "400"])
+        try #require(await run.waitFor("READY=1") != nil)
+        run.child.signal(SIGINT)
+        let exit = try #require(await run.child.waitForExit(until: deadline(in: 20)))
+        #expect(exit.summary == "exit 0")
+    }
+
+    @Test func graceTimeoutEndsAWorkerThatIgnoresTheStop() async throws {
+        let run = try WorkerRun(
+            arguments: ["--warmup-ms", "0", "--job-ms", "100", "--ignore-stop"],
+            environment: ["BULKHEAD_STOP_TIMEOUT_USEC": "1000000"]
+        )
+        try #require(await run.waitFor("READY=1") != nil)
+        let sent = now()
+        run.child.signal(SIGTERM)
+        let exit = try #require(await run.child.waitForExit(until: deadline(in: 20)))
+        let elapsed = Double(now() - sent) / 1e9
+        #expect(exit.summary == "signal \(SIGTERM)", "stderr: \(run.stderr)")
+        #expect(elapsed > 0.85 && elapsed < 6, "ended \(elapsed) s after SIGTERM; grace 0.9 s")
+        #expect(run.stderr.contains("<3>jobworker: still running 900ms after SIGTERM: exiting now"))
+        #expect(run.dyingStamp > 0)
+    }
+
+    @Test func secondSigtermEndsAtOnce() async throws {
+        let run = try WorkerRun(arguments: ["--warmup-ms", "0", "--job-ms", "100", "--ignore-stop"])
+        try #require(await run.waitFor("READY=1") != nil)
+        run.child.signal(SIGTERM)
+        try #require(await run.waitFor("STOPPING=1") != nil)
+        let sent = now()
+        run.child.signal(SIGTERM)
+        let exit = try #require(await run.child.waitForExit(until: deadline(in: 20)))
+        #expect(exit.summary == "signal \(SIGTERM)")
+        #expect(Double(now() - sent) / 1e9 < 3, "the default grace is 9 s; a second signal must not wait for it")
+        #expect(run.stderr.contains("second signal (SIGTERM) during stop: exiting now"))
+    }
+
+    @Test func breadcrumbsOutliveATrap() async throws {
+        let run = try WorkerRun(arguments: ["--warmup-ms", "0", "--lanes", "1", "--job-ms", "10", "--trap-every", "3"], notify: false)
+        let exit = try #require(await run.child.waitForExit(until: deadline(in: 30)))
+        // A Swift trap is SIGILL on x86_64, SIGTRAP on arm64.
+        #expect(exit.exited == 0 && (exit.code == SIGILL || exit.code == SIGTRAP), "\(exit.summary); stderr: \(run.stderr)")
+        let crumbs = run.breadcrumbs
+        #expect(crumbs.last == "trapping job=3 kind=fatal", "\(crumbs)")
+        #expect(crumbs.contains("job start job=1 lane=1"))
+        #expect(crumbs.contains("job done job=2"))
+        #expect(crumbs.contains("job fetch job=3"))
+        #expect(run.dyingStamp == 0, "a trap is no deliberate exit")
+        #expect(run.stderr.contains("Fatal error: job 3: ledger invariant violated"))
+    }
+
+    @Test(arguments: [
+        (["--corrupt-at", "2"], Int32(86), "<1>jobworker: run failed (corruption, exit 86): ", "ledger checksum mismatch"),
+        (["--fail-persistent-at", "2"], Int32(78), "<2>jobworker: run failed (persistent, exit 78): ", "rejected our credentials"),
+        (["--fail-transient-every", "2"], Int32(75), "<3>jobworker: run failed (transient, exit 75): ", "upstream timed out"),
+        (["--jobs", "3"], Int32(0), "", ""),
+        (["--no-such-flag"], Int32(78), "<2>jobworker: run failed (persistent, exit 78): ", "unknown argument --no-such-flag"),
+    ])
+    func exitCodeByClassStandalone(flags: [String], code: Int32, prefix: String, detail: String) async throws {
+        // No NOTIFY_SOCKET: the same worker runs standalone, every notification a no-op.
+        let run = try WorkerRun(arguments: ["--warmup-ms", "0", "--job-ms", "10", "--lanes", "1"] + flags, notify: false)
+        let exit = try #require(await run.child.waitForExit(until: deadline(in: 30)))
+        #expect(exit.summary == "exit \(code)", "stderr: \(run.stderr)")
+        let failureLines = run.stderr.split(separator: "\n").filter { $0.contains("run failed") }
+        if code == 0 {
+            #expect(failureLines.isEmpty)
+        } else {
+            #expect(failureLines.count == 1, "stderr: \(run.stderr)")
+            #expect(failureLines.first?.hasPrefix(prefix) == true, "line: \(failureLines.first ?? "")")
+            #expect(failureLines.first?.contains(detail) == true)
+        }
+        #expect(run.dyingStamp > 0, "WorkerKit stamps the ring before its own exits")
+    }
+}
