@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "crashlab", targets: ["CrashLab"]),
         .executable(name: "jobworker", targets: ["ExampleWorker"]),
         .executable(name: "bulkhead-bench", targets: ["Benchmarks"]),
+        .executable(name: "tinyworker", targets: ["TinyWorker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,7 +38,7 @@ let package = Package(
             name: "BulkheadConfig",
             dependencies: ["BulkheadPolicy", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "BulkheadSystem", dependencies: ["CLinux"]),
+        .target(name: "BulkheadSystem", dependencies: ["CLinux", "BulkheadPolicy"]),
         .target(
             name: "BulkheadDaemon",
             dependencies: [
@@ -57,11 +58,13 @@ let package = Package(
         ),
         .executableTarget(name: "CrashLab", dependencies: ["CLinux"]),
         .executableTarget(name: "ExampleWorker", dependencies: ["WorkerKit"]),
+        .executableTarget(name: "TinyWorker"),
         .executableTarget(
             name: "Benchmarks",
             dependencies: ["BulkheadDaemon", "BulkheadSystem", "BulkheadJSON", "CLinux"]
         ),
         .testTarget(name: "BulkheadPolicyTests", dependencies: ["BulkheadPolicy"]),
+        .testTarget(name: "BulkheadJSONTests", dependencies: ["BulkheadJSON"]),
         .testTarget(name: "BulkheadConfigTests", dependencies: ["BulkheadConfig", "BulkheadPolicy"]),
         .testTarget(
             name: "BulkheadSystemTests",

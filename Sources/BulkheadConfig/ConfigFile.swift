@@ -8,14 +8,16 @@ import Darwin
 
 /// Reads a config file whole, without Foundation.
 enum ConfigFile {
-    /// A config is a page or two; this bound only stops `--config /dev/zero` from eating memory.
+    /// A config is a page or two; this bound only stops a wrong `--config` from eating memory.
     static let maxBytes = 4 << 20
 
-    static func read(_ path: String) -> Result<String, ConfigError> {
+    static func contents(of path: String) -> Result<String, ConfigError> {
         func failure(_ message: String) -> Result<String, ConfigError> {
             .failure(ConfigError(file: path, line: 0, keyPath: "", message: message))
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO given by mistake must not block the open until a writer appears;
+        // it is refused below, and on a regular file the flag changes nothing.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return failure("cannot open the config: \(errorText(errno))") }
         defer { close(fd) }
         var info = stat()
@@ -25,7 +27,7 @@ enum ConfigFile {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
                 return failure("cannot read the config: \(errorText(errno))")

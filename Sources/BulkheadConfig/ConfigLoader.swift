@@ -25,7 +25,7 @@ public enum ConfigLoader {
     /// Reads and validates the file at `path`; errors name the file as `path` is written.
     public static func load(path: String, options: ConfigOptions = ConfigOptions()) throws(ConfigErrors) -> SupervisorConfig {
         let text: String
-        switch ConfigFile.read(path) {
+        switch ConfigFile.contents(of: path) {
         case .success(let contents): text = contents
         case .failure(let error): throw ConfigErrors([error])
         }
@@ -41,7 +41,7 @@ public enum ConfigLoader {
 
     /// Every problem of the file at `path` (`bulkhead check-config`); empty when it is valid.
     public static func check(path: String, options: ConfigOptions = ConfigOptions()) -> [ConfigError] {
-        switch ConfigFile.read(path) {
+        switch ConfigFile.contents(of: path) {
         case .success(let text): return check(yaml: text, file: path, options: options)
         case .failure(let error): return [error]
         }

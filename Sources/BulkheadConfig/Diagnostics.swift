@@ -52,10 +52,6 @@ final class Diagnostics {
         collected.append(ConfigError(file: file, line: site.line, column: site.column, keyPath: site.path, message: message))
     }
 
-    func report(_ error: ConfigError) {
-        collected.append(error)
-    }
-
     var isEmpty: Bool { collected.isEmpty }
 
     /// Sorted by position, the order of discovery kept among equals; an error reported twice

@@ -1,7 +1,125 @@
 import BulkheadPolicy
 import BulkheadSystem
+import Glibc
 
 /// The control socket (issue 3): listener, clients, framing, deadlines, permissions.
-/// Owned by the daemon; serviced from its loop.
+/// Owned by the daemon; serviced from its loop (Daemon+Control.swift), never from a thread.
+///
+/// Every client gets a bounded share of each loop turn (`requestsPerTurn`, `writeBytesPerTurn`,
+/// one read), a bounded buffer each way, and deadlines; so a thousand clients, or a hostile
+/// one, cost the loop little and cannot stop it supervising.
 final class ControlServer {
+    let listener: ControlListener
+    var listenerToken: UInt64 = 0
+    /// Accepting paused (out of fds) until then.
+    var acceptPausedUntil: Instant?
+
+    var connections: [Int: ControlConnection] = [:]
+    private var nextID = 1
+    /// No connection has a deadline before this (a lower bound: it may be earlier than the
+    /// real earliest, which only costs a scan).
+    var earliestDeadline: Instant?
+    /// Complete requests left over because a turn's budget ran out.
+    var needsService: Set<Int> = []
+    /// Connections given output since they were last flushed (followers' lines).
+    var dirty: Set<Int> = []
+    /// Instance → the connections following its output.
+    var followers: [InstanceID: [Int]] = [:]
+
+    let startedAt: Instant
+    let daemonUID: UInt32 = geteuid()
+    /// The `control` section the socket was last set up with (reload may change mode/group).
+    var appliedControl: ControlConfig
+    var groupID: UInt32?
+    /// uid → (member of control.group, checked at): NSS is asked at most once a minute per uid.
+    private var membership: [UInt32: (member: Bool, at: Instant)] = [:]
+
+    var refusals = RateLimitedLog()
+    var busyRefusals = RateLimitedLog()
+
+    /// At most this many clients; beyond it one is accepted, told `busy` and closed.
+    static let maxConnections = 1024
+    static let acceptsPerTurn = 64
+    static let requestsPerTurn = 8
+    /// Bytes written to one client per turn: a big reply (a crash report) goes out over
+    /// several turns instead of holding the loop.
+    static let writeBytesPerTurn = 512 << 10
+    /// A follower's queued lines beyond this are dropped (and counted), not buffered.
+    static let followerBufferLimit = 1 << 20
+    /// A reply larger than this is not built (a `logs -n` of huge lines).
+    static let maxReplyBytes = 32 << 20
+
+    init(listener: ControlListener, control: ControlConfig, groupID: UInt32?, now: Instant) {
+        self.listener = listener
+        self.appliedControl = control
+        self.groupID = groupID
+        startedAt = now
+    }
+
+    func makeConnection(_ fd: FileDescriptor, _ peer: PeerCredentials, _ now: Instant) -> ControlConnection {
+        let connection = ControlConnection(id: nextID, descriptor: fd, peer: peer, now: now)
+        nextID += 1
+        connections[connection.id] = connection
+        return connection
+    }
+
+    /// A deadline that may be earlier than every one known.
+    func note(_ deadline: Instant?) {
+        guard let deadline else { return }
+        if earliestDeadline.map({ deadline < $0 }) ?? true { earliestDeadline = deadline }
+    }
+
+    /// Root, the daemon's own user, and members of `control.group` may talk to it. The peer's
+    /// primary gid is checked first; NSS (supplementary groups) only when that fails, cached.
+    func isAuthorized(_ peer: PeerCredentials, _ now: Instant) -> Bool {
+        if peer.uid == 0 || peer.uid == daemonUID { return true }
+        guard let gid = groupID else { return false }
+        if peer.gid == gid { return true }
+        if let cached = membership[peer.uid], now < cached.at + .seconds(60) { return cached.member }
+        if membership.count > 4096 { membership.removeAll() }
+        let member = Users.isMember(uid: peer.uid, ofGroup: gid)
+        membership[peer.uid] = (member, now)
+        return member
+    }
+
+    func forgetMemberships() {
+        membership.removeAll()
+    }
+
+    /// Who may talk to it, for refusal messages.
+    var whoMay: String {
+        var who = "root"
+        if daemonUID != 0 { who += ", uid \(daemonUID)" }
+        if let group = appliedControl.group { who += " and members of group \"\(group)\"" }
+        return who
+    }
+}
+
+/// Lines about hostile or refused clients: the first few in each minute are logged, the rest
+/// counted and summed up once the minute is over, so a flood of them cannot flood the log.
+struct RateLimitedLog {
+    private var windowStart: Instant?
+    private var logged = 0
+    private(set) var suppressed = 0
+    private(set) var total = 0
+    static let perWindow = 10
+    static let window: Duration = .seconds(60)
+
+    /// Whether this occurrence should be logged; `summary` is a pending count to log first.
+    mutating func admit(_ now: Instant) -> (log: Bool, summary: Int) {
+        total += 1
+        var summary = 0
+        if windowStart.map({ now >= $0 + Self.window }) ?? true {
+            summary = suppressed
+            suppressed = 0
+            logged = 0
+            windowStart = now
+        }
+        if logged < Self.perWindow {
+            logged += 1
+            return (true, summary)
+        }
+        suppressed += 1
+        return (false, summary)
+    }
 }

@@ -1,20 +1,410 @@
+import BulkheadJSON
 import BulkheadPolicy
 import BulkheadSystem
+import Glibc
 
-/// Hooks the loop calls for the control socket (filled in by the control-socket work).
+/// The control socket, serviced from the loop: accept, permission check, bounded reads and
+/// writes, request framing, deadlines. What each request does is in Daemon+ControlCommands.swift.
 extension Daemon {
     /// Binds the control socket and registers it with `.control`.
-    func startControl() throws(SystemError) {}
+    func startControl() throws(SystemError) {
+        let control = supervision.config.control
+        guard let path = ControlSocketPath.forDaemon(override: options.socketPath, configured: control.socket) else {
+            throw SystemError(ENOENT, "no place for the control socket: XDG_RUNTIME_DIR is not set (set control.socket in the config, or pass --socket)")
+        }
+        let gid = try controlGroupID(control.group)
+        let listener = try ControlListener(path: path, mode: control.mode, group: gid)
+        let server = ControlServer(listener: listener, control: control, groupID: gid, now: MonotonicClock.now())
+        do {
+            server.listenerToken = try register(listener.descriptor, .readable, .control)
+        } catch {
+            listener.close()
+            throw error
+        }
+        controlServer = server
+    }
+
+    func controlGroupID(_ group: String?) throws(SystemError) -> UInt32? {
+        guard let group else { return nil }
+        do {
+            return try Users.lookup(group: group)
+        } catch {
+            throw SystemError(error.errno, "control.group \"\(group)\" cannot be used (\(error.call))")
+        }
+    }
+
     /// The listener is readable.
-    func acceptControl() {}
+    func acceptControl() {
+        guard let server = controlServer else { return }
+        let now = MonotonicClock.now()
+        for _ in 0..<ControlServer.acceptsPerTurn {
+            let accepted: FileDescriptor?
+            do {
+                accepted = try UnixStream.accept(server.listener.descriptor)
+            } catch {
+                if [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errno) { pauseAccepting(server, error, now) }
+                return
+            }
+            guard let fd = accepted else { return }
+            admit(fd, server, now)
+        }
+    }
+
+    /// Out of fds: the pending connection would make the listener readable on every turn, so
+    /// stop listening for a moment instead of spinning.
+    func pauseAccepting(_ server: ControlServer, _ error: SystemError, _ now: Instant) {
+        try? epoll.modify(server.listener.descriptor, [], token: server.listenerToken)
+        server.acceptPausedUntil = now + .milliseconds(250)
+        emit(SupervisorEvent(.daemon, nil, priority: 3, message: "control socket: cannot accept (\(error.reason)); pausing for 250ms with \(server.connections.count) clients connected"))
+    }
+
+    func admit(_ fd: FileDescriptor, _ server: ControlServer, _ now: Instant) {
+        guard server.connections.count < ControlServer.maxConnections else {
+            refuse(fd, ControlFailure(.busy, "bulkhead has \(ControlServer.maxConnections) control connections open; try again shortly"))
+            let (log, summary) = server.busyRefusals.admit(now)
+            if log {
+                let earlier = summary > 0 ? " (\(summary) more since the last such line)" : ""
+                emit(SupervisorEvent(.daemon, nil, priority: 4, message: "control connection refused: \(ControlServer.maxConnections) clients already connected\(earlier)"))
+            }
+            return
+        }
+        let peer: PeerCredentials
+        do {
+            peer = try UnixStream.peerCredentials(fd)
+        } catch {
+            fd.close()
+            return
+        }
+        guard server.isAuthorized(peer, now) else {
+            let group = server.appliedControl.group.map { "add uid \(peer.uid) to group \"\($0)\" (control.group)" } ?? "set control.group to a group of uid \(peer.uid)"
+            refuse(fd, ControlFailure(.permissionDenied, "permission denied: uid \(peer.uid) may not use this bulkhead (only \(server.whoMay) may); run it as root, or \(group)"))
+            let (log, summary) = server.refusals.admit(now)
+            if summary > 0 {
+                emit(SupervisorEvent(.daemon, nil, priority: 4, message: "control: \(summary) more connections refused in the last minute"))
+            }
+            if log {
+                emit(SupervisorEvent(.daemon, nil, pid: peer.pid, priority: 4, message: "control connection refused: permission denied for uid \(peer.uid) gid \(peer.gid) pid \(peer.pid) (only \(server.whoMay) may connect)"))
+            }
+            return
+        }
+        let connection = server.makeConnection(fd, peer, now)
+        do {
+            connection.token = try register(fd, .readable, .controlClient(connection.id))
+        } catch {
+            server.connections[connection.id] = nil
+            fd.close()
+            return
+        }
+        connection.interest = .readable
+        server.note(connection.deadline)
+    }
+
+    /// One error line, best effort (the socket is fresh: its buffer has room), then close.
+    func refuse(_ fd: FileDescriptor, _ failure: ControlFailure) {
+        let bytes = ControlProtocol.encodeError(failure)
+        _ = bytes.withUnsafeBytes { try? UnixStream.sendSome(fd, $0) }
+        fd.close()
+    }
+
     /// A client connection is readable/writable/hung up.
-    func serviceControlClient(_ client: Int, _ event: Epoll.Event) {}
+    func serviceControlClient(_ client: Int, _ event: Epoll.Event) {
+        guard let server = controlServer, let connection = server.connections[client] else { return }
+        let now = MonotonicClock.now()
+        if connection.hasPendingOutput {
+            flushControl(connection, now)
+        }
+        if !connection.closed && (event.isReadable || event.isHangup) {
+            readControl(connection, server, now)
+        }
+        if !connection.closed {
+            serveRequests(connection, server, now)
+        }
+        if !connection.closed && event.isHangup && !event.isReadable && !connection.hasPendingOutput {
+            // Gone both ways with nothing left to say.
+            connection.close()
+        }
+        settle(connection, server)
+    }
+
+    /// One read per turn, and none while a complete request is still waiting: what a client
+    /// can make us hold is one request line plus one read.
+    func readControl(_ connection: ControlConnection, _ server: ControlServer, _ now: Instant) {
+        guard !connection.inputClosed else { return }
+        if !connection.isFollowing && (connection.closeWhenFlushed || connection.hasCompleteLine) { return }
+        let n: Int?
+        do {
+            n = try connection.descriptor.read(into: readBuffer)
+        } catch {
+            connection.close()
+            return
+        }
+        guard let n else { return }
+        if n == 0 {
+            connection.inputClosed = true
+            return
+        }
+        if connection.isFollowing { return }   // a follower has nothing more to ask: ignored
+        connection.received(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), now)
+        if connection.requestExceeds(ControlProtocol.maxRequestBytes) {
+            answer(connection, failure: ControlFailure(.tooLarge, "the request is longer than \(ControlProtocol.maxRequestBytes) bytes; bulkhead's requests are small JSON lines"), close: true, now)
+        }
+    }
+
+    /// Handles complete requests, one at a time: the next only once the previous reply is
+    /// written out, and at most `requestsPerTurn` per turn.
+    func serveRequests(_ connection: ControlConnection, _ server: ControlServer, _ now: Instant) {
+        var budget = ControlServer.requestsPerTurn
+        while !connection.closed && !connection.closeWhenFlushed && !connection.isFollowing && !connection.hasPendingOutput {
+            guard connection.hasCompleteLine else { break }
+            guard budget > 0 else {
+                server.needsService.insert(connection.id)
+                return
+            }
+            budget -= 1
+            if connection.requestExceeds(ControlProtocol.maxRequestBytes) {
+                answer(connection, failure: ControlFailure(.tooLarge, "the request is longer than \(ControlProtocol.maxRequestBytes) bytes; bulkhead's requests are small JSON lines"), close: true, now)
+                break
+            }
+            let request = connection.takeLine(now) { ControlRequest.parse($0) }
+            switch request {
+            case .success(let request)?:
+                answer(connection, request, now)
+            case .failure(let failure)?:
+                answer(connection, failure: failure, close: true, now)
+            case nil:
+                break
+            }
+            flushControl(connection, now)
+        }
+        if connection.inputClosed && !connection.closeWhenFlushed && !connection.isFollowing && !connection.hasCompleteLine {
+            if connection.unhandledInput > 0 {
+                answer(connection, failure: ControlFailure(.badRequest, "the request ended without its newline (truncated); end every request with \\n"), close: true, now)
+            } else {
+                connection.requestClose(now)
+            }
+        }
+    }
+
+    func answer(_ connection: ControlConnection, _ request: ControlRequest, _ now: Instant) {
+        switch executeControl(request, connection, now) {
+        case .result(let result):
+            var bytes: [UInt8] = []
+            ControlProtocol.appendResult(result, to: &bytes)
+            connection.queue(bytes, now)
+        case .encoded(let bytes):
+            connection.queue(bytes, now)
+        case .failure(let failure):
+            answer(connection, failure: failure, close: false, now)
+        case .file(let file):
+            connection.queue(ControlProtocol.resultPrefix, now)
+            connection.file = file
+        case .follow(let result, let ids):
+            var bytes: [UInt8] = []
+            ControlProtocol.appendResult(result, to: &bytes)
+            connection.queue(bytes, now)
+            follow(connection, ids)
+        }
+    }
+
+    func answer(_ connection: ControlConnection, failure: ControlFailure, close: Bool, _ now: Instant) {
+        connection.queue(ControlProtocol.encodeError(failure), now)
+        if close { connection.requestClose(now) }
+        flushControl(connection, now)
+    }
+
+    func flushControl(_ connection: ControlConnection, _ now: Instant) {
+        guard !connection.closed else { return }
+        if !connection.flush(budget: ControlServer.writeBytesPerTurn, now) {
+            connection.close()
+            return
+        }
+        if connection.droppedLines > 0 && connection.pendingBytes < ControlServer.followerBufferLimit / 2 {
+            connection.queue(ControlProtocol.encodeEvent("dropped", [("lines", .int(Int64(connection.droppedLines)))]), now)
+            connection.droppedLines = 0
+        }
+    }
+
+    /// After any work on a connection: close it, or ask epoll for what it now waits for.
+    func settle(_ connection: ControlConnection, _ server: ControlServer) {
+        if !connection.closed && connection.closeWhenFlushed && !connection.hasPendingOutput {
+            connection.close()
+        }
+        if connection.closed {
+            drop(connection, server)
+            return
+        }
+        let wanted: Epoll.Interest
+        if connection.hasPendingOutput {
+            wanted = .writable
+        } else if connection.inputClosed || connection.closeWhenFlushed {
+            wanted = []   // hang-ups are reported regardless
+        } else {
+            wanted = .readable
+        }
+        if wanted != connection.interest {
+            do {
+                try epoll.modify(connection.descriptor, wanted, token: connection.token)
+                connection.interest = wanted
+            } catch {
+                connection.close()
+                drop(connection, server)
+                return
+            }
+        }
+        server.note(connection.deadline)
+    }
+
+    /// Forgets a closed connection and closes its fd.
+    func drop(_ connection: ControlConnection, _ server: ControlServer) {
+        guard server.connections[connection.id] === connection else { return }
+        unregister(connection.descriptor, token: connection.token)
+        connection.descriptor.close()
+        server.connections[connection.id] = nil
+        server.needsService.remove(connection.id)
+        server.dirty.remove(connection.id)
+        if connection.isFollowing {
+            for id in connection.following {
+                server.followers[id]?.removeAll { $0 == connection.id }
+                if server.followers[id]?.isEmpty == true { server.followers[id] = nil }
+                slots[id]?.followers = server.followers[id]?.count ?? 0
+            }
+            connection.following = []
+        }
+    }
+
+    func follow(_ connection: ControlConnection, _ ids: [InstanceID]) {
+        guard let server = controlServer else { return }
+        connection.following = ids
+        for id in ids {
+            server.followers[id, default: []].append(connection.id)
+            slots[id]?.followers = server.followers[id]?.count ?? 0
+        }
+    }
+
     /// The earliest client deadline (slow or idle clients), so the loop wakes for it.
-    func controlDeadline() -> Instant? { nil }
-    /// Deadlines passed: drop clients that are too slow.
-    func controlTick(_ now: Instant) {}
+    func controlDeadline() -> Instant? {
+        guard let server = controlServer else { return nil }
+        if !server.needsService.isEmpty || !server.dirty.isEmpty { return .zero }   // more to do at once
+        return [server.earliestDeadline, server.acceptPausedUntil].compactMap { $0 }.min()
+    }
+
+    /// End of every loop turn: leftover requests, followers' lines, deadlines.
+    func controlTick(_ now: Instant) {
+        guard let server = controlServer else { return }
+        if server.appliedControl != supervision.config.control { applyControlSettings(server) }
+        if let paused = server.acceptPausedUntil, paused <= now {
+            server.acceptPausedUntil = nil
+            try? epoll.modify(server.listener.descriptor, .readable, token: server.listenerToken)
+        }
+        if !server.needsService.isEmpty {
+            let waiting = server.needsService
+            server.needsService = []
+            for id in waiting {
+                guard let connection = server.connections[id] else { continue }
+                serveRequests(connection, server, now)
+                settle(connection, server)
+            }
+        }
+        if !server.dirty.isEmpty {
+            let dirty = server.dirty
+            server.dirty = []
+            for id in dirty {
+                guard let connection = server.connections[id] else { continue }
+                flushControl(connection, now)
+                settle(connection, server)
+            }
+        }
+        // A slot made after `logs -f` began (first spawn, re-added instance) learns of it here,
+        // before its first line can be read.
+        for (id, clients) in server.followers where slots[id].map({ $0.followers != clients.count }) ?? false {
+            slots[id]?.followers = clients.count
+        }
+        if let earliest = server.earliestDeadline, earliest <= now {
+            expireControlClients(server, now)
+        }
+    }
+
+    /// Looks at every client: acts on passed deadlines, and finds the next one.
+    func expireControlClients(_ server: ControlServer, _ now: Instant) {
+        server.earliestDeadline = nil
+        for connection in Array(server.connections.values) {
+            guard let deadline = connection.deadline else { continue }
+            if deadline > now {
+                server.note(deadline)
+                continue
+            }
+            if connection.closeWhenFlushed || connection.hasPendingOutput {
+                // Closing and not reading what is left, or not reading at all.
+                connection.close()
+            } else if connection.requestStartedAt != nil {
+                answer(connection, failure: ControlFailure(.timeout, "the request was not finished within \(Units.format(ControlProtocol.requestDeadline)) of its first byte"), close: true, now)
+            } else {
+                connection.close()   // idle
+            }
+            settle(connection, server)
+        }
+    }
+
     /// A worker line was appended (called only when `slot.followers > 0`).
-    func controlLine(_ slot: InstanceSlot, _ stream: OutputStream, _ line: UnsafeRawBufferPointer) {}
+    func controlLine(_ slot: InstanceSlot, _ stream: OutputStream, _ line: UnsafeRawBufferPointer) {
+        guard let server = controlServer, let clients = server.followers[slot.id], !clients.isEmpty else { return }
+        let text = String(decoding: line, as: UTF8.self)
+        let bytes = ControlProtocol.encodeEvent("line", [("line", LogLineJSON.make(instance: slot.label, stream: stream, wall: iterationWall, text: text))])
+        for id in clients {
+            guard let connection = server.connections[id] else { continue }
+            if connection.pendingBytes + bytes.count > ControlServer.followerBufferLimit {
+                connection.droppedLines += 1
+            } else {
+                connection.queue(bytes, wakeInstant)
+            }
+            server.dirty.insert(id)
+        }
+    }
+
+    /// `control.mode` or `control.group` changed by a reload: applied to the live socket.
+    /// (A new `control.socket` path takes effect at the next start.)
+    func applyControlSettings(_ server: ControlServer) {
+        let new = supervision.config.control
+        let old = server.appliedControl
+        server.appliedControl = new
+        server.forgetMemberships()
+        guard new.mode != old.mode || new.group != old.group else { return }
+        do {
+            let gid = try controlGroupID(new.group)
+            try server.listener.apply(mode: new.mode, group: gid)
+            server.groupID = gid
+        } catch {
+            emit(SupervisorEvent(.reload, nil, priority: 3, message: "control socket: could not apply the new control.mode/control.group: \(error)"))
+        }
+    }
+
     /// The loop is about to exit: close every client and remove the socket.
-    func stopControl() {}
+    func stopControl() {
+        guard let server = controlServer else { return }
+        let end = ControlProtocol.encodeEvent("end", [("reason", "bulkhead is shutting down")])
+        for connection in server.connections.values where !connection.closed {
+            if connection.isFollowing && connection.pendingBytes == 0 {
+                _ = end.withUnsafeBytes { try? UnixStream.sendSome(connection.descriptor, $0) }
+            }
+            connection.close()
+            unregister(connection.descriptor, token: connection.token)
+            connection.descriptor.close()
+        }
+        server.connections = [:]
+        unregister(server.listener.descriptor, token: server.listenerToken)
+        server.listener.close()
+        controlServer = nil
+    }
+}
+
+/// A line of worker output as `logs` sends it.
+enum LogLineJSON {
+    static func make(instance: String, stream: OutputStream, wall: Int64, text: String) -> JSON {
+        .object([
+            ("instance", .string(instance)),
+            ("stream", .string(stream.rawValue)),
+            ("at", .string(WallClockText.iso8601(wall))),
+            ("text", .string(text)),
+        ])
+    }
 }

@@ -109,6 +109,7 @@ public final class Daemon {
     public func run() -> Int32 {
         emit(SupervisorEvent(.daemon, nil, priority: 5, message: "bulkhead \(BulkheadVersion.current) supervising \(supervision.instanceIDs.count) instances (pid \(daemonPID))"))
         perform(supervision.startAll(MonotonicClock.now()))
+        sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)
         while !(shutdownRequested && supervision.isQuiescent) {
             deadline = supervision.nextDeadline()
             let wake = [deadline, controlDeadline(), systemdDeadline()].compactMap { $0 }.min()

@@ -39,11 +39,12 @@ public struct JSONLimits: Equatable, Sendable {
     public static let `default` = JSONLimits()
 
     /// For large files such as Swift runtime backtrace reports (a stack overflow report holds
-    /// ~58 000 frames, about half a million values, and runs to several MB): depth 64, 32 MiB of
-    /// input, 1 MiB strings, 2 000 000 values.
+    /// ~58 000 frames, about a million values, and runs to tens of MB): depth 64, 64 MiB of
+    /// input, 1 MiB strings, 2 000 000 values. At most a few hundred MB of memory, bounded by
+    /// the value count and the input size.
     public static let largeDocument = JSONLimits(
         maxDepth: 64,
-        maxInputBytes: 32 << 20,
+        maxInputBytes: 64 << 20,
         maxStringBytes: 1 << 20,
         maxElements: 2_000_000
     )

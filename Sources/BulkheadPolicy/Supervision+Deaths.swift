@@ -50,7 +50,7 @@ extension Supervision {
             case .crash, .hang, .limit, .transient: next = spec.restart == .never ? .fail : .restart
             }
         }
-        instances[id] = i
+        store(i)
 
         var action: String
         var followUps: [SupervisorEvent] = []
@@ -106,7 +106,7 @@ extension Supervision {
         switch i.breaker.restartRequested(at: now, policy: spec.crashLoop) {
         case .open(let until):
             i.phase = .open(until: until)
-            instances[id] = i
+            store(i)
             events.append(SupervisorEvent(
                 .breakerOpen, id, priority: 2,
                 message: "crash loop: more than \(spec.crashLoop.maxRestarts) restarts in \(Units.format(spec.crashLoop.window)); breaker open for \(Units.format(spec.crashLoop.cooldown)), then one half-open try"
@@ -118,12 +118,12 @@ extension Supervision {
             i.restarts += 1
             if delay <= .zero {
                 i.phase = .waiting
-                instances[id] = i
+                store(i)
                 events.append(SupervisorEvent(.restart, id, message: "restart #\(i.restarts) now"))
                 return "restart now"
             }
             i.phase = .backoff(until: now + delay)
-            instances[id] = i
+            store(i)
             events.append(SupervisorEvent(
                 .backoff, id, priority: 5,
                 message: "restart #\(i.restarts) in \(Units.format(delay)) (backoff attempt \(i.attempt))",
@@ -136,8 +136,15 @@ extension Supervision {
     /// The strategies of the workers around `worker` decide who restarts with it.
     mutating func cascadeRestart(from worker: String, _ now: Instant, _ actions: inout [SupervisorAction]) {
         let strategies = specs.mapValues(\.strategy)
-        for other in graph.restartGroup(of: worker, strategies: strategies).sorted() {
+        let group = graph.restartGroup(of: worker, strategies: strategies)
+        for other in group.sorted() {
             stopForDependency(other)
+        }
+        // A one_for_all worker pulled its own dependency into the restart: its other instances
+        // depend on that too, so (unless one_for_one) they restart after it like any dependent.
+        if (strategies[worker] ?? .oneForOne) != .oneForOne,
+           (graph.dependencies[worker] ?? []).contains(where: group.contains) {
+            stopForDependency(worker)
         }
     }
 

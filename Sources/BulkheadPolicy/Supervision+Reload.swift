@@ -91,23 +91,25 @@ extension Supervision {
             let id = InstanceID(worker: spec.name, index: index)
             if let existing = instances[id] {
                 // Removed (or scaled away) by an earlier reload and back before it finished
-                // stopping: keep it instead of forgetting it once it exits.
+                // stopping: keep it instead of forgetting it once it exits. It still restarts,
+                // so the process runs what the new config says.
                 if existing.removed {
                     let wanted = !shuttingDown
                     update(id) {
                         $0.removed = false
                         $0.wanted = wanted
-                        if $0.pendingStop == .removal { $0.pendingStop = nil }
+                        if $0.pendingStop == .removal { $0.pendingStop = .reload }
                     }
                 }
                 continue
             }
             var i = Instance(id: id, wanted: !shuttingDown)
             i.phase = shuttingDown ? .stopped : .waiting
-            instances[id] = i
+            store(i)
             order.insert(id, at: insertAt)
             insertAt += 1
         }
+        reindexOrder()
     }
 
     /// The configured workers plus those that left the config but still have instances on

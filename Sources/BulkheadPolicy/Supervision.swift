@@ -12,6 +12,10 @@ public struct Supervision: Sendable {
     var instances: [InstanceID: Instance]
     var random: SplitMix64
     public internal(set) var shuttingDown = false
+    /// Instances `advance` must look at; everything else cannot change by itself.
+    var attention = Set<InstanceID>()
+    /// Position of each instance in `order`.
+    var orderIndex: [InstanceID: Int] = [:]
 
     struct Instance: Sendable {
         var id: InstanceID
@@ -50,6 +54,7 @@ public struct Supervision: Sendable {
                 instances[id]?.phase = .stopped
             }
         }
+        reindexOrder()
     }
 
     // MARK: - Reading
@@ -111,11 +116,14 @@ public struct Supervision: Sendable {
         return earliest
     }
 
-    /// Every instance of `worker` is running (ready): its dependents may start.
+    /// Every instance of `worker` is running (ready) and not about to stop: its dependents may
+    /// start. A pending stop counts as not ready, or the dependent's spawn would depend on
+    /// whether it comes before or after its dependency in the file.
     func isReady(_ worker: String) -> Bool {
         guard let spec = specs[worker], config.worker(named: worker) != nil else { return false }
         for index in 0..<spec.instances {
-            guard let i = instances[InstanceID(worker: worker, index: index)], case .running = i.phase else { return false }
+            guard let i = instances[InstanceID(worker: worker, index: index)], case .running = i.phase,
+                  i.pendingStop == nil else { return false }
         }
         return true
     }
@@ -152,7 +160,18 @@ public struct Supervision: Sendable {
     mutating func update(_ id: InstanceID, _ body: (inout Instance) -> Void) {
         guard var i = instances[id] else { return }
         body(&i)
-        instances[id] = i
+        store(i)
+    }
+
+    /// Every write of an instance goes through here, so `attention` always holds the instances
+    /// `advance` may have to act on (waiting to start, or with a stop pending).
+    mutating func reindexOrder() {
+        orderIndex = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+    }
+
+    mutating func store(_ i: Instance) {
+        instances[i.id] = i
+        if i.pendingStop != nil || i.phase == .waiting { attention.insert(i.id) }
     }
 
     // MARK: - Moving things along
@@ -160,8 +179,18 @@ public struct Supervision: Sendable {
     /// Starts what may start and begins the stops that ordering now allows. Called after every
     /// event; cheap (a pass over the table) and idempotent.
     mutating func advance(_ now: Instant, _ actions: inout [SupervisorAction]) {
-        for id in order {
-            guard let i = instances[id], let spec = specs[id.worker] else { continue }
+        guard !attention.isEmpty else { return }
+        // In config order, so starts and stops keep the order people wrote.
+        let candidates = attention.sorted { (orderIndex[$0] ?? .max) < (orderIndex[$1] ?? .max) }
+        for id in candidates {
+            guard let i = instances[id], let spec = specs[id.worker] else {
+                attention.remove(id)
+                continue
+            }
+            if i.pendingStop == nil && i.phase != .waiting {
+                attention.remove(id)
+                continue
+            }
             if let cause = i.pendingStop {
                 switch i.phase {
                 case .starting, .running:
@@ -189,7 +218,9 @@ public struct Supervision: Sendable {
         guard let i = instances[id] else { return }
         if i.removed {
             instances[id] = nil
+            attention.remove(id)
             order.removeAll { $0 == id }
+            reindexOrder()
             if !order.contains(where: { $0.worker == id.worker }) && config.worker(named: id.worker) == nil {
                 specs[id.worker] = nil
                 rebuildGraph()

@@ -22,7 +22,7 @@ public struct Epoll: ~Copyable {
     }
 
     public init(capacity: Int = 256) throws(SystemError) {
-        descriptor = FileDescriptor(rawValue: try check("epoll_create1", bh_epoll_create()))
+        descriptor = FileDescriptor(rawValue: try check("epoll_create1", bh_epoll_create())).movedHigh()
         buffer = Array(repeating: bh_event(events: 0, token: 0), count: capacity)
     }
 

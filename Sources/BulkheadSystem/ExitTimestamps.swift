@@ -8,7 +8,7 @@ public final class ExitTimestamps {
     private var buffer: [bh_exit_event]
 
     public init() throws(SystemError) {
-        descriptor = FileDescriptor(rawValue: try check("proc connector", bh_exit_events_open(4 << 20)))
+        descriptor = FileDescriptor(rawValue: try check("proc connector", bh_exit_events_open(4 << 20, getpid()))).movedHigh()
         buffer = Array(repeating: bh_exit_event(), count: 512)
     }
 

@@ -48,6 +48,12 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "fd \(rawValue)" }
 
+    /// The same file at BH_HIGH_FD_BASE or above: where every long-lived fd of the daemon goes,
+    /// so that spawning a worker never has to close them (see `bh_spawn`).
+    public func movedHigh() -> FileDescriptor {
+        FileDescriptor(rawValue: bh_fd_move_high(rawValue))
+    }
+
     public static let standardInput = FileDescriptor(rawValue: 0)
     public static let standardOutput = FileDescriptor(rawValue: 1)
     public static let standardError = FileDescriptor(rawValue: 2)
@@ -67,7 +73,7 @@ public struct Pipe: Sendable {
         var fds: [Int32] = [-1, -1]
         let rc = fds.withUnsafeMutableBufferPointer { bh_pipe($0.baseAddress) }
         _ = try check("pipe2", rc)
-        readEnd = FileDescriptor(rawValue: fds[0])
+        readEnd = FileDescriptor(rawValue: fds[0]).movedHigh()
         writeEnd = FileDescriptor(rawValue: fds[1])
     }
 }

@@ -10,7 +10,7 @@ public final class BreadcrumbFile {
 
     public init(name: String, capacity: Int) throws(SystemError) {
         size = Int(bh_crumb_region_size(UInt32(capacity)))
-        descriptor = FileDescriptor(rawValue: try check("memfd_create", bh_memfd(name, size)))
+        descriptor = FileDescriptor(rawValue: try check("memfd_create", bh_memfd(name, size))).movedHigh()
     }
 
     deinit {

@@ -15,7 +15,7 @@ public struct SignalDescriptor: ~Copyable {
 
     public init(_ signals: [Int32]) throws(SystemError) {
         let rc = signals.withUnsafeBufferPointer { bh_signalfd_open($0.baseAddress, Int32($0.count)) }
-        descriptor = FileDescriptor(rawValue: try check("signalfd", rc))
+        descriptor = FileDescriptor(rawValue: try check("signalfd", rc)).movedHigh()
     }
 
     deinit {

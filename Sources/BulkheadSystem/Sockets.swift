@@ -9,7 +9,7 @@ public struct NotifySocket: Sendable {
 
     public init(name: String, receiveBuffer: Int = 0) throws(SystemError) {
         self.name = name
-        descriptor = FileDescriptor(rawValue: try check("bind notify socket \(name)", bh_notify_socket(name, Int32(receiveBuffer))))
+        descriptor = FileDescriptor(rawValue: try check("bind notify socket \(name)", bh_notify_socket(name, Int32(receiveBuffer)))).movedHigh()
     }
 
     public struct Datagram: Sendable {
@@ -57,14 +57,14 @@ public struct PeerCredentials: Sendable, Equatable {
 
 public enum UnixStream {
     public static func listen(path: String, backlog: Int32 = 512) throws(SystemError) -> FileDescriptor {
-        FileDescriptor(rawValue: try check("listen on \(path)", bh_unix_listen(path, backlog)))
+        FileDescriptor(rawValue: try check("listen on \(path)", bh_unix_listen(path, backlog))).movedHigh()
     }
 
     /// A waiting connection, or nil.
     public static func accept(_ listener: FileDescriptor) throws(SystemError) -> FileDescriptor? {
         let rc = bh_unix_accept(listener.rawValue)
         if rc == -EAGAIN || rc == -EWOULDBLOCK { return nil }
-        return FileDescriptor(rawValue: try check("accept4", rc))
+        return FileDescriptor(rawValue: try check("accept4", rc)).movedHigh()
     }
 
     public static func connect(path: String) throws(SystemError) -> FileDescriptor {

@@ -17,8 +17,19 @@
 
 enum { CHILD_STACK_SIZE = 128 * 1024, MAX_EXTRA_FDS = 32 };
 
+// Spawn cost must not grow with the supervisor's fd count (3-4 fds per instance): closing
+// thousands of inherited pipes and sockets in every child costs milliseconds. So long-lived fds
+// live at or above BH_HIGH_FD_BASE (bh_fd_move_high), a child shares our table (CLONE_FILES)
+// and its first act is close_range(BH_HIGH_FD_BASE, ~0, CLOSE_RANGE_UNSHARE): the kernel then
+// copies only the low fds into the child's own table, and the high ones are never touched.
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+
 typedef struct child_context {
     const bh_spawn_request *request;
+    int shares_table;                  // cloned with CLONE_FILES: unshare before touching fds
+    const int *sources;                // stdin, stdout, stderr, extras (all below the base)
     volatile int stage;
     volatile int error;
 } child_context;
@@ -41,6 +52,10 @@ static int child_main(void *arg) {
     for (int sig = 1; sig < _NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
         sigaction(sig, &dfl, NULL);   // EINVAL for glibc's reserved signals is fine
+    }
+
+    if (ctx->shares_table) {
+        if (syscall(SYS_close_range, (unsigned)BH_HIGH_FD_BASE, ~0u, CLOSE_RANGE_UNSHARE) < 0) fail(ctx, BH_SPAWN_STAGE_FDS);
     }
 
     if (r->new_session && setsid() < 0) fail(ctx, BH_SPAWN_STAGE_SESSION);
@@ -69,10 +84,7 @@ static int child_main(void *arg) {
     int count = 3 + r->extra_fd_count;
     if (r->extra_fd_count > MAX_EXTRA_FDS) { errno = EMFILE; fail(ctx, BH_SPAWN_STAGE_FDS); }
     int sources[3 + MAX_EXTRA_FDS];
-    sources[0] = r->stdin_fd;
-    sources[1] = r->stdout_fd;
-    sources[2] = r->stderr_fd;
-    for (int i = 0; i < r->extra_fd_count; i++) sources[3 + i] = r->extra_fds[i];
+    for (int i = 0; i < count; i++) sources[i] = ctx->sources[i];
     for (int i = 0; i < count; i++) {
         int moved = fcntl(sources[i], F_DUPFD_CLOEXEC, count);
         if (moved < 0) fail(ctx, BH_SPAWN_STAGE_FDS);
@@ -115,15 +127,49 @@ bh_spawn_result bh_spawn(const bh_spawn_request *request) {
         }
         child_stack = stack;
     }
-    child_context ctx = { request, 0, 0 };
+    if (request->extra_fd_count > MAX_EXTRA_FDS) {
+        result.failed_stage = BH_SPAWN_STAGE_FDS;
+        result.error = EMFILE;
+        return result;
+    }
+    // Every fd the child needs must sit below the base for the fast path; copy high ones down
+    // for the duration of the call (the copies are CLOEXEC and closed below).
+    int count = 3 + request->extra_fd_count;
+    int sources[3 + MAX_EXTRA_FDS];
+    int temporary[3 + MAX_EXTRA_FDS];
+    int shares_table = 1;
+    sources[0] = request->stdin_fd;
+    sources[1] = request->stdout_fd;
+    sources[2] = request->stderr_fd;
+    for (int i = 0; i < request->extra_fd_count; i++) sources[3 + i] = request->extra_fds[i];
+    for (int i = 0; i < count; i++) {
+        temporary[i] = -1;
+        if (sources[i] >= BH_HIGH_FD_BASE) {
+            int low = fcntl(sources[i], F_DUPFD_CLOEXEC, 3);
+            if (low >= 0 && low < BH_HIGH_FD_BASE) {
+                temporary[i] = low;
+                sources[i] = low;
+            } else {
+                if (low >= 0) close(low);
+                shares_table = 0;
+            }
+        }
+    }
+    for (int i = 0; i < request->cgroup_procs_count; i++) {
+        if (request->cgroup_procs_fds[i] >= BH_HIGH_FD_BASE) shares_table = 0;
+    }
+    child_context ctx = { request, shares_table, sources, 0, 0 };
 
     sigset_t all, previous;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &previous);
     pid_t pid = clone(child_main, (char *)child_stack + CHILD_STACK_SIZE,
-                      CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+                      CLONE_VM | CLONE_VFORK | (shares_table ? CLONE_FILES : 0) | SIGCHLD, &ctx);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    for (int i = 0; i < count; i++) {
+        if (temporary[i] >= 0) close(temporary[i]);
+    }
 
     if (pid < 0) {
         result.failed_stage = BH_SPAWN_STAGE_CLONE;
@@ -139,4 +185,12 @@ bh_spawn_result bh_spawn(const bh_spawn_request *request) {
     }
     result.pid = pid;
     return result;
+}
+
+int bh_fd_move_high(int fd) {
+    if (fd < 0 || fd >= BH_HIGH_FD_BASE) return fd;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, BH_HIGH_FD_BASE);
+    if (high < 0) return fd;   // no room up there: keep it low (spawns take the slow path)
+    close(fd);
+    return high;
 }

@@ -16,7 +16,7 @@ enum CommandLineParser {
         var flood = Flood(count: 0)
         var floodShapeGiven = false
         do {
-            while let flag = cursor.nextFlag() {
+            while let flag = try cursor.nextFlag() {
                 switch flag {
                 case "-h", "--help":
                     return .help
@@ -152,7 +152,12 @@ private struct Cursor {
 
     init(_ arguments: [String]) { self.arguments = arguments }
 
-    mutating func nextFlag() -> String? {
+    /// The next flag. A `--flag=value` whose value the previous flag did not take (`--hang=1`)
+    /// is an error here.
+    mutating func nextFlag() throws -> String? {
+        if pendingValue != nil, index > 0 {
+            throw ParseError("\(arguments[index - 1].prefix { $0 != "=" }) takes no value")
+        }
         guard index < arguments.count else { return nil }
         let argument = arguments[index]
         index += 1

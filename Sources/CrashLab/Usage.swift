@@ -2,11 +2,20 @@
 enum Usage {
     static var text: String {
         let width = DeathKind.catalogue.map(\.name.count).max() ?? 0
-        let kinds = DeathKind.catalogue.map { entry in
-            "    " + entry.name + String(repeating: " ", count: width - entry.name.count + 2) + entry.predicted
-        }.joined(separator: "\n")
-        return header + kinds + "\n" + footer
+        func row(_ name: String, _ text: String) -> String {
+            "    " + name + String(repeating: " ", count: width - name.count + 2) + text
+        }
+        let continuation = "\n" + String(repeating: " ", count: width + 6)
+        let kinds = DeathKind.catalogue.map { row($0.name, $0.predicted) }
+            + [row("signal-NAME", signalKind.joined(separator: continuation))]
+        return header + kinds.joined(separator: "\n") + "\n\n" + footer
     }
+
+    private static let signalKind = [
+        "raise NAME on itself with the default disposition restored and the",
+        "signal unblocked (signal-BUS, signal-SEGV, signal-KILL, signal-TERM,",
+        "signal-7, …): it dies by that signal, no backtrace",
+    ]
 
     private static let header = """
         crashlab: a test worker for bulkhead whose flags choose how it misbehaves.
@@ -74,15 +83,11 @@ enum Usage {
         --allocate; STATUS=; watchdog and --allocate-forever threads; --flood; then READY=1
         and the ending, each at its time.
 
-        KIND (with the death shared/notes/swift-traps.md predicts on x86_64):
+        KIND (with the death measured on x86_64, debug and release, backtracer on or off):
 
         """
 
     private static let footer = """
-            signal-NAME            raise NAME on itself with the default disposition restored and
-                                   the signal unblocked (signal-BUS, signal-SEGV, signal-KILL,
-                                   signal-TERM, signal-7, …): it dies by that signal, no backtrace
-
         Exit codes: 0 ok, 1 the system refused something crashlab needed, 2 bad command line,
         99 a --die KIND did not end the process (assert in release; signal-CHLD; …).
 

@@ -7,19 +7,20 @@ enum JobFaults {
     /// A Swift runtime trap: the process dies by SIGILL and no Swift code runs afterwards.
     static func trap(job: Int, kind: JobOptions.TrapKind) -> Never {
         Breadcrumbs.record("trapping", ["job": String(job), "kind": kind.rawValue])
+        // Each result is used, so the optimiser cannot drop the operation that traps.
         switch kind {
         case .fatal:
             fatalError("job \(job): ledger invariant violated")
         case .unwrap:
             let account: Int? = job < 0 ? job : nil
-            _ = account!
+            Breadcrumbs.record("unreachable", ["account": String(account!)])
         case .index:
             let lines = [Int](repeating: 0, count: job % 2)
-            _ = lines[job]
+            Breadcrumbs.record("unreachable", ["line": String(lines[job])])
         case .overflow:
             var total = Int.max
             total += job
-            _ = total
+            Breadcrumbs.record("unreachable", ["total": String(total)])
         }
         fatalError("job \(job): the \(kind) trap did not fire")
     }

@@ -63,8 +63,10 @@ enum StopSignalWatcher {
             let deadline = grace.map { bh_monotonic_ns() &+ MonotonicTime.nanoseconds($0) }
             if let second = nextSignal(pipe, deadline: deadline) {
                 WorkerNotice.write(.warning, name, "second signal (\(signalName(second))) during stop: exiting now", to: output)
+                ring.record("forced exit", ["reason": "second signal", "signal": signalName(second)])
             } else {
                 WorkerNotice.write(.error, name, "still running \(describe(grace ?? .zero)) after \(signalName(first)): exiting now", to: output)
+                ring.record("forced exit", ["reason": "stop grace over", "signal": signalName(first)])
             }
             ProcessExit.terminate(bySignal: first, ring: ring)
         }

@@ -43,27 +43,31 @@ public final class WorkerContext: Sendable {
 
     // MARK: sd_notify
 
+    // Sends never block for long (see `NotifySocket`). State changes wait up to a second for
+    // room in a busy supervisor's queue; a status or a ping is simply superseded by the next.
+
     /// `READY=1` (with `STATUS=` when given): startup is done. bulkhead starts dependents and
     /// counts the instance `running` from here.
     public func ready(status: String? = nil) {
         var message = NotifyMessage.ready
         if let status { message = message.adding("STATUS", status) }
-        socket.send(message)
+        socket.send(message, patience: .seconds(1))
     }
 
-    /// `STATUS=text`: one line shown by `bulkhead status`.
+    /// `STATUS=text`: one line shown by `bulkhead status`. Dropped when the supervisor's queue
+    /// is full.
     public func status(_ text: String) {
         socket.send(.status(text))
     }
 
     /// `STOPPING=1`. WorkerKit sends it by itself when a stop signal arrives.
     public func stopping() {
-        socket.send(.stopping)
+        socket.send(.stopping, patience: .milliseconds(250))
     }
 
     /// `RELOADING=1` with `MONOTONIC_USEC`; call ``ready(status:)`` when the reload is done.
     public func reloading() {
-        socket.send(.reloading(monotonicMicroseconds: bh_monotonic_ns() / 1000))
+        socket.send(.reloading(monotonicMicroseconds: bh_monotonic_ns() / 1000), patience: .seconds(1))
     }
 
     /// `WATCHDOG=1` now, whatever the automatic pinger does.
@@ -71,10 +75,11 @@ public final class WorkerContext: Sendable {
         socket.send(.watchdog)
     }
 
-    /// Sends any sd_notify message; returns whether it was sent.
+    /// Sends any sd_notify message, waiting at most `patience` for room in the supervisor's
+    /// queue; returns whether it was sent.
     @discardableResult
-    public func notify(_ message: NotifyMessage) -> Bool {
-        socket.send(message)
+    public func notify(_ message: NotifyMessage, patience: Duration = .zero) -> Bool {
+        socket.send(message, patience: patience)
     }
 
     // MARK: stopping

@@ -47,9 +47,16 @@ enum WorkerRuntime {
             if let message = decision.message {
                 WorkerNotice.write(decision.priority, name, message, to: output)
             }
+            if let failureClass = decision.failureClass {
+                // The last breadcrumb of a failed run says how it ended (bulkhead's report
+                // carries the ring for every death that is not clean).
+                ring.record("exiting", ["class": failureClass.rawValue, "code": String(decision.code.rawValue)])
+            }
             ProcessExit.exit(decision.code, ring: ring)
         }
         stop.onRequest {
+            // STOPPING=1 first, so it is out before the cancelled task can end the process; it
+            // waits at most 250 ms, and only when the supervisor's queue is full.
             context.stopping()
             life.cancel()
         }

@@ -219,7 +219,8 @@ struct MergeBombTests {
         yaml += "workers:\n  - name: w\n    command: [/bin/true]\n    env: { <<: *a40 }\n"
         let config = try load(yaml)
         #expect(config.workers[0].env.count == 41)
-        #expect(config.workers[0].env.first == EnvironmentEntry("K40", "40"))
-        #expect(config.workers[0].env.last == EnvironmentEntry("A", "1"))
+        // In file order: what `<<` brings in sits where the `<<` is, before the level's own key.
+        #expect(config.workers[0].env.first == EnvironmentEntry("A", "1"))
+        #expect(config.workers[0].env.last == EnvironmentEntry("K40", "40"))
     }
 }

@@ -39,7 +39,7 @@ struct ExampleConfigTests {
 
     /// The example is the operators' reference: it must show every key the loader knows.
     @Test func mentionsEveryKey() throws {
-        let text = try #require(try? ConfigFile.read(Self.path).get())
+        let text = try #require(try? ConfigFile.contents(of: Self.path).get())
         let keys = DocumentReader.topLevelKeys + ["socket", "mode", "group", "keep", "max_bytes", "journal", "buffer_lines",
                                                   "stderr_tail_lines", "when", "then", "exit_code", "signal", "stderr"]
             + WorkerKeys.all + WorkerKeys.backoff + WorkerKeys.crashLoop + WorkerKeys.stop + WorkerKeys.limits

@@ -43,6 +43,32 @@ struct JSONRoundTripTests {
         }
     }
 
+    /// The parser's exact fast path for short decimals and the writer's for short fractions
+    /// must agree bit for bit with the standard library's conversions.
+    @Test func decimalConversionsMatchTheStandardLibrary() throws {
+        var rng = SplitMix64(seed: 0x5EED_0003)
+        for _ in 0..<3000 {
+            let mantissa = UInt64.random(in: 0...(Bool.random(using: &rng) ? 9_999 : 99_999_999_999_999_999), using: &rng)
+            let exponent = Int.random(in: -30...30, using: &rng)
+            let fraction = Int.random(in: 0...8, using: &rng)
+            var text = String(mantissa)
+            if fraction > 0 {
+                text = String(repeating: "0", count: max(0, fraction + 1 - text.count)) + text
+                text.insert(".", at: text.index(text.endIndex, offsetBy: -fraction))
+            }
+            if Bool.random(using: &rng) { text += "e\(exponent)" }
+            if Bool.random(using: &rng) { text = "-" + text }
+            guard let expected = Double(text) else {
+                Issue.record("the standard library rejected \(text)")
+                continue
+            }
+            let parsed = try JSON(parsing: text)
+            #expect(parsed.double?.bitPattern == expected.bitPattern || parsed.int.map(Double.init) == expected, "\(text)")
+            let written = JSON.double(expected).encoded()
+            #expect(written == expected.description, "\(text)")
+        }
+    }
+
     @Test func randomDoublesKeepTheirBits() throws {
         var rng = SplitMix64(seed: 0x5EED_0002)
         for _ in 0..<2000 {

@@ -84,6 +84,29 @@ struct DependencyTests {
         #expect(h.state("api:0") == .waiting)
     }
 
+    @Test("a dependency with a stop pending is not ready: its dependents are not started against it")
+    func pendingStopIsNotReady() {
+        // The dependent comes first in the file, so it is looked at first in every pass.
+        var h = Harness([worker("api", dependsOn: ["db"]), worker("db")])
+        #expect(steps(h.startAll()) == [.spawn("db:0")])
+        _ = h.sup.stop([iid("db:0")], at(.zero))
+        let spawned = h.spawned("db:0", .milliseconds(1))
+        #expect(processSteps(spawned) == [.signal("db:0", pid: h.pid("db:0"), signal: Self.term, scope: .group)])
+        #expect(h.state("api:0") == .waiting)
+    }
+
+    @Test("a dependency being restarted by the operator holds a waiting dependent until it is back")
+    func restartingDependencyNotReady() {
+        var h = Harness([worker("api", dependsOn: ["db"]), worker("db")])
+        h.bringUp()
+        _ = h.died("api:0", .exit(1), .seconds(1))
+        _ = h.sup.restart([iid("db:0")], at(.seconds(1)))
+        #expect(processSteps(h.tick(.seconds(2))).isEmpty, "api's backoff is over, but db is on its way down")
+        #expect(h.state("api:0") == .waiting)
+        _ = h.died("db:0", .signal(Self.term), .seconds(2))
+        #expect(spawnedIDs(h.spawned("db:0", .seconds(2))) == ["api:0"])
+    }
+
     // MARK: - Stop order
 
     static let chain = [worker("db"), worker("api", dependsOn: ["db"]), worker("web", dependsOn: ["api"])]
@@ -236,6 +259,35 @@ struct DependencyTests {
         #expect(steps(h.tick(.milliseconds(1100))) == [.emit(.restart, "api:0")])
         #expect(h.state("api:0") == .waiting, "api waits for db's READY=1 again")
         #expect(steps(h.notify("db:0", .ready, .seconds(2))) == [.emit(.ready, "db:0"), .spawn("api:0")])
+    }
+
+    @Test("one_for_all with two instances: one dies, the dependency restarts, and the other instance restarts after it")
+    func oneForAllSiblings() {
+        var h = Harness([worker("db"), worker("api", instances: 2, dependsOn: ["db"], strategy: .oneForAll)])
+        h.bringUp()
+        #expect(processSteps(h.died("api:0", .exit(1), .seconds(1))) == [
+            .signal("db:0", pid: h.pid("db:0"), signal: Self.term, scope: .group),
+            .signal("api:1", pid: h.pid("api:1"), signal: Self.term, scope: .group),
+        ])
+        _ = h.died("api:1", .signal(Self.term), .seconds(1))
+        #expect(h.state("api:1") == .waiting)
+        _ = h.died("db:0", .signal(Self.term), .seconds(1))
+        #expect(spawnedIDs(h.spawned("db:0", .seconds(1))) == ["api:1"])
+        #expect(spawnedIDs(h.tick(.milliseconds(1100))) == ["api:0"])
+    }
+
+    @Test("one_for_one siblings are not touched when a one_for_all worker restarts a shared dependency")
+    func oneForAllLeavesOneForOneAlone() {
+        var h = Harness([
+            worker("db"), worker("api", dependsOn: ["db"], strategy: .oneForAll),
+            worker("cron", dependsOn: ["db"]), worker("cache", dependsOn: ["db"], strategy: .restForOne),
+        ])
+        h.bringUp()
+        #expect(processSteps(h.died("api:0", .exit(1), .seconds(1))) == [
+            .signal("db:0", pid: h.pid("db:0"), signal: Self.term, scope: .group),
+            .signal("cache:0", pid: h.pid("cache:0"), signal: Self.term, scope: .group),
+        ])
+        #expect(h.state("cron:0") == .running)
     }
 
     @Test("a transitive rest_for_one chain: both dependents stop, and come back one link at a time")

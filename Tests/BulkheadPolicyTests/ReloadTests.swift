@@ -272,6 +272,20 @@ struct ReloadTests {
         #expect(h.sup.instanceIDs.map(\.description) == ["api:0", "job:0"])
     }
 
+    @Test("removed while its stop waited for a dependent, then added back with a new command: it restarts")
+    func removedPendingThenReadded() {
+        var h = Harness([worker("db"), worker("api", dependsOn: ["db"])])
+        h.bringUp()
+        let dbPid = h.pid("db:0")
+        _ = h.sup.reload(Self.config([]), at(.seconds(1)))
+        #expect(h.state("db:0") == .running, "db waits for api to stop first")
+        let (actions, _) = h.sup.reload(Self.config([worker("db", command: ["/usr/bin/db2"])]), at(.seconds(2)))
+        #expect(processSteps(actions) == [.signal("db:0", pid: dbPid, signal: Self.term, scope: .group)])
+        #expect(steps(h.died("api:0", .signal(Self.term), .seconds(3))) == [.record("api:0", .clean), .forget("api:0")])
+        #expect(steps(h.died("db:0", .signal(Self.term), .seconds(3))) == [.record("db:0", .clean), .spawn("db:0")])
+        #expect(h.sup.spec(for: iid("db:0"))?.command == ["/usr/bin/db2"])
+    }
+
     @Test("scaled down and back up before the extra instance stopped: it is kept")
     func scaledDownThenUp() {
         var h = Harness([worker("db", instances: 2), worker("api", dependsOn: ["db"])])

@@ -61,7 +61,7 @@ struct JobWorkerProcessTests {
         try #require(await run.waitFor("STATUS=processed 2 jobs") != nil, "stderr: \(run.stderr)")
         let sent = now()
         run.child.signal(SIGTERM)
-        #expect(await run.waitFor("STOPPING=1") != nil)
+        #expect(await run.waitFor("STOPPING=1") != nil, "datagrams: \(run.datagrams.map(\.text)); stderr: \(run.stderr)")
         let exit = try #require(await run.child.waitForExit(until: deadline(in: 20)))
         let elapsed = Double(now() - sent) / 1e9
         #expect(exit.summary == "exit 0", "stderr: \(run.stderr)")
@@ -93,6 +93,7 @@ struct JobWorkerProcessTests {
         #expect(exit.summary == "signal \(SIGTERM)", "stderr: \(run.stderr)")
         #expect(elapsed > 0.85 && elapsed < 6, "ended \(elapsed) s after SIGTERM; grace 0.9 s")
         #expect(run.stderr.contains("<3>jobworker: still running 900ms after SIGTERM: exiting now"))
+        #expect(run.breadcrumbs.last == #"forced exit reason="stop grace over" signal=SIGTERM"#)
         #expect(run.dyingStamp > 0)
     }
 
@@ -107,6 +108,7 @@ struct JobWorkerProcessTests {
         #expect(exit.summary == "signal \(SIGTERM)")
         #expect(Double(now() - sent) / 1e9 < 3, "the default grace is 9 s; a second signal must not wait for it")
         #expect(run.stderr.contains("second signal (SIGTERM) during stop: exiting now"))
+        #expect(run.breadcrumbs.last == #"forced exit reason="second signal" signal=SIGTERM"#)
     }
 
     @Test func breadcrumbsOutliveATrap() async throws {
@@ -142,6 +144,7 @@ struct JobWorkerProcessTests {
             #expect(failureLines.count == 1, "stderr: \(run.stderr)")
             #expect(failureLines.first?.hasPrefix(prefix) == true, "line: \(failureLines.first ?? "")")
             #expect(failureLines.first?.contains(detail) == true)
+            #expect(run.breadcrumbs.last == "exiting class=\(FailureClass.allCases.first { $0.exitCode.rawValue == code }!) code=\(code)")
         }
         #expect(run.dyingStamp > 0, "WorkerKit stamps the ring before its own exits")
     }

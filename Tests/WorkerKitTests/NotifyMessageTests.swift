@@ -60,6 +60,27 @@ struct NotifyMessageTests {
         #expect(second.text == "WATCHDOG=1\n")
     }
 
+    /// The receiver queues only `max_dgram_qlen` (10) datagrams; past that a blocking sender
+    /// would hang until the supervisor reads. WorkerKit's sends drop instead.
+    @Test func aSupervisorThatDoesNotReadNeverBlocksTheWorker() throws {
+        let listener = try NotifyListener()
+        let socket = NotifySocket(address: listener.address)
+        let start = ContinuousClock.now
+        let results = (0..<100).map { socket.send(.status("busy \($0)")) }
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(results.first == true)
+        #expect(results.last == false)
+        let patient = ContinuousClock.now
+        #expect(!socket.send(.ready, patience: .milliseconds(200)))
+        let waited = ContinuousClock.now - patient
+        #expect(waited >= .milliseconds(150) && waited < .seconds(5))
+    }
+
+    @Test func aGoneSupervisorIsNoError() {
+        #expect(!NotifySocket(address: "@workerkit-test/nobody-listens/\(getpid())").send(.ready, patience: .seconds(5)))
+        #expect(!NotifySocket(address: "/nonexistent/notify.sock").send(.ready))
+    }
+
     @Test func pathSocketsWork() async throws {
         let path = "/tmp/workerkit-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = bh_notify_socket(path, 65536)

@@ -155,6 +155,13 @@ typedef struct bh_spawn_result {
     int error;           // errno of that stage
 } bh_spawn_result;
 
+/// Long-lived fds go at or above this (bh_fd_move_high); spawns pass only fds below it.
+#define BH_HIGH_FD_BASE 256
+
+/// Moves a long-lived fd to BH_HIGH_FD_BASE or above (CLOEXEC); returns the new fd (or `fd` when
+/// there is no room). Keeps the low range small, which keeps every spawn cheap.
+int bh_fd_move_high(int fd);
+
 /// Starts a child with clone(CLONE_VM | CLONE_VFORK): all signal dispositions default, empty
 /// signal mask, its own session, the given fds only, then execve. The calling thread resumes
 /// once the child has exec'd or failed; a failed child is reaped here (it never became a worker).
@@ -225,9 +232,10 @@ int bh_user_in_group(uid_t uid, gid_t gid);
 
 // MARK: exit timestamps (netlink proc connector)
 
-/// Subscribes to the kernel's process-exit events (needs CAP_NET_ADMIN). Each carries the
-/// CLOCK_MONOTONIC time of the exit, which is how `detect_latency_us` is measured.
-int bh_exit_events_open(int receive_buffer);
+/// Subscribes to the kernel's exit events of `parent`'s children (needs CAP_NET_ADMIN; a socket
+/// filter drops every other exit in the kernel). Each carries the CLOCK_MONOTONIC time of the
+/// exit, which is how `detect_latency_us` is measured.
+int bh_exit_events_open(int receive_buffer, pid_t parent);
 
 typedef struct bh_exit_event {
     pid_t pid;
@@ -237,6 +245,17 @@ typedef struct bh_exit_event {
 /// Reads what is pending; stores up to `capacity` exits of thread-group leaders.
 /// Returns the count stored, 0 when nothing is pending, -ENOBUFS when events were lost.
 int bh_exit_events_read(int fd, bh_exit_event *out, int capacity);
+
+typedef struct bh_proc_event {
+    int kind;            // 1 fork, 2 exec, 3 exit
+    pid_t pid;
+    pid_t parent;        // fork: the parent; exit: the parent; exec: 0
+    uint64_t timestamp_ns;
+} bh_proc_event;
+
+/// Fork, exec and exit events of every process (benchmarks: spawn and restart latency).
+int bh_proc_events_open(int receive_buffer);
+int bh_proc_events_read(int fd, bh_proc_event *out, int capacity);
 
 // MARK: misc
 

@@ -1,0 +1,186 @@
+import BulkheadJSON
+import BulkheadPolicy
+import BulkheadSystem
+import Glibc
+
+/// The CLI's side of the control socket: connect, send a request line, read reply lines.
+/// Blocking, with timeouts (a client may wait; the daemon never does).
+public final class ControlClient {
+    public let path: String
+    private let descriptor: FileDescriptor
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var scanned = 0
+    private var atEnd = false
+
+    /// A reply line may carry a whole crash report (at most 64 MiB in the store).
+    public static let maxReplyBytes = 96 << 20
+    public static let defaultTimeout: Duration = .seconds(30)
+
+    /// What went wrong, with the exit code (SPEC §5) and one sentence that says what to do.
+    public enum Failure: Error, Sendable {
+        case unreachable(path: String, errno: Int32)
+        case permissionDenied(path: String)
+        case timedOut(path: String, after: Duration)
+        case disconnected(path: String)
+        case unreadable(path: String, detail: String)
+        /// The daemon answered with an error.
+        case daemon(ControlFailure)
+
+        public var exitCode: Int32 {
+            switch self {
+            case .unreachable, .timedOut, .disconnected: return 3
+            case .permissionDenied: return 4
+            case .unreadable: return 1
+            case .daemon(let failure): return failure.exitCode
+            }
+        }
+
+        public var message: String {
+            switch self {
+            case .unreachable(let path, let errno):
+                let why = errno == ENOENT || errno == ECONNREFUSED ? "" : " (\(SystemError.describe(errno)))"
+                return "bulkhead is not running at \(path)\(why): start it with `bulkhead daemon` or `systemctl start bulkhead`, or point --socket / BULKHEAD_SOCKET at its socket"
+            case .permissionDenied(let path):
+                return "permission denied on \(path): run this as root, or as a member of the group bulkhead's config names in control.group"
+            case .timedOut(let path, let after):
+                return "bulkhead at \(path) did not answer within \(Units.format(after)): it may be overloaded or stuck; look at its log (`journalctl -u bulkhead`)"
+            case .disconnected(let path):
+                return "bulkhead at \(path) closed the connection before answering: look at its log (`journalctl -u bulkhead`) to see why"
+            case .unreadable(let path, let detail):
+                return "bulkhead at \(path) sent a reply this CLI cannot read (\(detail)): use the bulkhead CLI of the same version as the daemon"
+            case .daemon(let failure):
+                return failure.message
+            }
+        }
+    }
+
+    /// Connects, waiting at most `timeout` (a daemon whose backlog is full).
+    public init(path: String, timeout: Duration = ControlClient.defaultTimeout) throws(Failure) {
+        self.path = path
+        let fd: FileDescriptor
+        do {
+            fd = try UnixSocketCalls.stream(nonBlocking: false)
+        } catch {
+            throw .unreachable(path: path, errno: error.errno)
+        }
+        UnixSocketCalls.setTimeouts(fd, receive: timeout, send: timeout)
+        let result: Int32
+        do {
+            result = try UnixSocketCalls.connect(fd, path)
+        } catch {
+            fd.close()
+            throw .unreachable(path: path, errno: error.errno)
+        }
+        switch result {
+        case 0:
+            break
+        case EACCES, EPERM:
+            fd.close()
+            throw .permissionDenied(path: path)
+        case EAGAIN, EINPROGRESS, ETIMEDOUT:
+            fd.close()
+            throw .timedOut(path: path, after: timeout)
+        default:
+            fd.close()
+            throw .unreachable(path: path, errno: result)
+        }
+        descriptor = fd
+        self.timeout = timeout
+    }
+
+    private var timeout: Duration?
+
+    deinit {
+        descriptor.close()
+    }
+
+    /// How long a receive may wait; nil: for ever (`logs -f`).
+    public func setReceiveTimeout(_ timeout: Duration?) {
+        self.timeout = timeout
+        UnixSocketCalls.setTimeouts(descriptor, receive: timeout, send: .seconds(30))
+    }
+
+    /// Sends one request. A daemon that refused us at once (permission, too many clients) has
+    /// already written its answer and closed: a broken pipe here is not the end, the reply is
+    /// read next.
+    public func send(_ command: String, _ arguments: [(String, JSON)] = []) throws(Failure) {
+        let bytes = ControlProtocol.encodeRequest(command, arguments)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                Glibc.send(descriptor.rawValue, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                offset += n
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { throw .timedOut(path: path, after: timeout ?? .seconds(30)) }
+            return   // EPIPE / ECONNRESET: whatever the daemon said is waiting to be read
+        }
+    }
+
+    /// The next message, or nil at the end of the stream.
+    public func receive() throws(Failure) -> ControlMessage? {
+        guard let line = try nextLine() else { return nil }
+        guard let message = line.withUnsafeBytes({ ControlMessage.parse($0) }) else {
+            throw .unreadable(path: path, detail: "not a protocol \(ControlProtocol.version) message")
+        }
+        return message
+    }
+
+    /// Sends a request and returns its result; an error reply throws `.daemon`.
+    public func call(_ command: String, _ arguments: [(String, JSON)] = []) throws(Failure) -> JSON {
+        try send(command, arguments)
+        switch try receive() {
+        case .result(let result)?: return result
+        case .failure(let failure)?: throw .daemon(failure)
+        case .event?: throw .unreadable(path: path, detail: "an event where a reply was expected")
+        case nil: throw .disconnected(path: path)
+        }
+    }
+
+    private func nextLine() throws(Failure) -> [UInt8]? {
+        while true {
+            if let newline = buffer[scanned...].firstIndex(of: 0x0A) {
+                let line = Array(buffer[start..<newline])
+                start = newline + 1
+                scanned = start
+                if start > 1 << 20 || start == buffer.count {
+                    buffer.removeFirst(start)
+                    start = 0
+                    scanned = 0
+                }
+                return line
+            }
+            scanned = buffer.count
+            if atEnd { return nil }
+            if buffer.count - start > Self.maxReplyBytes {
+                throw .unreadable(path: path, detail: "a reply longer than \(Self.maxReplyBytes >> 20) MiB")
+            }
+            try fill()
+        }
+    }
+
+    private func fill() throws(Failure) {
+        let chunk = 256 << 10
+        let old = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: chunk))
+        var n = 0
+        while true {
+            n = buffer.withUnsafeMutableBytes { raw in recv(descriptor.rawValue, raw.baseAddress! + old, chunk, 0) }
+            if n < 0 && errno == EINTR { continue }
+            break
+        }
+        let e = errno
+        buffer.removeLast(chunk - max(n, 0))
+        if n > 0 { return }
+        if n == 0 || e == ECONNRESET || e == EPIPE {
+            atEnd = true
+            return
+        }
+        if e == EAGAIN || e == EWOULDBLOCK { throw .timedOut(path: path, after: timeout ?? .seconds(30)) }
+        throw .disconnected(path: path)
+    }
+}

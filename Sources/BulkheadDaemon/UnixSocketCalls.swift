@@ -1,0 +1,75 @@
+import BulkheadPolicy
+import BulkheadSystem
+import Glibc
+
+/// The AF_UNIX stream calls the control socket needs beyond `UnixStream`: each step on its own
+/// (the listener is made private before it is bound, a probe must not block), so they are here,
+/// thin, with `SystemError` as the error and EINTR retried.
+enum UnixSocketCalls {
+    /// A new AF_UNIX stream socket, CLOEXEC; non-blocking unless told otherwise.
+    static func stream(nonBlocking: Bool = true) throws(SystemError) -> FileDescriptor {
+        var type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        if nonBlocking { type |= Int32(SOCK_NONBLOCK.rawValue) }
+        let fd = socket(AF_UNIX, type, 0)
+        if fd < 0 { throw SystemError(errno, "socket(AF_UNIX)") }
+        return FileDescriptor(rawValue: fd)
+    }
+
+    /// Calls `body` with a `sockaddr_un` for `path`; ENAMETOOLONG when it does not fit.
+    static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) throws(SystemError) -> R {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard !bytes.isEmpty, bytes.count < capacity, !bytes.contains(0) else {
+            throw SystemError(ENAMETOOLONG, "control socket path \(path) (at most \(capacity - 1) bytes)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+        }
+        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + bytes.count + 1)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
+        }
+    }
+
+    static func bind(_ fd: FileDescriptor, _ path: String) throws(SystemError) {
+        let rc = try withAddress(path) { Glibc.bind(fd.rawValue, $0, $1) }
+        if rc != 0 { throw SystemError(errno, "bind \(path)") }
+    }
+
+    static func listen(_ fd: FileDescriptor, backlog: Int32) throws(SystemError) {
+        if Glibc.listen(fd.rawValue, backlog) != 0 { throw SystemError(errno, "listen") }
+    }
+
+    /// connect(2). Returns 0 or the errno (EINPROGRESS/EAGAIN for a non-blocking socket whose
+    /// listener's backlog is full).
+    static func connect(_ fd: FileDescriptor, _ path: String) throws(SystemError) -> Int32 {
+        try withAddress(path) { address, length in
+            while true {
+                if Glibc.connect(fd.rawValue, address, length) == 0 { return 0 }
+                if errno != EINTR { return errno }
+            }
+        }
+    }
+
+    /// SO_RCVTIMEO and SO_SNDTIMEO (connect to a Unix socket waits by the send timeout).
+    static func setTimeouts(_ fd: FileDescriptor, receive: Duration?, send: Duration?) {
+        func set(_ option: Int32, _ duration: Duration?) {
+            let ns = duration?.nanoseconds ?? 0
+            var value = timeval(tv_sec: Int(ns / 1_000_000_000), tv_usec: Int((ns % 1_000_000_000) / 1000))
+            _ = setsockopt(fd.rawValue, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
+        }
+        set(SO_RCVTIMEO, receive)
+        set(SO_SNDTIMEO, send)
+    }
+
+    /// lstat(2): never follows a symbolic link.
+    static func linkStatus(_ path: String) -> (stat: stat?, errno: Int32) {
+        var st = stat()
+        if lstat(path, &st) == 0 { return (st, 0) }
+        return (nil, errno)
+    }
+
+    static func fileType(_ st: stat) -> UInt32 { UInt32(st.st_mode) & UInt32(S_IFMT) }
+}

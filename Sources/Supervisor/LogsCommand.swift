@@ -1,0 +1,131 @@
+import ArgumentParser
+import BulkheadDaemon
+import BulkheadJSON
+import BulkheadSystem
+
+struct LogsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "Show a worker's output (the last lines, then follow with -f).",
+        discussion: """
+        NAME is a worker (its instances interleaved by time) or an instance (api:1). Lines read
+        `TIME INSTANCE | text` for stdout and `TIME INSTANCE ! text` for stderr, in local time.
+        The lines come from bulkhead's own buffer (output.buffer_lines per instance).
+
+        Examples:
+          bulkhead logs api
+          bulkhead logs api:1 -n 500
+          bulkhead logs api -f
+        """
+    )
+
+    @Argument(help: "A worker or an instance.", completion: .custom(CLI.completeNames))
+    var name: String
+
+    @Option(name: .short, help: "How many of the last lines to show.")
+    var n: Int = 100
+
+    @Flag(name: .shortAndLong, help: "Keep printing lines as they come, until interrupted.")
+    var follow = false
+
+    @Flag(name: .long, help: "One JSON object a line ({instance, stream, at, text}).")
+    var json = false
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func validate() throws {
+        guard n >= 0 && n <= 100_000 else { throw ValidationError("-n takes 0 to 100000 lines") }
+    }
+
+    func run() throws {
+        let source: any LogSource = DaemonBufferLogs(connection: connection)
+        let printer = LogPrinter(json: json)
+        try source.show(name: name, last: n, follow: follow, printer)
+    }
+}
+
+/// Where `bulkhead logs` reads from. Today bulkhead's own buffer, over the control socket;
+/// with journald, a source that reads the journal by BULKHEAD_WORKER/BULKHEAD_INSTANCE fits
+/// here, chosen by what the daemon says it writes to.
+protocol LogSource {
+    func show(name: String, last: Int, follow: Bool, _ printer: LogPrinter) throws
+}
+
+struct DaemonBufferLogs: LogSource {
+    let connection: ConnectionOptions
+
+    func show(name: String, last: Int, follow: Bool, _ printer: LogPrinter) throws {
+        let client = try connection.connect()
+        let arguments: [(String, JSON)] = [("names", [.string(name)]), ("lines", .int(Int64(last))), ("follow", .bool(follow))]
+        let backlog: JSON
+        do {
+            backlog = try client.call("logs", arguments)
+        } catch {
+            throw CLI.fail(error)
+        }
+        for line in backlog["lines"]?.array ?? [] { printer.print(line) }
+        printer.flush()
+        guard follow else { return }
+        client.setReceiveTimeout(nil)
+        while true {
+            let message: ControlMessage?
+            do {
+                message = try client.receive()
+            } catch {
+                throw CLI.fail(error)
+            }
+            switch message {
+            case .event("line", let event)?:
+                if let line = event["line"] { printer.print(line) }
+            case .event("dropped", let event)?:
+                FileDescriptor.standardError.writeLine("bulkhead: \(event["lines"]?.int ?? 0) lines dropped: this terminal read them too slowly")
+            case .event("end", let event)?:
+                printer.flush()
+                FileDescriptor.standardError.writeLine("bulkhead: \(event["reason"]?.string ?? "the daemon ended the stream")")
+                return
+            case .event?, .result?:
+                continue
+            case .failure(let failure)?:
+                printer.flush()
+                throw CLI.fail(.daemon(failure))
+            case nil:
+                printer.flush()
+                throw CLI.fail("the connection to bulkhead at \(client.path) was lost: it stopped or restarted; run the command again once it is back", code: 3)
+            }
+            printer.flushIfIdle()
+        }
+    }
+}
+
+/// Prints log lines, batched into few writes.
+final class LogPrinter {
+    let json: Bool
+    private var pending: [UInt8] = []
+
+    init(json: Bool) {
+        self.json = json
+    }
+
+    func print(_ line: JSON) {
+        if json {
+            pending += line.encodedBytes(.compact)
+        } else {
+            let time = line["at"]?.string.map { TextFormat.localTime($0, withDate: false) } ?? "?"
+            let mark = line["stream"]?.string == "stderr" ? " ! " : " | "
+            pending += Array("\(time) \(line["instance"]?.string ?? "?")\(mark)\(line["text"]?.string ?? "")".utf8)
+        }
+        pending.append(0x0A)
+        if pending.count > 64 << 10 { flush() }
+    }
+
+    /// Following: a line should show at once, not wait for the next 64 KiB.
+    func flushIfIdle() {
+        flush()
+    }
+
+    func flush() {
+        guard !pending.isEmpty else { return }
+        try? FileDescriptor.standardOutput.writeAll(pending)
+        pending.removeAll(keepingCapacity: true)
+    }
+}
