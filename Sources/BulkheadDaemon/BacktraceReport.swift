@@ -91,7 +91,8 @@ struct BacktraceReport: Equatable {
     }
 
     /// For the crash report: the crashed thread's frames, or (a SIGQUIT dump) every thread's.
-    func json(maxFramesPerThread: Int = 48, maxThreads: Int = 64) -> JSON {
+    /// - Parameter allThreads: every thread (a watchdog's SIGQUIT dump), not just the crashed one.
+    func json(allThreads: Bool = false, maxFramesPerThread: Int = 48, maxThreads: Int = 64) -> JSON {
         func framesJSON(_ frames: [Frame]) -> JSON {
             .array(frames.prefix(maxFramesPerThread).enumerated().map { index, f in
                 var o: [(String, JSON)] = [("index", .int(Int64(index))), ("function", .string(f.description))]
@@ -106,7 +107,7 @@ struct BacktraceReport: Equatable {
         if let description { o.append(("signal_description", .string(description))) }
         if let runtimeFailure { o.append(("runtime_failure", .string(runtimeFailure))) }
         o.append(("thread_count", .int(Int64(threads.count))))
-        if threads.count > 1 && !threads.contains(where: \.crashed) {
+        if allThreads || (threads.count > 1 && !threads.contains(where: \.crashed)) {
             // No crashed thread: a thread dump (SIGQUIT from the watchdog).
             o.append(("threads", .array(threads.prefix(maxThreads).map { t in
                 .object([("name", t.name.map(JSON.string) ?? .null), ("frames", framesJSON(t.frames))])

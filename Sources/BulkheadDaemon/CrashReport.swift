@@ -40,7 +40,7 @@ enum CrashReport {
         o.append(("fatal_message", record.facts.fatalMessage.map(JSON.string) ?? .null))
         o.append(("source_location", record.facts.sourceLocation.map(JSON.string) ?? .null))
         o.append(("headline", record.facts.headline.map(JSON.string) ?? .null))
-        o.append(("backtrace", evidence?.backtrace?.json() ?? .null))
+        o.append(("backtrace", evidence?.backtrace?.json(allThreads: record.classification.deathClass == .hang) ?? .null))
         o.append(("stderr_tail", .array((evidence?.stderrTail.map(\.text) ?? record.facts.stderrTail).map(JSON.string))))
         o.append(("breadcrumbs", .array((evidence?.breadcrumbs ?? []).map { crumb in
             .object([

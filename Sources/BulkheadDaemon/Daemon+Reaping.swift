@@ -23,7 +23,8 @@ extension Daemon {
         let events = source.drain(lost: &lost)
         if lost { counters.exitEventsLost = true }
         for (pid, nanoseconds) in events where pids[pid] != nil {
-            exitStamps[pid] = nanoseconds
+            // The last thread to go is the moment the process died.
+            exitStamps[pid] = max(exitStamps[pid] ?? 0, nanoseconds)
         }
     }
 

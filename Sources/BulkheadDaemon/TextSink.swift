@@ -1,9 +1,9 @@
 import BulkheadPolicy
 import Glibc
 
-/// SPEC/issue: without journald, every worker line and every event is one line on bulkhead's
-/// stderr, prefixed with the instance: `api:0 | text` (stdout), `api:0 ! text` (stderr),
-/// `api:0 * exit: …` (event). A wall-clock time leads each line unless journald already stamps
+/// Without journald, every worker line and every event is one line on bulkhead's stderr,
+/// prefixed with the instance: `api:0 | text` (stdout, or a `<5>`…`<7>` line), `api:0 ! text`
+/// (stderr, or a `<0>`…`<4>` line), `api:0 * exit: …` (event). A wall-clock time leads each line unless journald already stamps
 /// them (stderr connected to the journal).
 final class TextSink: OutputSink {
     private let writer: OutputWriter
@@ -24,8 +24,12 @@ final class TextSink: OutputSink {
         staging.append(contentsOf: timePrefix)
         var label = label
         label.withUTF8 { staging.append(contentsOf: $0) }
-        staging.append(contentsOf: stream == .stdout ? Self.stdoutMark : Self.stderrMark)
-        staging.append(contentsOf: line)
+        // A `<N>` prefix (sd-daemon.h) is the line's own priority: it picks the mark and is
+        // not repeated in the text. Otherwise stdout reads `|` and stderr `!`.
+        let (priority, skip) = LinePriority.parse(line, stream: stream)
+        let important = skip > 0 ? priority <= 4 : stream == .stderr
+        staging.append(contentsOf: important ? Self.stderrMark : Self.stdoutMark)
+        staging.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[skip...]))
         staging.append(0x0A)
         stagedLines += 1
         if staging.count >= Self.flushThreshold { flush() }

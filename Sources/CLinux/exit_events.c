@@ -66,7 +66,8 @@ int bh_exit_events_read(int fd, bh_exit_event *out, int capacity) {
             struct cn_msg *message = NLMSG_DATA(h);
             struct proc_event *event = (struct proc_event *)message->data;
             if (event->what != PROC_EVENT_EXIT) continue;
-            if (event->event_data.exit.process_pid != event->event_data.exit.process_tgid) continue;
+            // Every thread's exit is kept: a process is dead when its last thread is, so the
+            // caller takes the latest time per thread group.
             if (stored < capacity) {
                 out[stored].pid = event->event_data.exit.process_tgid;
                 out[stored].timestamp_ns = event->timestamp_ns;

@@ -19,7 +19,6 @@ struct ErrorGroupTests {
     }
 
     @Test func firstFailureCancelsTheRest() async throws {
-        let start = ContinuousClock.now
         let siblingCancelled = Atomic<Bool>(false)
         await #expect(throws: WorkerGroupError.self) {
             try await withWorkerErrorGroup { group in
@@ -34,9 +33,9 @@ struct ErrorGroupTests {
                 group.addTask(name: "failer") { throw WorkerError.transient("boom") }
             }
         }
+        // Without the cancellation the sleeper would finish its 60 s and never set the flag.
         let cancelled = siblingCancelled.load(ordering: .relaxed)
         #expect(cancelled)
-        #expect(ContinuousClock.now - start < .seconds(30))
     }
 
     @Test func keepsEveryErrorAndWorstClassDecides() async throws {

@@ -242,7 +242,7 @@ typedef struct bh_exit_event {
     uint64_t timestamp_ns;
 } bh_exit_event;
 
-/// Reads what is pending; stores up to `capacity` exits of thread-group leaders.
+/// Reads what is pending; stores up to `capacity` thread exits (pid = the thread group id).
 /// Returns the count stored, 0 when nothing is pending, -ENOBUFS when events were lost.
 int bh_exit_events_read(int fd, bh_exit_event *out, int capacity);
 

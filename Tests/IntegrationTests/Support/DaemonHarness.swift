@@ -54,6 +54,10 @@ final class DaemonHarness: @unchecked Sendable {
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
+        // A restart (after a SIGKILL, say) waits for the new process's first line, not the old
+        // one's, and not for the old one's end-of-file either.
+        append("<<start>>")
+        let startMark = output.count
         try p.run()
         process = p
         let handle = err.fileHandleForReading
@@ -73,7 +77,7 @@ final class DaemonHarness: @unchecked Sendable {
         }
         thread.start()
         reader = thread
-        _ = try waitForLine(timeout: 30) { $0.contains("supervising") || $0.hasPrefix("bulkhead: ") }
+        _ = try waitForLine(after: startMark, timeout: 30) { $0.contains("supervising") || $0.hasPrefix("bulkhead: ") }
     }
 
     private func append(_ line: String) {
