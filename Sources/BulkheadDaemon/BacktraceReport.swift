@@ -14,6 +14,8 @@ struct BacktraceReport: Equatable {
         var inlined: Bool
         var runtimeFailure: Bool
         var system: Bool
+        /// Compiler-generated glue (`partial apply for …`, `thunk for …`).
+        var thunk: Bool = false
 
         /// `add(_:_:)` without the `+ 9` offset.
         var function: String {
@@ -48,7 +50,7 @@ struct BacktraceReport: Equatable {
     /// The first frames that are the program's own: not runtime, not system, not the trap helpers.
     var topFrames: [Frame] {
         (crashedThread?.frames ?? []).filter { frame in
-            !frame.runtimeFailure && !frame.system && !Self.runtimeImages.contains(frame.image ?? "")
+            !frame.runtimeFailure && !frame.system && !frame.thunk && !Self.runtimeImages.contains(frame.image ?? "")
                 && !(frame.symbol ?? "").hasPrefix("$ss17_assertionFailure")
         }
     }
@@ -59,12 +61,23 @@ struct BacktraceReport: Equatable {
 
     /// Finds, parses and removes the report for `pid` (nil if the backtracer did not run).
     static func take(directory: String, pid: Int32) -> BacktraceReport? {
-        let marker = "-\(pid)-"
-        let names = FileSystem.list(directory).filter { $0.contains(marker) && $0.hasSuffix(".json") }
+        let names = FileSystem.list(directory).filter { isReport($0, of: pid) }
         defer { for name in names { FileSystem.remove(directory + "/" + name) } }
         guard let name = names.sorted().last,
               let bytes = FileSystem.read(directory + "/" + name, limit: 64 << 20) else { return nil }
         return parse(bytes, file: name)
+    }
+
+    /// `<exe>-<pid>-<a>.<b>.json`, or `…-<a>.<b>-<n>.json` when that name was taken. The pid is
+    /// matched in its place, not anywhere (an executable may have digits in its name).
+    static func isReport(_ name: String, of pid: Int32) -> Bool {
+        guard name.hasSuffix(".json") else { return false }
+        let parts = name.dropLast(5).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 3 else { return false }
+        let isSuffix = { (part: Substring) in part.contains(".") && part.split(separator: ".").allSatisfy { Int($0) != nil } }
+        if isSuffix(parts[parts.count - 1]) { return parts[parts.count - 2] == "\(pid)" }
+        guard parts.count >= 4, Int(parts[parts.count - 1]) != nil, isSuffix(parts[parts.count - 2]) else { return false }
+        return parts[parts.count - 3] == "\(pid)"
     }
 
     static func parse(_ bytes: [UInt8], file: String) -> BacktraceReport? {
@@ -86,7 +99,8 @@ struct BacktraceReport: Equatable {
             line: json["sourceLocation"]?["line"]?.int.map(Int.init),
             inlined: json["inlined"]?.bool ?? false,
             runtimeFailure: json["runtimeFailure"]?.bool ?? false,
-            system: json["system"]?.bool ?? false
+            system: json["system"]?.bool ?? false,
+            thunk: json["thunk"]?.bool ?? false
         )
     }
 

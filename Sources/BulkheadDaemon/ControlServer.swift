@@ -25,6 +25,8 @@ final class ControlServer {
     var dirty: Set<Int> = []
     /// Instance → the connections following its output.
     var followers: [InstanceID: [Int]] = [:]
+    /// The loop turn's wall time as text, for followers' lines.
+    var lineStamp: (wall: Int64, text: String) = (0, "")
 
     let startedAt: Instant
     let daemonUID: UInt32 = geteuid()
@@ -41,6 +43,10 @@ final class ControlServer {
     static let maxConnections = 1024
     static let acceptsPerTurn = 64
     static let requestsPerTurn = 8
+    /// Requests handled per loop turn across all clients: a thousand clients asking for the
+    /// status of a thousand instances at once still leave the loop free to reap between turns.
+    static let requestsPerLoopTurn = 64
+    var requestBudget = ControlServer.requestsPerLoopTurn
     /// Bytes written to one client per turn: a big reply (a crash report) goes out over
     /// several turns instead of holding the loop.
     static let writeBytesPerTurn = 512 << 10

@@ -156,11 +156,12 @@ extension Daemon {
         var budget = ControlServer.requestsPerTurn
         while !connection.closed && !connection.closeWhenFlushed && !connection.isFollowing && !connection.hasPendingOutput {
             guard connection.hasCompleteLine else { break }
-            guard budget > 0 else {
+            guard budget > 0, server.requestBudget > 0 else {
                 server.needsService.insert(connection.id)
                 return
             }
             budget -= 1
+            server.requestBudget -= 1
             if connection.requestExceeds(ControlProtocol.maxRequestBytes) {
                 answer(connection, failure: ControlFailure(.tooLarge, "the request is longer than \(ControlProtocol.maxRequestBytes) bytes; bulkhead's requests are small JSON lines"), close: true, now)
                 break
@@ -322,6 +323,7 @@ extension Daemon {
         if let earliest = server.earliestDeadline, earliest <= now {
             expireControlClients(server, now)
         }
+        server.requestBudget = ControlServer.requestsPerLoopTurn
     }
 
     /// Looks at every client: acts on passed deadlines, and finds the next one.
@@ -348,8 +350,10 @@ extension Daemon {
     /// A worker line was appended (called only when `slot.followers > 0`).
     func controlLine(_ slot: InstanceSlot, _ stream: OutputStream, _ line: UnsafeRawBufferPointer) {
         guard let server = controlServer, let clients = server.followers[slot.id], !clients.isEmpty else { return }
-        let text = String(decoding: line, as: UTF8.self)
-        let bytes = ControlProtocol.encodeEvent("line", [("line", LogLineJSON.make(instance: slot.label, stream: stream, wall: iterationWall, text: text))])
+        if server.lineStamp.wall != iterationWall {
+            server.lineStamp = (iterationWall, WallClockText.iso8601(iterationWall))   // once a turn, not once a line
+        }
+        let bytes = LogLineJSON.event(instance: slot.label, stream: stream, at: server.lineStamp.text, line: line)
         for id in clients {
             guard let connection = server.connections[id] else { continue }
             if connection.pendingBytes + bytes.count > ControlServer.followerBufferLimit {
@@ -399,6 +403,20 @@ extension Daemon {
 
 /// A line of worker output as `logs` sends it.
 enum LogLineJSON {
+    /// `{"v":1,"event":"line","line":{…}}` and its newline, written directly: a follower of a
+    /// chatty worker gets one per line.
+    static func event(instance: String, stream: OutputStream, at: String, line: UnsafeRawBufferPointer) -> [UInt8] {
+        var w = CompactWriter(capacity: line.count + 128)
+        w.raw("{\"v\":1,\"event\":\"line\",\"line\":{\"instance\":")
+        w.string(instance)
+        w.raw(stream == .stdout ? ",\"stream\":\"stdout\",\"at\":" : ",\"stream\":\"stderr\",\"at\":")
+        w.string(at)
+        w.raw(",\"text\":")
+        w.string(String(decoding: line, as: UTF8.self))
+        w.raw("}}\n")
+        return w.bytes
+    }
+
     static func make(instance: String, stream: OutputStream, wall: Int64, text: String) -> JSON {
         .object([
             ("instance", .string(instance)),

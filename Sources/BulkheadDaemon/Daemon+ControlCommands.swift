@@ -27,6 +27,7 @@ extension Daemon {
             return .result(.object([
                 ("protocol", .int(ControlProtocol.version)), ("version", .string(BulkheadVersion.current)),
                 ("pid", .int(Int64(daemonPID))),
+                ("output", .string(outputDestination)),
             ]))
         case "status":
             return controlStatus(args, now)
@@ -195,6 +196,7 @@ extension Daemon {
         let follow = args.flag("follow")
         let result = JSON.object([
             ("source", "buffer"),
+            ("output", .string(outputDestination)),
             ("instances", .array(ids.map { .string($0.description) })),
             ("lines", .array(encoded.reversed())),
             ("following", .bool(follow)),

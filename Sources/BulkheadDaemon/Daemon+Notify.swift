@@ -2,8 +2,10 @@ import BulkheadPolicy
 import BulkheadSystem
 
 /// The sd_notify protocol, per instance. A datagram counts only when it comes from the
-/// instance's main process, or from a direct child of it in its process group (a shell worker
-/// running `systemd-notify`); a grandchild, another instance or a stranger is dropped and counted.
+/// instance's main process or a process in its process group (SPEC §4: `systemd-notify` run by
+/// a shell worker, or deeper: a script the worker runs); another instance's process or a
+/// stranger is dropped and counted. No process outside the instance's session can join that
+/// group (setpgid stays within a session), and each instance has a session of its own.
 extension Daemon {
     static let datagramsPerTurn = 64
 
@@ -32,7 +34,7 @@ extension Daemon {
     func isFromInstance(sender: Int32, mainPID: Int32) -> Bool {
         if sender == mainPID { return true }
         guard let stat = ProcFS.stat(sender) else { return false }
-        return stat.processGroup == mainPID && stat.parentPID == mainPID
+        return stat.processGroup == mainPID
     }
 
     func reject(_ slot: InstanceSlot, _ datagram: NotifySocket.Datagram) {

@@ -1,18 +1,61 @@
 import BulkheadPolicy
 import BulkheadSystem
 
-/// Hooks the loop calls for systemd (filled in by the systemd/journald work): sd_notify READY,
-/// STATUS, RELOADING, STOPPING and WATCHDOG.
+/// bulkhead under systemd (`Type=notify`, SPEC §6): READY=1 once start-up settled, STATUS=
+/// kept current, RELOADING=1 … READY=1 around a reload, STOPPING=1, and WATCHDOG=1 from the
+/// loop itself. What is said when is `ServiceNotifications` (pure, tested on its own); which
+/// instances hold READY back is `Supervision.startupPending()`. Without `NOTIFY_SOCKET` there
+/// is no notifier and every hook returns at once.
 extension Daemon {
     /// After setup, before the first `startAll`.
-    func startSystemd() {}
-    /// End of every loop iteration: READY=1 once everything startable started, STATUS= updates.
-    func systemdIterationEnded(_ now: Instant) {}
+    func startSystemd() {
+        let environment = SystemdNotifier.takeEnvironment()
+        guard let address = environment.notifySocket else { return }
+        let watchdog = environment.watchdog(forPID: daemonPID)
+        do {
+            let sender = try NotifySender(address: address)
+            let notifier = SystemdNotifier(sender: sender, settings: .init(watchdogInterval: watchdog.map { $0 / 2 }))
+            notifier.failureNote = { [unowned self] text in
+                emit(SupervisorEvent(.daemon, nil, priority: 4, message: text))
+            }
+            systemd = notifier
+            let ping = watchdog.map { "; WATCHDOG=1 every \(Units.format($0 / 2)) (WatchdogSec=\(Units.format($0)))" } ?? ""
+            emit(SupervisorEvent(.daemon, nil, priority: 6, message: "service manager notifications to \(address)\(ping)"))
+        } catch {
+            emit(SupervisorEvent(.daemon, nil, priority: 3, message: "NOTIFY_SOCKET=\(address) is unusable (\(error)): systemd will not hear from bulkhead"))
+        }
+    }
+
+    /// End of every loop iteration: READY=1 once start-up settled, STATUS= updates, pings.
+    func systemdIterationEnded(_ now: Instant) {
+        guard let systemd else { return }
+        let messages = systemd.machine.iterationEnded(
+            now,
+            startupSettled: { supervision.startupPending().isEmpty },
+            summary: { StatusSummary.line(supervision.snapshot()) }
+        )
+        systemd.send(messages)
+    }
+
     /// The next instant the loop must wake for systemd (watchdog pings, status refresh).
-    func systemdDeadline() -> Instant? { nil }
+    func systemdDeadline() -> Instant? {
+        systemd?.deadline(MonotonicClock.now())
+    }
+
     /// Around a reload.
-    func systemdReloading(_ now: Instant) {}
-    func systemdReloaded(_ now: Instant) {}
+    func systemdReloading(_ now: Instant) {
+        guard let systemd else { return }
+        systemd.send(systemd.machine.reloading(now))
+    }
+
+    func systemdReloaded(_ now: Instant) {
+        guard let systemd else { return }
+        systemd.send(systemd.machine.reloaded(now))
+    }
+
     /// Shutdown began.
-    func systemdStopping() {}
+    func systemdStopping() {
+        guard let systemd else { return }
+        systemd.send(systemd.machine.stopping(MonotonicClock.now()))
+    }
 }

@@ -56,6 +56,8 @@ public final class Daemon {
     var deadline: Instant?
     var counters = Counters()
     var controlServer: ControlServer?
+    /// bulkhead's own sd_notify client; nil without NOTIFY_SOCKET (Daemon+Systemd.swift).
+    var systemd: SystemdNotifier?
 
     enum Source {
         case signals
@@ -87,7 +89,7 @@ public final class Daemon {
         cgroups = host
         launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host)
         reports = CrashReportStore(directory: config.stateDir + "/crashes", retention: config.crashReports)
-        sink = TextSink(fd: 2, timestamps: options.timestamps)
+        sink = OutputSinks.make(config.output.journal, timestamps: options.timestamps)
         supervision = Supervision(config: config, seed: options.seed == 0 ? UInt64(bitPattern: WallClock.nowNanoseconds()) : options.seed)
         readBuffer = .allocate(byteCount: 64 << 10, alignment: 16)
         try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)

@@ -23,7 +23,9 @@ enum FatalErrorParser {
                 result.headline = headline
             }
             if result.message == nil {
-                if line.hasPrefix("Simultaneous accesses to ") || line.hasPrefix("SWIFT TASK CONTINUATION MISUSE") {
+                // Runtime checks that print their own words, without a `Fatal error:` prefix.
+                if line.hasPrefix("Simultaneous accesses to ") || line.hasPrefix("SWIFT TASK CONTINUATION MISUSE")
+                    || line.hasPrefix("Incorrect actor executor assumption") {
                     result.message = line
                 }
             }
@@ -57,11 +59,20 @@ enum FatalErrorParser {
         return nil
     }
 
-    /// `*** Swift runtime failure: arithmetic overflow ***` (text backtracer) or a bare line.
+    /// `*** Swift runtime failure: arithmetic overflow ***` (text backtracer) or a bare line; or
+    /// the `"description"` of a JSON report that went to stderr (no usable `output-to`). Not the
+    /// text backtrace's frame line (`0 [inlined] [system] 0x… Swift runtime failure: … in crashlab
+    /// at …`), which comes after the headline, so a backwards scan would meet it first.
     static func runtimeFailureLine(_ line: String) -> String? {
         guard let range = line.firstRange(of: "Swift runtime failure: ") else { return nil }
-        var text = String(line[range.lowerBound...])
+        let before = line[..<range.lowerBound]
+        var text = line[range.lowerBound...]
+        if before.hasSuffix("\"") {
+            guard let quote = text.firstIndex(of: "\"") else { return nil }
+            return String(text[..<quote])
+        }
+        guard before.isEmpty || before == "*** " else { return nil }
         if text.hasSuffix(" ***") { text.removeLast(4) }
-        return text
+        return String(text)
     }
 }

@@ -40,13 +40,17 @@ struct LineRing {
             records = [Record](repeating: Record(offset: 0, length: 0, stream: .stdout, wallNanoseconds: 0), count: maxLines)
         }
         let length = min(line.count, byteCapacity / 4)
-        if writeOffset + length > byteCapacity {
+        // An empty line still takes one byte of the ring, so every line has a place of its own:
+        // otherwise the next line starts where an empty one lies and, finding it the oldest
+        // overlapping record, drops it (a tail's leading blank line vanished that way).
+        let footprint = max(length, 1)
+        if writeOffset + footprint > byteCapacity {
             // Wrap: the lines in the skipped tail are the oldest; drop them first.
             while count > 0 && records[first].offset >= writeOffset { dropOldest() }
             writeOffset = 0
         }
         let start = writeOffset
-        let end = start + length
+        let end = start + footprint
         while count > 0 {
             let oldest = records[first]
             let overlaps = oldest.offset < end && oldest.offset + max(oldest.length, 1) > start

@@ -30,7 +30,7 @@ public enum CrashFingerprint {
         tail.last { !$0.allSatisfy { $0 == " " || $0 == "\t" } }
     }
 
-    /// Replaces hex addresses and digit runs with `#`.
+    /// Replaces hex addresses (`0x…`, `$…`) and digit runs with `#`.
     static func mask(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
@@ -38,6 +38,10 @@ public enum CrashFingerprint {
         while let c = scalars.first {
             if c == "0", scalars.dropFirst().first == "x" {
                 scalars = scalars.dropFirst(2).drop { $0.properties.isASCIIHexDigit }
+                out += "#"
+            } else if c == "$", scalars.dropFirst().prefix { $0.properties.isASCIIHexDigit }.count >= 6 {
+                // The Swift runtime's `(unknown context at $55c40ac955e0)`: an address too.
+                scalars = scalars.dropFirst().drop { $0.properties.isASCIIHexDigit }
                 out += "#"
             } else if ("0"..."9").contains(c) {
                 scalars = scalars.drop { ("0"..."9").contains($0) }

@@ -48,6 +48,11 @@ public final class CgroupHost {
                 memory = "/sys/fs/cgroup/memory" + (own.memoryV1 ?? "") + "/" + name
             }
         }
+        // Daemons that were killed (SIGKILL, a crash of their own) leave `bulkhead-<pid>`
+        // directories behind; remove the empty ones whose daemon is gone.
+        for base in [tracking, memory].compactMap({ $0 }) {
+            if let slash = base.lastIndex(of: "/") { CgroupHost.removeStale(in: String(base[..<slash]), keeping: name) }
+        }
         if let t = tracking, (try? FileSystem.makeDirectories(t)) == nil {
             notes.append("cannot create \(t): instances are tracked by process group only")
             tracking = nil
@@ -63,6 +68,19 @@ public final class CgroupHost {
         trackingBase = tracking
         memoryBase = memory
         memoryIsV2 = memoryV2
+    }
+
+    /// Removes `bulkhead-<pid>` directories (and their empty instance groups) under `parent`
+    /// whose daemon no longer exists.
+    static func removeStale(in parent: String, keeping current: String) {
+        for entry in FileSystem.list(parent) where entry.hasPrefix("bulkhead-") && entry != current {
+            guard let pid = Int32(entry.dropFirst("bulkhead-".count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let path = parent + "/" + entry
+            for child in FileSystem.list(path) where FileSystem.info(path + "/" + child)?.isDirectory == true {
+                FileSystem.removeDirectory(path + "/" + child)
+            }
+            FileSystem.removeDirectory(path)
+        }
     }
 
     /// Our own cgroup paths: the v2 one (`0::/x`) and the v1 memory one (`N:memory:/y`).

@@ -10,7 +10,9 @@ public final class BreadcrumbFile {
 
     public init(name: String, capacity: Int) throws(SystemError) {
         size = Int(bh_crumb_region_size(UInt32(capacity)))
-        descriptor = FileDescriptor(rawValue: try check("memfd_create", bh_memfd(name, size))).movedHigh()
+        // Sealed at its size: the worker holds this fd, and a truncated file would make the
+        // pages we map after its death SIGBUS for us.
+        descriptor = FileDescriptor(rawValue: try check("memfd_create", bh_memfd_sealed(name, size))).movedHigh()
     }
 
     deinit {
@@ -51,9 +53,8 @@ public final class BreadcrumbFile {
         return Contents(entries: entries, dyingStamp: header.magic == BH_CRUMB_MAGIC ? header.dying_ns : 0)
     }
 
-    /// Zero-fills the file (truncate to 0 and back): the next incarnation starts blank.
+    /// Zero-fills the file (its pages punched out, the size sealed): the next incarnation starts blank.
     public func reset() {
-        _ = ftruncate(descriptor.rawValue, 0)
-        _ = ftruncate(descriptor.rawValue, off_t(size))
+        _ = bh_memfd_clear(descriptor.rawValue, size)
     }
 }

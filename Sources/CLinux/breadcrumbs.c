@@ -71,6 +71,9 @@ int bh_crumb_read(const void *region, size_t region_size, bh_crumb_entry *out, i
     const bh_crumb_slot *slots = (const bh_crumb_slot *)(header + 1);
     uint64_t next = __atomic_load_n(&header->next, __ATOMIC_ACQUIRE);
     uint64_t first = next > capacity ? next - capacity : 0;
+    // When the caller takes fewer than the ring holds, it gets the newest: they explain a death.
+    if (capacity_out <= 0) return 0;
+    if (next - first > (uint64_t)capacity_out) first = next - (uint64_t)capacity_out;
     int stored = 0;
     for (uint64_t claim = first; claim < next && stored < capacity_out; claim++) {
         const bh_crumb_slot *slot = &slots[claim % capacity];

@@ -51,7 +51,14 @@ static int child_main(void *arg) {
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < _NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
-        sigaction(sig, &dfl, NULL);   // EINVAL for glibc's reserved signals is fine
+        if (sigaction(sig, &dfl, NULL) < 0) {
+            // glibc refuses its reserved signals (32, 33) with EINVAL, yet a SIG_IGN on them,
+            // inherited from whoever started bulkhead, survives execve like any other: reset
+            // them with the raw call. An all-zero kernel sigaction is SIG_DFL, no flags, empty
+            // mask, whatever the architecture's field order.
+            unsigned long zeroed[4] = { 0, 0, 0, 0 };
+            syscall(SYS_rt_sigaction, sig, zeroed, NULL, _NSIG / 8);
+        }
     }
 
     if (ctx->shares_table) {

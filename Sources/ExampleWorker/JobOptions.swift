@@ -24,6 +24,8 @@ struct JobOptions: Sendable {
     var hogMainActorAt: Int?
     /// Keep working after SIGTERM, so only the stop grace ends the process.
     var ignoreStop = false
+    /// No automatic watchdog pings: one `WATCHDOG=1` per finished job instead.
+    var manualWatchdog = false
 
     enum TrapKind: String, Sendable, CaseIterable {
         case fatal, unwrap, index, overflow
@@ -34,13 +36,17 @@ struct JobOptions: Sendable {
                          [--trap-every N] [--trap-kind fatal|unwrap|index|overflow]
                          [--corrupt-at N] [--fail-transient-every N] [--fail-persistent-at N]
                          [--block-executor-at N] [--hog-main-actor-at N] [--ignore-stop]
+                         [--manual-watchdog]
         every flag may also be given as JOBWORKER_<FLAG>, e.g. JOBWORKER_TRAP_EVERY=5
         """
 
     private static let flags = [
         "jobs", "job-ms", "warmup-ms", "lanes", "trap-every", "trap-kind", "corrupt-at", "fail-transient-every",
-        "fail-persistent-at", "block-executor-at", "hog-main-actor-at", "ignore-stop",
+        "fail-persistent-at", "block-executor-at", "hog-main-actor-at", "ignore-stop", "manual-watchdog",
     ]
+
+    /// Flags that take no value.
+    private static let switches: Set<String> = ["ignore-stop", "manual-watchdog"]
 
     /// Reads the environment, then the arguments. Bad input is a persistent error: restarting
     /// will not fix a typo in the config.
@@ -61,7 +67,7 @@ struct JobOptions: Sendable {
                 throw WorkerError.persistent("unknown argument \(argument) (see jobworker --help)")
             }
             let flag = String(argument.dropFirst(2))
-            if flag == "ignore-stop" {
+            if Self.switches.contains(flag) {
                 values[flag] = "1"
             } else {
                 guard index + 1 < arguments.count else { throw WorkerError.persistent("\(argument) needs a value") }
@@ -93,7 +99,21 @@ struct JobOptions: Sendable {
         failPersistentAt = try number("fail-persistent-at")
         blockExecutorAt = try number("block-executor-at")
         hogMainActorAt = try number("hog-main-actor-at")
-        if let value = values["ignore-stop"] { ignoreStop = !["", "0", "false", "no"].contains(value) }
+        ignoreStop = Self.isOn(values["ignore-stop"])
+        manualWatchdog = Self.isOn(values["manual-watchdog"])
+    }
+}
+
+extension JobOptions {
+    static func isOn(_ value: String?) -> Bool {
+        guard let value else { return false }
+        return !["", "0", "false", "no"].contains(value)
+    }
+
+    /// `--manual-watchdog` is needed before `init` runs (it shapes `Worker.configuration`).
+    static var wantsManualWatchdog: Bool {
+        CommandLine.arguments.contains("--manual-watchdog")
+            || isOn(getenv("JOBWORKER_MANUAL_WATCHDOG").map { String(cString: $0) })
     }
 }
 

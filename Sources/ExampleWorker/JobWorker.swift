@@ -10,6 +10,12 @@ import WorkerKit
 struct JobWorker: Worker {
     let options: JobOptions
 
+    static var configuration: WorkerConfiguration {
+        var configuration = WorkerConfiguration()
+        if JobOptions.wantsManualWatchdog { configuration.watchdog = .manual }
+        return configuration
+    }
+
     init() throws {
         options = try JobOptions(arguments: Array(CommandLine.arguments.dropFirst())) { name in
             getenv(name).map { String(cString: $0) }
@@ -47,6 +53,7 @@ struct JobWorker: Worker {
             try await process(job: job, lane: lane, context: context)
             let processed = await source.finished()
             context.status("processed \(processed) jobs")
+            if options.manualWatchdog { context.watchdogPing() }
         }
     }
 

@@ -24,17 +24,23 @@ struct ConnectionOptions: ParsableArguments {
 
     /// One request, one result; any failure printed and turned into its exit code.
     func call(_ command: String, _ arguments: [(String, JSON)] = []) throws -> JSON {
-        let client = try connect()
-        do {
-            return try client.call(command, arguments)
-        } catch {
-            throw CLI.fail(error)
-        }
+        try CLI.call(path, command, arguments)
     }
 }
 
 /// Output and failures, the same way in every command.
 enum CLI {
+    /// Connects to `path`, sends one request and returns its result; any failure is printed
+    /// and thrown as its exit code.
+    static func call(_ path: String, _ command: String, _ arguments: [(String, JSON)] = []) throws -> JSON {
+        do {
+            let client = try ControlClient(path: path)
+            return try client.call(command, arguments)
+        } catch {
+            throw fail(error)
+        }
+    }
+
     /// Prints the failure's sentence on stderr; the details (one config error a line, one
     /// instance a line) follow it. Returns the exit code to throw.
     static func fail(_ failure: ControlClient.Failure) -> ExitCode {

@@ -10,7 +10,8 @@ struct LogsCommand: ParsableCommand {
         discussion: """
         NAME is a worker (its instances interleaved by time) or an instance (api:1). Lines read
         `TIME INSTANCE | text` for stdout and `TIME INSTANCE ! text` for stderr, in local time.
-        The lines come from bulkhead's own buffer (output.buffer_lines per instance).
+        The lines come from the journal when bulkhead writes to journald (and you may read it),
+        else from bulkhead's own buffer (output.buffer_lines per instance).
 
         Examples:
           bulkhead logs api
@@ -38,15 +39,14 @@ struct LogsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let source: any LogSource = DaemonBufferLogs(connection: connection)
+        let source = try LogSources.choose(name: name, connection: connection)
         let printer = LogPrinter(json: json)
         try source.show(name: name, last: n, follow: follow, printer)
     }
 }
 
-/// Where `bulkhead logs` reads from. Today bulkhead's own buffer, over the control socket;
-/// with journald, a source that reads the journal by BULKHEAD_WORKER/BULKHEAD_INSTANCE fits
-/// here, chosen by what the daemon says it writes to.
+/// Where `bulkhead logs` reads from: bulkhead's own buffer over the control socket, or the
+/// journal (JournalLogs.swift), chosen by what the daemon says it writes to (`LogSources`).
 protocol LogSource {
     func show(name: String, last: Int, follow: Bool, _ printer: LogPrinter) throws
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BulkheadDaemon
 import BulkheadJSON
 import BulkheadSystem
+import Glibc
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,12 +28,57 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() throws {
-        let status = try connection.call("status", names.isEmpty ? [] : [("names", .array(names.map(JSON.string)))])
+        try Self.execute(names: names, json: json, socket: connection.path)
+    }
+
+    static func execute(names: [String], json: Bool, socket: String) throws {
+        let status = try CLI.call(socket, "status", names.isEmpty ? [] : [("names", .array(names.map(JSON.string)))])
         if json {
             CLI.printJSON(status)
             return
         }
         try? FileDescriptor.standardOutput.writeAll(Array(StatusText.render(status).utf8))
+    }
+}
+
+/// `bulkhead status` is what people and scripts run most, so it skips ArgumentParser when its
+/// command line is plain (names, --json, --socket): ArgumentParser builds its model of every
+/// command by reflection, and in a binary that links Foundation each runtime conformance check
+/// scans ~all of Foundation's conformance records, which was most of the CLI's start-up time.
+/// Anything else (--help, a typo, another command) goes to ArgumentParser as before.
+enum FastPath {
+    /// Runs `bulkhead status …` and exits; returns only when the command line is not a plain one.
+    static func runStatusIfPlain(_ arguments: [String]) {
+        guard arguments.count >= 2, arguments[1] == "status" else { return }
+        var names: [String] = []
+        var json = false
+        var socket: String?
+        var index = 2
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--json" {
+                json = true
+            } else if argument == "--socket", index + 1 < arguments.count, !arguments[index + 1].hasPrefix("-") {
+                socket = arguments[index + 1]
+                index += 1
+            } else if argument.hasPrefix("--socket=") {
+                socket = String(argument.dropFirst("--socket=".count))
+            } else if argument.hasPrefix("-") || argument.isEmpty {
+                return
+            } else {
+                names.append(argument)
+            }
+            index += 1
+        }
+        do {
+            try StatusCommand.execute(names: names, json: json, socket: ControlSocketPath.forClient(explicit: socket))
+            exit(0)
+        } catch let code as ExitCode {
+            exit(code.rawValue)
+        } catch {
+            FileDescriptor.standardError.writeLine("bulkhead: \(error)")
+            exit(1)
+        }
     }
 }
 

@@ -47,8 +47,9 @@ public final class BreadcrumbRing: @unchecked Sendable {
         ownership = .heap
     }
 
-    /// Maps a ring another process formatted (bulkhead's memfd): `MAP_SHARED` over the fd's
-    /// `fstat` size. Returns nil when the fd cannot be mapped or does not hold a ring. The fd is
+    /// Maps the ring bulkhead passes (its memfd, zero-filled or already a ring): `MAP_SHARED`
+    /// over the fd's `fstat` size. Returns nil when the fd cannot be mapped or holds something
+    /// else. The fd is
     /// marked close-on-exec (programs this worker runs must not inherit it) and kept open, so
     /// its number is not reused while the environment variable still names it.
     public init?(sharedFileDescriptor fd: Int32) {
@@ -60,10 +61,13 @@ public final class BreadcrumbRing: @unchecked Sendable {
         guard let mapped = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
             mapped != UnsafeMutableRawPointer(bitPattern: -1)
         else { return nil }
-        // bulkhead formats the region before it passes it; never format a region we do not own.
+        // bulkhead passes a zero-filled memfd and never touches its pages (they would count in
+        // its own memory): the first `bh_crumb_write` formats it. Anything else must already
+        // be a ring that fits.
         let magic = mapped.load(as: UInt32.self)
         let slots = mapped.load(fromByteOffset: Self.capacityOffset, as: UInt32.self)
-        guard magic == BH_CRUMB_MAGIC, slots > 0, bh_crumb_region_size(slots) <= length else {
+        let blank = magic == 0 && slots == 0
+        guard blank || (magic == BH_CRUMB_MAGIC && slots > 0 && bh_crumb_region_size(slots) <= length) else {
             munmap(mapped, length)
             return nil
         }

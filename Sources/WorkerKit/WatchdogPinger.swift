@@ -11,6 +11,11 @@ import CLinux
 /// the probe stays queued, the pings stop, and bulkhead's watchdog fires. A worker that is
 /// merely busy but keeps yielding still gets its probe run within the budget.
 ///
+/// The probe runs at `.medium` priority and waits its turn behind work already queued at that
+/// priority or above, so the property really measured is "new work starts within the budget".
+/// A worker that keeps a backlog longer than `WATCHDOG_USEC`/4 of ready jobs is, by that
+/// measure, not responsive; give it a longer `watchdog:` or ping by hand.
+///
 /// What it does not see: one job that never yields while other cooperative threads stay free
 /// (the pool still starts new jobs). Such a job stalls one piece of work, not the runtime; a
 /// worker that must catch that pings by hand (``WatchdogOptions/manual``) from its own

@@ -1,4 +1,3 @@
-import CLinux
 import Glibc
 import Synchronization
 
@@ -24,11 +23,12 @@ public enum WorkerOutput: Sendable, Hashable {
     /// interleaving at any length. A short write (a signal, a full pipe at the boundary) is
     /// finished under the same lock. Errors are dropped: a lost reader must not stop the worker.
     func writeLine(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
         let fd = fileDescriptor
         lineLock.withLock { _ in
             var offset = 0
             while offset < bytes.count {
-                let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                let written = write(fd, base + offset, bytes.count - offset)
                 if written > 0 {
                     offset += written
                 } else if written < 0 && errno == EINTR {

@@ -10,6 +10,8 @@ struct CrashFingerprintTests {
         ("index 12345 out of range", "index # out of range"),
         ("bad pointer 0x7ffd5c3a9e10 at +0x1f", "bad pointer # at +#"),
         ("0xZZ", "#ZZ"),
+        ("expected 'Lab.(unknown context at $55c40ac955e0).Vault' executor", "expected 'Lab.(unknown context at #).Vault' executor"),
+        ("costs $5, $beef", "costs $#, $beef"),
         ("no digits here", "no digits here"),
         ("", ""),
         ("ünïcode 42 ✓", "ünïcode # ✓"),

@@ -225,12 +225,10 @@ struct ControlTests {
 
     @Test("a second daemon on the same socket refuses to start; a dead daemon's socket is replaced")
     func secondDaemonAndStaleSocket() throws {
-        // A sleep with a duration no other test uses, so its leftovers can be found and ended.
-        let marker = "\(7_000_000 + Int(getpid()) % 1_000_000)"
         let first = try DaemonHarness("""
         workers:
           - name: idle
-            command: [/bin/sleep, "\(marker)"]
+            command: [/bin/sleep, "1000"]
         """)
         try first.start()
         let second = try Products.run("bulkhead", ["daemon", "--config", first.configPath, "--socket", first.socketPath])
@@ -238,11 +236,12 @@ struct ControlTests {
         #expect(second.stderr.contains("another bulkhead daemon (pid \(first.daemonPID)) is already running"))
         #expect(second.stderr.split(separator: "\n").count == 1)
         #expect(try first.cli(["status"]).code == 0, "the first daemon still serves")
+        let worker = try first.waitForStatus(what: "idle running") { $0["idle:0"]?["pid"] as? Int != nil }["idle:0"]?["pid"] as? Int
 
         // SIGKILL leaves the socket file behind; the next daemon replaces it.
         try first.stop(signal: SIGKILL)
         // Its worker lives on in its own session: end it.
-        _ = try? Products.runTool("/usr/bin/pkill", ["-KILL", "-x", "-f", "/bin/sleep \(marker)"])
+        if let worker { kill(Int32(worker), SIGKILL) }
         #expect(FileManager.default.fileExists(atPath: first.socketPath))
         #expect(try first.cli(["status"]).code == 3)
         try first.start()

@@ -106,7 +106,8 @@ struct HostileClientTests {
         let ping = try idle[0].request(#"{"v":1,"cmd":"ping"}"#)
         #expect(ping["ok"] as? Bool == true)
         #expect(((ping["result"] as? [String: Any])?["pid"] as? Int) == Int(daemon.daemonPID))
-        // Wrong version and unknown command: error replies on a connection that stays usable.
+        // A wrong version is answered (then closed); an unknown command is answered and the
+        // connection stays usable.
         let versioned = try idle[1].request(#"{"v":99,"cmd":"status"}"#)
         #expect((versioned["error"] as? [String: Any])?["code"] as? String == "unsupported_version")
         let unknown = try idle[2].request(#"{"v":1,"cmd":"frobnicate"}"#)

@@ -53,6 +53,18 @@ struct JobWorkerProcessTests {
         #expect(late.isEmpty, "pings kept coming while the main actor was hogged")
     }
 
+    @Test func manualWatchdogSendsOnlyTheWorkersOwnPings() async throws {
+        // Automatic pings would come every 200 ms; this worker pings once per 600 ms job.
+        let run = try WorkerRun(
+            arguments: ["--warmup-ms", "0", "--lanes", "1", "--job-ms", "600", "--manual-watchdog"],
+            environment: ["WATCHDOG_USEC": "400000"]
+        )
+        let ready = try #require(await run.waitFor("READY=1"), "stderr: \(run.stderr)")
+        await run.collect(until: ready.receivedAt + 1_500_000_000)
+        let pings = run.datagrams.filter { $0.contains("WATCHDOG=1") }.count
+        #expect(pings >= 1 && pings <= 3, "\(pings) pings in 1.5 s")
+    }
+
     @Test func sigtermCancelsRunAndExitsZeroWithinTheGrace() async throws {
         let run = try WorkerRun(
             arguments: ["--warmup-ms", "0", "--job-ms", "400"],

@@ -177,6 +177,13 @@ int bh_set_pipe_size(int fd, int bytes);
 int bh_set_nonblocking(int fd, int on);
 /// memfd_create(name, MFD_CLOEXEC) + ftruncate(size).
 int bh_memfd(const char *name, size_t size);
+/// Like bh_memfd, but sealed at `size` (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL): for a file
+/// bulkhead maps after handing it to a worker, which could otherwise truncate it and turn
+/// bulkhead's next read of the mapping into SIGBUS.
+int bh_memfd_sealed(const char *name, size_t size);
+/// fallocate(PUNCH_HOLE | KEEP_SIZE) over [0, size): zeroes the file and frees its pages,
+/// without the truncate a sealed memfd refuses.
+int bh_memfd_clear(int fd, size_t size);
 /// close_range(first, ~0U, 0).
 int bh_close_from(int first);
 /// fcntl(F_DUPFD_CLOEXEC, min).
@@ -308,8 +315,9 @@ typedef struct bh_crumb_entry {
     char text[BH_CRUMB_TEXT];
 } bh_crumb_entry;
 
-/// Copies the complete entries, oldest first, into `out` (at most `capacity`). Reads only inside
-/// `region_size`: the region is written by a process we do not trust.
+/// Copies the complete entries, oldest first, into `out`: the newest `capacity` of them when the
+/// ring holds more. Reads only inside `region_size`: the region is written by a process we do
+/// not trust.
 int bh_crumb_read(const void *region, size_t region_size, bh_crumb_entry *out, int capacity);
 
 #ifdef __cplusplus

@@ -116,6 +116,23 @@ final class DaemonHarness: @unchecked Sendable {
         }
     }
 
+    /// Like `waitForLine`, but answers the matching line's index in `output` (for order checks
+    /// and for waiting on what comes after it).
+    func waitForIndex(after start: Int = 0, timeout: Double = 30, what: String = "a line", _ matches: (String) -> Bool) throws -> Int {
+        let deadline = Date().addingTimeInterval(timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        var index = start
+        while true {
+            while index < lines.count {
+                if matches(lines[index]) { return index }
+                index += 1
+            }
+            if lines.last == "<<eof>>" { throw Timeout(what: what + " (daemon exited)", tail: lines) }
+            if !lock.wait(until: deadline) { throw Timeout(what: what, tail: lines) }
+        }
+    }
+
     /// Waits for an event line `instance * kind: …` containing every fragment.
     @discardableResult
     func waitForEvent(_ instance: String, _ kind: String, after start: Int = 0, containing fragments: [String] = [], timeout: Double = 30) throws -> String {

@@ -1,0 +1,137 @@
+import BulkheadSystem
+import CLinux
+import Glibc
+import Testing
+
+/// `CgroupHost` and `InstanceCgroup` on this machine's hierarchy. They run where bulkhead's
+/// hybrid layout exists (cgroup2 at /sys/fs/cgroup/unified, v1 memory) and we are root; on a
+/// pure-v2 machine `CgroupHost` would move this test process into a leaf of its own cgroup,
+/// which a test has no business doing, so they are skipped there.
+extension Processes {
+    @Suite(.enabled(if: hybridCgroupsAvailable, "needs root and the hybrid cgroup layout (cgroup2 at /sys/fs/cgroup/unified, v1 memory)"))
+    struct CgroupTests {
+
+        /// A daemon-level host and one instance group, torn down whatever happens in `body`:
+        /// everything in the group killed, the directories removed.
+        static func withGroup(_ label: String, memoryLimit: UInt64? = nil,
+                              _ body: (CgroupHost, InstanceCgroup) throws -> Void) throws {
+            try Reaper.becomeSubreaper()   // escaped members come back to us to be reaped
+            let host = CgroupHost(name: "bulkhead-systests-\(getpid())-\(label)")
+            let group = host.instanceGroup(named: "i0", memoryLimit: memoryLimit, pidsLimit: nil)
+            defer {
+                group.killAll()
+                let end = deadline(milliseconds: 10_000)
+                for pid in group.members() where waitExited(pid, until: end) { _ = reap(pid) }
+                group.remove()
+                host.removeBase()
+            }
+            try body(host, group)
+        }
+
+        /// A child placed in `group` by `bh_spawn` (it writes its own pid before exec).
+        static func spawn(_ script: String, into group: InstanceCgroup, extra: [FileDescriptor] = [], withStdin: Bool = false) throws -> Child {
+            let procs = group.openProcsFiles()
+            defer { for fd in procs { fd.close() } }
+            #expect(!procs.isEmpty)   // unified tracking, and v1 memory when the group has a limit
+            return try Child.shell(script, withStdin: withStdin, extra: extra, cgroupProcs: procs)
+        }
+
+        @Test func theHostFindsTheUnifiedTrackingHierarchyAndV1Memory() throws {
+            try Self.withGroup("host") { host, _ in
+                let name = "bulkhead-systests-\(getpid())-host"
+                let tracking = try #require(host.trackingBase)
+                let memory = try #require(host.memoryBase)
+                #expect(tracking.hasPrefix("/sys/fs/cgroup/unified/") && tracking.hasSuffix("/" + name))
+                #expect(memory.hasPrefix("/sys/fs/cgroup/memory/") && memory.hasSuffix("/" + name))
+                #expect(!host.memoryIsV2)
+                #expect(host.notes.isEmpty, "\(host.notes)")
+                #expect(FileSystem.info(tracking)?.isDirectory == true)
+                #expect(FileSystem.info(memory)?.isDirectory == true)
+            }
+        }
+
+        @Test func aChildSpawnedWithCgroupProcsLandsInTheGroup() throws {
+            try Self.withGroup("members", memoryLimit: 256 << 20) { _, group in
+                let tracking = try #require(group.trackingPath)
+                let memory = try #require(group.memoryPath)
+                #expect(FileSystem.readText(memory + "/memory.limit_in_bytes") == "\(256 << 20)\n")
+
+                let child = try Self.spawn("echo in; exec cat", into: group, withStdin: true)
+                #expect(readUntil(child.stdout.rawValue, contains: "in\n", until: deadline(milliseconds: 5000)) == "in\n")
+                #expect(group.members() == [child.pid])
+                let cgroups = FileSystem.readText("/proc/\(child.pid)/cgroup") ?? ""
+                #expect(cgroups.contains("0::" + tracking.dropFirst("/sys/fs/cgroup/unified".count) + "\n"))
+                #expect(cgroups.contains(":memory:" + memory.dropFirst("/sys/fs/cgroup/memory".count) + "\n"))
+                child.stdin!.close()
+                let result = child.finish()
+                #expect(result.exit?.exited == 1 && result.exit?.code == 0)
+                #expect(group.members().isEmpty)
+                #expect(group.oomKills() == 0)
+            }
+        }
+
+        @Test func killAllTakesAMemberThatEscapedItsProcessGroup() throws {
+            try Self.withGroup("escape") { _, group in
+                let gate = try Pipe()
+                try gate.readEnd.setNonBlocking(false)
+                defer { gate.writeEnd.close() }
+                // The inner shell starts a session of its own, says its pid, and becomes `cat`,
+                // which lives until the gate closes; the outer shell exits at once.
+                let child = try Self.spawn("setsid sh -c 'echo $$; exec cat <&3 >/dev/null 2>&1' &", into: group, extra: [gate.readEnd])
+                gate.readEnd.close()
+                let result = child.finish()
+                let escapee = try #require(Int32(result.stdout.split(separator: "\n").first ?? ""))
+                let stat = try #require(ProcFS.stat(escapee))
+                #expect(stat.session == escapee && stat.processGroup == escapee)
+                #expect(stat.processGroup != child.pid)
+                #expect(group.members() == [escapee])
+
+                // Its old group is gone; only the cgroup still knows about it.
+                #expect(ProcessSignals.signalGroup(child.pid, SIGKILL) == ESRCH)
+                group.killAll()
+                #expect(waitExited(escapee, until: deadline(milliseconds: 10_000)))
+                let exit = reap(escapee)
+                #expect(exit?.exited == 0 && exit?.code == SIGKILL)
+                #expect(group.members().isEmpty)
+            }
+        }
+
+        @Test func signalAllReachesEveryMember() throws {
+            try Self.withGroup("signal") { _, group in
+                let child = try Self.spawn("echo up; exec cat", into: group, withStdin: true)
+                #expect(readUntil(child.stdout.rawValue, contains: "up\n", until: deadline(milliseconds: 5000)) == "up\n")
+                group.signalAll(SIGTERM)
+                let result = child.finish()
+                #expect(result.exit?.exited == 0 && result.exit?.code == SIGTERM)
+            }
+        }
+
+        @Test func anOOMKillUnderASmallLimitIsCounted() throws {
+            try Self.withGroup("oom", memoryLimit: 32 << 20) { _, group in
+                #expect(group.oomKills() == 0)
+                // `tail` keeps everything it reads when there is no newline: 200 MB will not fit.
+                let child = try Self.spawn("head -c 200M /dev/zero | tail; echo tail=$?", into: group)
+                let result = child.finish(milliseconds: 30_000)
+                #expect(result.exit?.exited == 1)
+                #expect(result.stdout == "tail=137\n")
+                #expect(group.oomKills() >= 1)
+            }
+        }
+
+        @Test func removeDeletesTheDirectories() throws {
+            let host = CgroupHost(name: "bulkhead-systests-\(getpid())-remove")
+            let group = host.instanceGroup(named: "i0", memoryLimit: 64 << 20, pidsLimit: nil)
+            let paths = [group.trackingPath, group.memoryPath, host.trackingBase, host.memoryBase].compactMap { $0 }
+            #expect(paths.count == 4)
+            #expect(paths.allSatisfy { FileSystem.info($0)?.isDirectory == true })
+            group.remove()
+            host.removeBase()
+            for path in paths { #expect(!FileSystem.exists(path), "\(path)") }
+        }
+    }
+}
+
+let hybridCgroupsAvailable = getuid() == 0
+    && FileSystem.exists("/sys/fs/cgroup/unified/cgroup.procs")
+    && FileSystem.exists("/sys/fs/cgroup/memory/cgroup.procs")
+    && !FileSystem.exists("/sys/fs/cgroup/cgroup.controllers")

@@ -1,0 +1,99 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Fifty workers crashing over and over: the daemon keeps answering, records every death,
+/// reaps every child, and leaves nothing behind.
+@Suite("Crash storm")
+struct CrashStormTests {
+    static let instances = 50
+
+    @Test("50 workers crashing repeatedly: responsive, every death recorded, no zombie, nothing left")
+    func storm() async throws {
+        let daemon = try DaemonHarness("""
+        defaults:
+          backoff: { initial: 50ms, max: 400ms, jitter: 0.2 }
+          crash_loop: { same_crash: 0, max_restarts: 100000 }
+          # The storm is about the supervisor, not symbolication: 50 backtracers at once
+          # would only measure the machine.
+          backtrace: false
+        workers:
+          - name: storm
+            command: [{{crashlab}}, --die, overflow-add, --after, 50ms]
+            instances: \(Self.instances)
+        """)
+        try await daemon.launch()
+        do {
+            try await Self.ride(daemon)
+        } catch {
+            _ = try? await daemon.shutdown()
+            throw error
+        }
+    }
+
+    static func ride(_ daemon: DaemonHarness) async throws {
+        let pid = daemon.daemonPID
+        var lingering: Set<Int32> = []
+        var lastCount = 0
+        // Five check points, each once another 60 deaths have been reported.
+        for checkpoint in 1...5 {
+            let target = checkpoint * 60
+            let reached = await Processes.waitUntil { daemon.events("exit").count >= target }
+            let count = daemon.events("exit").count
+            #expect(reached, "check point \(checkpoint): only \(count) deaths reported")
+            #expect(count > lastCount, "no new deaths since the last check point")
+            lastCount = count
+
+            // Responsive: the control socket answers in the middle of it all.
+            let asked = Date()
+            let states = try await daemon.instances()
+            let took = Date().timeIntervalSince(asked)
+            #expect(states.count == instances)
+            #expect(took < 10, "status took \(took)s during the storm")
+
+            // A dead child is a zombie until the reaper gets to it, so one may be caught in the
+            // act; one that is still there a moment later was never reaped.
+            for child in Processes.children(of: pid) where child.stat.state == "Z" {
+                lingering.insert(child.pid)
+            }
+        }
+        let snapshot = lingering
+        let reaped = await Processes.waitUntil(timeout: 10) {
+            snapshot.allSatisfy { Processes.stat($0).map { $0.parentPID != pid || $0.state != "Z" } ?? true }
+        }
+        #expect(reaped, "zombies the daemon never reaped: \(snapshot.sorted())")
+
+        // Stop every worker; once all are stopped the daemon has no child at all.
+        let mark = daemon.mark
+        let stop = try await daemon.command(["stop", "all"])
+        #expect(stop.code == 0, "\(stop.stderr)")
+        try await daemon.status(what: "every instance stopped") { states in
+            states.count == instances && states.values.allSatisfy { $0["state"] as? String == "stopped" }
+        }
+        let children = Processes.children(of: pid).map { "\($0.pid) \($0.stat.state)" }
+        #expect(children.isEmpty, "children of the daemon after every worker stopped: \(children)")
+        _ = mark
+
+        // Every process spawned has exactly one exit event, and every crash its report.
+        for index in 0..<instances {
+            let instance = "storm:\(index)"
+            let spawns = daemon.events("spawn", of: instance).count
+            let exits = daemon.events("exit", of: instance).count
+            #expect(spawns == exits && spawns > 0, "\(instance): \(spawns) spawns, \(exits) exits")
+        }
+        let crashExits = daemon.events("exit").filter { $0.contains(": crash (") }
+        #expect(crashExits.allSatisfy { DaemonHarness.crashID(in: $0) != nil })
+        let ids = Set(crashExits.compactMap(DaemonHarness.crashID))
+        #expect(ids.count == crashExits.count, "crash ids are unique")
+        let files = Set(((try? FileManager.default.contentsOfDirectory(atPath: daemon.crashDirectory)) ?? [])
+            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) })
+        if ids.count <= 1000 {   // the default retention keeps the newest 1000
+            #expect(ids.isSubset(of: files), "\(ids.subtracting(files).count) crash reports missing")
+        }
+
+        let workerPIDs = Set(daemon.spawnedPIDs)
+        #expect(try await daemon.shutdown() == 0)
+        let left = Processes.members(ofGroups: workerPIDs).map { "\($0.pid) \($0.stat.state)" }
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+}

@@ -1,0 +1,191 @@
+import BulkheadSystem
+import Foundation
+import Glibc
+import Testing
+
+/// SPEC §4 / STYLE 6: a notify message counts only from a process of its instance; everything
+/// else is dropped and counted; no traffic on a notify socket can stop supervision.
+@Suite("Notify socket security")
+struct NotifySecurityTests {
+    @Test("READY=1 from another instance's process or a stranger is dropped and counted")
+    func spoofedReady() async throws {
+        try await withDaemon("""
+        workers:
+          - name: target
+            command: [{{crashlab}}]
+            ready: notify
+            start_timeout: 5m
+          - name: neighbour
+            command: [/bin/sh, -c, "NOTIFY_SOCKET=@bulkhead/$PPID/target:0 exec {{crashlab}} --notify-ready"]
+        """) { daemon in
+            try await daemon.next("target:0", "spawn")
+            let neighbour = try #require(DaemonHarness.spawnedPID(try await daemon.next("neighbour:0", "spawn").line))
+            let rejected = try await daemon.next("target:0", "notify-rejected")
+            #expect(rejected.line.contains("notify message from pid \(neighbour) dropped (not a process of this instance)"), "\(rejected.line)")
+
+            // Now a stranger: this test process.
+            try NotifySocket.send("READY=1\nSTATUS=spoofed", to: "@bulkhead/\(daemon.daemonPID)/target:0")
+            let states = try await daemon.status(what: "two rejections counted") { ($0["target:0"]?["notify_rejected"] as? Int ?? 0) >= 2 }
+            #expect(states["target:0"]?["state"] as? String == "starting")
+            #expect(states["target:0"]?["status_text"] as? String != "spoofed")
+            #expect(daemon.events("ready", of: "target:0").isEmpty, "a spoofed READY=1 made the instance ready")
+            #expect(states["neighbour:0"]?["notify_rejected"] as? Int == 0)
+        }
+    }
+
+    @Test("READY=1 from any process in the instance's process group counts, a grandchild too (SPEC §4)")
+    func groupMemberReady() async throws {
+        // The main shell runs a second shell, which runs crashlab: crashlab is the main
+        // process's grandchild, in its process group, and sends READY=1 from its own pid.
+        try await withDaemon("""
+        workers:
+          - name: nested
+            command: [/bin/sh, -c, "/bin/sh -c '{{crashlab}} --notify-ready --print sent; true'; exec sleep 1000"]
+            ready: notify
+            start_timeout: 5m
+        """) { daemon in
+            let spawn = try await daemon.next("nested:0", "spawn")
+            try await daemon.nextLine(after: spawn.index, what: "READY=1 sent") { $0 == "nested:0 | sent" }
+            let ready = try await daemon.next("nested:0", "ready", after: spawn.index)
+            #expect(ready.line.contains("READY=1"))
+            #expect(daemon.events("notify-rejected", of: "nested:0").isEmpty)
+        }
+    }
+
+    @Test("hostile notify traffic from the instance and from a stranger never stops supervision",
+          .enabled(if: tool("/usr/bin/python3") != nil, "python3 is not installed (the flooding worker is a python script)"))
+    func hostileTraffic() async throws {
+        try await withDaemon("""
+        defaults:
+          crash_loop: { same_crash: 0, max_restarts: 100000 }
+        workers:
+          - name: target
+            command: [/usr/bin/python3, "{{dir}}/flood.py", "{{dir}}/stop-flood"]
+            ready: notify
+            start_timeout: 5m
+          - name: ticker
+            command: [{{crashlab}}, --exit, "1", --after, 100ms]
+            backoff: { initial: 200ms, max: 200ms, jitter: 0 }
+            backtrace: false
+        """, prepare: { daemon in
+            try Self.floodScript.write(toFile: daemon.directory + "/flood.py", atomically: true, encoding: .utf8)
+        }) { daemon in
+            try await daemon.nextLine(what: "the instance's own flood started") { $0 == "target:0 | flood started" }
+            let socket = "@bulkhead/\(daemon.daemonPID)/target:0"
+
+            // Both floods go on until the ticker has died and been restarted three times (or a
+            // minute has passed: then supervision stood still while flooded).
+            let stop = StopFlag()
+            async let strangerFlood = offThread { try Self.flood(socket, until: stop, cap: 60) }
+            var after = daemon.mark
+            var delays: [Double] = []
+            for _ in 0..<3 {
+                let exit = try await daemon.next("ticker:0", "exit", after: after, timeout: 60)
+                let died = Date()
+                let spawn = try await daemon.next("ticker:0", "spawn", after: exit.index, timeout: 60)
+                delays.append(Date().timeIntervalSince(died))
+                after = spawn.index + 1
+            }
+            stop.set()
+            FileManager.default.createFile(atPath: daemon.directory + "/stop-flood", contents: nil)
+            let sent = try await strangerFlood
+            #expect(!sent.cappedByTime, "the floods ran for a minute without three restarts of the ticker")
+            // Most sends find the socket's queue full (the instance floods it too): what counts
+            // is that the stranger's datagrams reached the daemon at all.
+            #expect(sent.datagrams > 100, "the stranger's flood sent only \(sent.datagrams) datagrams")
+            // The backoff is 200 ms; a loop busy with datagrams would restart late.
+            #expect((delays.max() ?? 0) < 5, "restart delays during the flood: \(delays)")
+
+            // The flooded instance is still supervised: its own READY=1 after its flood counts.
+            let done = try await daemon.nextLine(what: "the instance's flood done") { $0.hasPrefix("target:0 | flood done ") }
+            #expect((Int(done.line.split(separator: " ").last ?? "") ?? 0) > 0, "\(done.line)")
+            try await daemon.next("target:0", "ready")
+            let states = try await daemon.status(what: "the flooder's last status") {
+                ($0["target:0"]?["status_text"] as? String)?.hasPrefix("flood survived") == true
+            }
+            #expect(states["target:0"]?["state"] as? String == "running")
+            #expect((states["target:0"]?["notify_rejected"] as? Int ?? 0) > 0)
+            #expect(daemon.events("exit", of: "target:0").isEmpty, "the flooder was never killed")
+            #expect(!daemon.events("notify-rejected", of: "target:0").isEmpty)
+        }
+    }
+
+    /// Set once by the test, read by the flooding thread.
+    final class StopFlag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.withLock { value = true } }
+        var isSet: Bool { lock.withLock { value } }
+    }
+
+    /// Sends from this process (a stranger) until `stop` or `cap` seconds: garbage, oversized and
+    /// would-be commands, without blocking. Answers how many datagrams went.
+    static func flood(_ name: String, until stop: StopFlag, cap: Double) throws -> (datagrams: Int, cappedByTime: Bool) {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw IntegrationFailure("socket: errno \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let path = Array(name.utf8.dropFirst())   // abstract: a NUL, then the name without '@'
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: [0] + path) }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + 1 + path.count)
+        let payloads: [[UInt8]] = [
+            Array("READY=1".utf8), Array("WATCHDOG=trigger".utf8), Array("STOPPING=1".utf8),
+            Array("STATUS=owned by a stranger".utf8), [0xff, 0xfe, 0x00, 0x3d, 0x0a],
+            [UInt8](repeating: 0x41, count: 60_000), [UInt8](repeating: 0x3d, count: 4096), [],
+        ]
+        let start = Date()
+        var sent = 0
+        var round = 0
+        while !stop.isSet {
+            if Date().timeIntervalSince(start) > cap { return (sent, true) }
+            round += 1
+            for payload in payloads {
+                let rc = payload.withUnsafeBytes { bytes in
+                    withUnsafePointer(to: &address) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                            sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), $0, length)
+                        }
+                    }
+                }
+                if rc >= 0 { sent += 1 }
+            }
+            // A full queue answers EAGAIN at once: let the daemon (and the ticker) have the CPU.
+            if round % 16 == 0 { usleep(1000) }
+        }
+        return (sent, false)
+    }
+
+    /// The flooding worker: from its own pid (so every message passes the sender check),
+    /// garbage, oversized datagrams, invalid UTF-8 and odd values until the file named by its
+    /// argument exists (or a minute has passed); then STATUS= and READY=1.
+    static let floodScript = #"""
+    import os, socket, sys, time
+    name = os.environ["NOTIFY_SOCKET"]
+    address = "\0" + name[1:]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.settimeout(10)
+    def send(data):
+        try:
+            s.sendto(data, address)
+        except OSError:
+            pass
+    junk = [b"", b"=", b"==", b"READY", b"READY=", b"READY=0", b"READY=11", b"\xff\xfe\xfd=\x00\x01",
+            b"STATUS=\xff\xfe not utf-8", b"WATCHDOG=triggered", b"EXTEND_TIMEOUT_USEC=-5",
+            b"EXTEND_TIMEOUT_USEC=99999999999999999999999999", b"ERRNO=abc", b"BARRIER=1", b"\n\n\n",
+            b"=" * 3000, b"STATUS=" + b"s" * 4000, b"WATCHDOG=1\nSTATUS=flooding\nFDSTORE=1"]
+    print("flood started", flush=True)
+    start = time.monotonic()
+    rounds = 0
+    while time.monotonic() - start < 60 and not os.path.exists(sys.argv[1]):
+        for item in junk:
+            send(item)
+        send(os.urandom(512))
+        send(b"X" * 65000)
+        rounds += 1
+    send(b"STATUS=flood survived (%d rounds)" % rounds)
+    send(b"READY=1")
+    print("flood done", rounds, flush=True)
+    time.sleep(1000)
+    """#
+}
