@@ -9,6 +9,7 @@ public final class ControlClient {
     public let path: String
     private let descriptor: FileDescriptor
     private var buffer: [UInt8] = []
+    private var scratch = [UInt8](repeating: 0, count: 16 << 10)
     private var start = 0
     private var scanned = 0
     private var atEnd = false
@@ -141,6 +142,22 @@ public final class ControlClient {
         }
     }
 
+    /// Sends a request and returns its result as the daemon wrote it (compact JSON), without
+    /// parsing it: `status --json` into a pipe prints a thousand instances without building them.
+    public func callRaw(_ command: String, _ arguments: [(String, JSON)] = []) throws(Failure) -> ArraySlice<UInt8> {
+        try send(command, arguments)
+        guard let line = try nextLine() else { throw .disconnected(path: path) }
+        let prefix = ControlProtocol.resultPrefix
+        if line.count > prefix.count, line.last == 0x7D, line.starts(with: prefix) {
+            return line[prefix.count..<(line.count - 1)]
+        }
+        switch line.withUnsafeBytes({ ControlMessage.parse($0) }) {
+        case .result(let result)?: return ArraySlice(result.encodedBytes(.compact))
+        case .failure(let failure)?: throw .daemon(failure)
+        case .event?, nil: throw .unreadable(path: path, detail: "not a protocol \(ControlProtocol.version) reply")
+        }
+    }
+
     private func nextLine() throws(Failure) -> [UInt8]? {
         while true {
             if let newline = buffer[scanned...].firstIndex(of: 0x0A) {
@@ -164,18 +181,21 @@ public final class ControlClient {
     }
 
     private func fill() throws(Failure) {
-        let chunk = 256 << 10
-        let old = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: chunk))
+        // Into a scratch chunk, then only what arrived is appended: a small reply costs no
+        // more than its size.
+        let chunk = scratch.count
         var n = 0
         while true {
-            n = buffer.withUnsafeMutableBytes { raw in recv(descriptor.rawValue, raw.baseAddress! + old, chunk, 0) }
+            n = scratch.withUnsafeMutableBytes { raw in recv(descriptor.rawValue, raw.baseAddress, chunk, 0) }
             if n < 0 && errno == EINTR { continue }
             break
         }
         let e = errno
-        buffer.removeLast(chunk - max(n, 0))
-        if n > 0 { return }
+        if n > 0 {
+            buffer.append(contentsOf: scratch[0..<n])
+            if n == chunk && scratch.count < 1 << 20 { scratch = [UInt8](repeating: 0, count: scratch.count * 4) }
+            return
+        }
         if n == 0 || e == ECONNRESET || e == EPIPE {
             atEnd = true
             return

@@ -95,7 +95,19 @@ extension Daemon {
             case .failure(let failure): return .failure(failure)
             }
         }
-        return .encoded(StatusDocument.encode(self, snapshots, now))
+        switch args.text("format") ?? "json" {
+        case "json":
+            return .encoded(StatusDocument.encode(self, snapshots, now))
+        case "table":
+            let width: Int?
+            switch args.integer("width", default: 0, range: 0...100_000) {
+            case .success(let given): width = given > 0 ? given : nil
+            case .failure(let failure): return .failure(failure)
+            }
+            return .encoded(StatusTable.reply(self, snapshots, now, width: width))
+        default:
+            return .failure(ControlFailure(.badArguments, "\"format\" is \"json\" (the default) or \"table\""))
+        }
     }
 
     // MARK: - start / stop / restart / reset

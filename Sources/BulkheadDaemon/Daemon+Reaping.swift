@@ -28,16 +28,34 @@ extension Daemon {
         }
     }
 
+    /// Kernel exit time → the loop woke up. The kernel notifies the parent (SIGCHLD) a moment
+    /// *before* it sends the connector event, so the event can still be on its way when we reap:
+    /// wait for it, briefly (2 ms at most, and only then). A stamp older than a second is an
+    /// earlier thread's exit, not the death.
+    func kernelDetectLatency(pid: Int32) -> (Int64?, String) {
+        guard let source = exitTimes else {
+            return (nil, "not measured (no kernel exit events: needs CAP_NET_ADMIN)")
+        }
+        let wake = wakeInstant.nanoseconds
+        func fresh() -> UInt64? {
+            guard let stamp = exitStamps[pid], stamp + 1_000_000_000 >= wake else { return nil }
+            return stamp
+        }
+        if fresh() == nil {
+            collectExitTimes()
+            if fresh() == nil && source.waitReadable(milliseconds: 2) { collectExitTimes() }
+        }
+        defer { exitStamps[pid] = nil }
+        guard let stamp = fresh() else { return (nil, "not measured (the kernel exit event did not arrive)") }
+        // Stamped after the parent was notified: we were there first.
+        return (stamp >= wake ? 0 : Int64(wake - stamp), "kernel exit event")
+    }
+
     func handleDeath(_ id: InstanceID, _ exit: Reaper.Exit) {
         guard let slot = slots[id] else { return }
         let spec = supervision.spec(for: id)
 
-        var latency: Int64?
-        var latencySource = "not measured (no kernel exit events: needs CAP_NET_ADMIN)"
-        if let stamp = exitStamps.removeValue(forKey: exit.pid) {
-            latency = Int64(wakeInstant.nanoseconds) - Int64(stamp)
-            latencySource = "kernel exit event"
-        }
+        var (latency, latencySource) = kernelDetectLatency(pid: exit.pid)
 
         // Everything the process wrote is in its pipes now; take it before judging.
         if let pipe = slot.stdout { drain(pipe, slot, maxReads: 64) }
@@ -51,7 +69,7 @@ extension Daemon {
         slot.cgroup?.killAll()
 
         let crumbs = slot.breadcrumbs?.read(limit: Self.breadcrumbCapacity)
-        if latency == nil, let dying = crumbs?.dyingStamp, dying > 0, dying <= wakeInstant.nanoseconds {
+        if latency == nil, exitTimes == nil, let dying = crumbs?.dyingStamp, dying > 0, dying <= wakeInstant.nanoseconds {
             latency = Int64(wakeInstant.nanoseconds - dying)
             latencySource = "worker exit stamp"
         }

@@ -169,6 +169,31 @@ struct CompactWriter: ~Copyable {
         append(prebuilt)
     }
 
+    /// Text as it is (no quotes, no escaping): for the status table.
+    mutating func plain(_ text: String) {
+        var text = text
+        text.withUTF8 { append($0) }
+    }
+
+    /// Text cut to `room` Unicode scalars (the last one an ellipsis) when it is longer.
+    mutating func plain(_ text: String, room: Int) {
+        guard room < Int.max, text.unicodeScalars.count > max(room, 1) else { return plain(text) }
+        var kept = String.UnicodeScalarView()
+        kept.append(contentsOf: text.unicodeScalars.prefix(max(room - 1, 0)))
+        plain(String(kept) + "…")
+    }
+
+    mutating func spaces(_ count: Int) {
+        guard count > 0 else { return }
+        reserve(count)
+        (base + self.count).initialize(repeating: 0x20, count: count)
+        self.count += count
+    }
+
+    mutating func newline() {
+        append(0x0A)
+    }
+
     mutating func int(_ value: Int64) {
         if value < 0 { append(0x2D) }
         var magnitude = value.magnitude

@@ -31,13 +31,39 @@ struct StatusCommand: ParsableCommand {
         try Self.execute(names: names, json: json, socket: connection.path)
     }
 
+    /// The daemon lays the table out (and cuts it at the terminal's width); `--json` into a
+    /// pipe is the daemon's compact document as it came, one line; on a terminal, indented.
     static func execute(names: [String], json: Bool, socket: String) throws {
-        let status = try CLI.call(socket, "status", names.isEmpty ? [] : [("names", .array(names.map(JSON.string)))])
+        var arguments: [(String, JSON)] = names.isEmpty ? [] : [("names", .array(names.map(JSON.string)))]
+        let client: ControlClient
+        do {
+            client = try ControlClient(path: socket)
+        } catch {
+            throw CLI.fail(error)
+        }
         if json {
-            CLI.printJSON(status)
+            let raw: ArraySlice<UInt8>
+            do {
+                raw = try client.callRaw("status", arguments)
+            } catch {
+                throw CLI.fail(error)
+            }
+            if isatty(1) == 1, let document = try? JSON(parsing: raw, limits: .largeDocument) {
+                CLI.printJSON(document)
+            } else {
+                try? FileDescriptor.standardOutput.writeAll(Array(raw) + [0x0A])
+            }
             return
         }
-        try? FileDescriptor.standardOutput.writeAll(Array(StatusText.render(status).utf8))
+        arguments.append(("format", "table"))
+        if let width = CLI.terminalWidth { arguments.append(("width", .int(Int64(width)))) }
+        let result: JSON
+        do {
+            result = try client.call("status", arguments)
+        } catch {
+            throw CLI.fail(error)
+        }
+        try? FileDescriptor.standardOutput.writeAll(Array((result["text"]?.string ?? "").utf8))
     }
 }
 
@@ -82,49 +108,3 @@ enum FastPath {
     }
 }
 
-/// The status document as a table and a summary line.
-enum StatusText {
-    static func render(_ status: JSON) -> String {
-        var table = TextTable(["INSTANCE", "STATE", "PID", "UPTIME", "RESTARTS", "LAST", "STATUS"])
-        let instances = status["instances"]?.array ?? []
-        for i in instances {
-            let state = i["state"]?.string ?? "?"
-            table.add([
-                i["instance"]?.string ?? "?",
-                state,
-                i["pid"]?.int.map { "\($0)" } ?? "-",
-                i["uptime_ms"]?.int.map { TextFormat.duration(milliseconds: $0) } ?? "-",
-                i["restarts"]?.int.map { "\($0)" } ?? "0",
-                i["last_class"]?.string ?? "-",
-                statusText(i, state),
-            ])
-        }
-        var text = instances.isEmpty ? "no instances\n" : table.render()
-        let daemon = status["daemon"]
-        var about = "bulkhead \(daemon?["version"]?.string ?? "?")"
-        if let pid = daemon?["pid"]?.int { about += ", pid \(pid)" }
-        if let up = daemon?["uptime_ms"]?.int { about += ", up \(TextFormat.duration(milliseconds: up))" }
-        if daemon?["shutting_down"]?.bool == true { about += ", shutting down" }
-        text += "\(about): \(status["summary"]?.string ?? "")\n"
-        return text
-    }
-
-    /// The worker's own STATUS= text, or what bulkhead is waiting for.
-    static func statusText(_ i: JSON, _ state: String) -> String {
-        let own = i["status_text"]?.string
-        let next = i["next_attempt_in_ms"]?.int.map { TextFormat.duration(milliseconds: $0) }
-        let name = i["instance"]?.string ?? "NAME"
-        switch state {
-        case "backoff":
-            return "restart in \(next ?? "a moment")" + (own.map { " (\($0))" } ?? "")
-        case "open":
-            return "crash loop: breaker open, one try in \(next ?? "a while")"
-        case "failed":
-            return own ?? "not restarted; `bulkhead reset \(name)` to try again"
-        case "quarantined":
-            return "corruption suspected; `bulkhead reset \(name)` once fixed"
-        default:
-            return own ?? ""
-        }
-    }
-}

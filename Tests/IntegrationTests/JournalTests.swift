@@ -138,10 +138,10 @@ struct JournalTests {
 
         // -f: the backlog, then new lines as they come.
         let followed = try await offThread {
-            try Products.run("bulkhead", ["logs", name, "-n", "1", "-f", "--socket", daemon.harness.socketPath], timeout: 1.5)
+            try JournalDaemon.runFor(1.5, ["logs", name, "-n", "1", "-f", "--socket", daemon.harness.socketPath])
         }
-        let ticks = followed.stdout.split(separator: "\n").filter { $0.contains("| tick ") }
-        #expect(ticks.count >= 3, "\(followed.stdout) \(followed.stderr)")
+        let ticks = followed.split(separator: "\n").filter { $0.contains("| tick ") }
+        #expect(ticks.count >= 3, "\(followed)")
 
         daemon.stop()
         let after = try await daemon.cli(["logs", name, "-n", "2"])
@@ -288,6 +288,24 @@ final class JournalDaemon: @unchecked Sendable {
 
     func cli(_ arguments: [String]) async throws -> (code: Int32, stdout: String, stderr: String) {
         try await offThread { try self.harness.cli(arguments) }
+    }
+
+    /// Runs the CLI for `seconds`, then SIGKILL (not SIGTERM: a process started from a test
+    /// thread inherits that thread's blocked signals); its stdout.
+    static func runFor(_ seconds: Double, _ arguments: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Products.path("bulkhead"))
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        usleep(UInt32(seconds * 1_000_000))
+        kill(p.processIdentifier, SIGKILL)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// SIGTERM and wait (SIGKILL after 60 s). Safe to call twice.

@@ -15,7 +15,8 @@ struct WatchdogTests {
           crash_loop: { same_crash: 0, max_restarts: 1, window: 1h, cooldown: 1h }
         workers:
           - name: sleepy
-            command: [{{crashlab}}, --print-env, --watchdog, --stop-pinging-after, 1500ms]
+            # --term-exit keeps a second thread (stop-signals, in sigwait) for the dump to show.
+            command: [{{crashlab}}, --print-env, --watchdog, --stop-pinging-after, 1500ms, --term-exit, "3"]
             watchdog: 1s
           - name: healthy
             command: [{{crashlab}}, --watchdog]
@@ -39,10 +40,11 @@ struct WatchdogTests {
             #expect(report["class"] as? String == "hang")
             let dump = try #require(report["backtrace"] as? [String: Any], "no thread dump in the report")
             #expect(dump["signal_description"] as? String == "Terminated", "a SIGQUIT dump: \(dump["signal_description"] ?? "nil")")
-            let frames = (dump["frames"] as? [[String: Any]]) ?? []
+            // A dump of every thread, not just the one the runtime marks as crashed.
             let threads = (dump["threads"] as? [[String: Any]]) ?? []
-            let allFrames = frames + threads.flatMap { ($0["frames"] as? [[String: Any]]) ?? [] }
-            #expect(!allFrames.isEmpty, "the dump has no frames: \(dump)")
+            let names = threads.compactMap { $0["name"] as? String }
+            #expect(names.contains("crashlab") && names.contains("stop-signals"), "threads in the dump: \(names)")
+            #expect(threads.allSatisfy { !(($0["frames"] as? [Any]) ?? []).isEmpty }, "a thread without frames: \(threads)")
             try await daemon.next("sleepy:0", "spawn", after: exit.index)
 
             // The worker that keeps pinging was never taken for hung.
