@@ -1,15 +1,20 @@
 import BulkheadDaemon
+import BulkheadJSON
 import BulkheadSystem
 import CLinux
 import Foundation
 
 /// The control socket under load: `instances` instances, `crashing` of them dying and being
-/// restarted all the time. Measures the `status` round trip over the socket (one connection
-/// reused, and a fresh connection per request as the CLI makes), and `bulkhead status` as a
-/// process, end to end (exec, start-up, request, table printed). Targets: p99 round trip ≤ 2 ms,
-/// p50 `bulkhead status` ≤ 5 ms.
+/// restarted all the time (each lives `crashEvery` ms, then waits out a 100 ms backoff). Then the
+/// crashers are stopped and everything is measured again with the daemon otherwise idle.
+///
+/// Measured: the `status` round trip over one connection (request written → whole reply read;
+/// also with the reply parsed into a JSON value, and the table the CLI prints), `ping` (the
+/// socket and framing alone), and `bulkhead status` as a process, end to end (exec, start-up,
+/// connect, request, output written). Targets: p99 round trip ≤ 2 ms; p50 `bulkhead status`
+/// ≤ 5 ms.
 enum ControlBenchmark {
-    static func run(instances: Int = 1000, crashing: Int = 50, roundTrips: Int = 2000, processRuns: Int = 200) throws {
+    static func run(instances: Int = 1000, crashing: Int = 50, crashEvery: Int = 200, roundTrips: Int = 2000, processRuns: Int = 200) throws {
         let crashers = min(crashing, instances)
         let config = """
         workers:
@@ -18,7 +23,7 @@ enum ControlBenchmark {
             instances: \(instances - crashers)
             backtrace: false
           - name: crasher
-            command: [\(Benchmarks.tiny), exit-after, "200", "1"]
+            command: [\(Benchmarks.tiny), exit-after, "\(crashEvery)", "1"]
             instances: \(crashers)
             backtrace: false
             backoff: { initial: 100ms, max: 100ms, jitter: 0 }
@@ -31,61 +36,63 @@ enum ControlBenchmark {
             print("control: the daemon did not spawn \(instances) instances in 120 s")
             return
         }
-        // Let the crashers settle into their rhythm.
         daemon.wait(for: "* exit:", count: crashers * 3, timeout: 60)
+        let client = try ControlClient(path: socket)
+        let size = try client.callRaw("status").count
+        print("control: \(instances) instances, status document \(size / 1024) KiB")
+
         let exitsBefore = daemon.countOf("* exit:")
         let started = bh_monotonic_ns()
+        try measure("\(crashers) crash-looping", client: client, socket: socket, roundTrips: roundTrips, processRuns: processRuns)
+        let seconds = Double(bh_monotonic_ns() - started) / 1e9
+        let deaths = daemon.countOf("* exit:") - exitsBefore
+        print(String(format: "  (meanwhile %d deaths handled, %.0f/s)", deaths, Double(deaths) / seconds))
 
-        // One connection, many requests.
-        let client = try ControlClient(path: socket)
-        var statusBytes = 0
-        for _ in 0..<50 { _ = try client.call("status") }
-        var reused: [Double] = []
-        for _ in 0..<roundTrips {
-            let t0 = bh_monotonic_ns()
-            let result = try client.call("status")
-            reused.append(Double(bh_monotonic_ns() - t0) / 1e3)
-            if statusBytes == 0 { statusBytes = result.encodedBytes().count }
-        }
-        // A connection per request, as `bulkhead status` does.
-        var fresh: [Double] = []
-        for _ in 0..<roundTrips / 2 {
-            let t0 = bh_monotonic_ns()
-            let once = try ControlClient(path: socket)
-            _ = try once.call("status")
-            fresh.append(Double(bh_monotonic_ns() - t0) / 1e3)
-        }
-        // `ping`: the socket and framing alone, without the status document.
-        var ping: [Double] = []
-        for _ in 0..<roundTrips {
-            let t0 = bh_monotonic_ns()
-            _ = try client.call("ping")
-            ping.append(Double(bh_monotonic_ns() - t0) / 1e3)
-        }
-        print("control: status round trip, \(instances) instances (\(crashers) crash-looping), reply \(statusBytes / 1024) KiB:")
-        print("  same connection   \(Distribution(reused).summary("us"))")
-        print("  connection each   \(Distribution(fresh).summary("us"))")
-        print("  ping              \(Distribution(ping).summary("us"))")
+        _ = try client.call("stop", [("names", [.string("crasher")])])
+        let quiet = bh_monotonic_ns() + 2_000_000_000
+        while bh_monotonic_ns() < quiet { _ = try client.call("ping") }
+        try measure("none crashing", client: client, socket: socket, roundTrips: roundTrips, processRuns: processRuns)
+    }
 
-        // The CLI as a process, end to end.
+    static func measure(_ label: String, client: ControlClient, socket: String, roundTrips: Int, processRuns: Int) throws {
+        func sample(_ count: Int, _ body: () throws -> Void) rethrows -> Distribution {
+            var values: [Double] = []
+            values.reserveCapacity(count)
+            for _ in 0..<count {
+                let t0 = bh_monotonic_ns()
+                try body()
+                values.append(Double(bh_monotonic_ns() - t0) / 1e3)
+            }
+            return Distribution(values)
+        }
+        for _ in 0..<50 { _ = try client.callRaw("status") }
+        let raw = try sample(roundTrips) { _ = try client.callRaw("status") }
+        let parsed = try sample(roundTrips / 2) { _ = try client.call("status") }
+        let table = try sample(roundTrips / 2) { _ = try client.callRaw("status", [("format", "table")]) }
+        let fresh = try sample(roundTrips / 2) { _ = try ControlClient(path: socket).callRaw("status") }
+        let ping = try sample(roundTrips) { _ = try client.call("ping") }
+        print("  \(label):")
+        print("    status round trip             \(raw.summary("us"))")
+        print("    status, reply parsed          \(parsed.summary("us"))")
+        print("    status as a table             \(table.summary("us"))")
+        print("    status, a connection each     \(fresh.summary("us"))")
+        print("    ping                          \(ping.summary("us"))")
+
         let cli = Benchmarks.productsDirectory + "/bulkhead"
-        for arguments in [["status"], ["status", "--json"], ["status", "crasher:0"], ["--version"]] {
+        for arguments in [["status"], ["status", "--json"], ["status", "idle:0"], ["--version"]] {
             var runs: [Double] = []
             for _ in 0..<processRuns {
                 let t0 = bh_monotonic_ns()
                 let code = try runProcess(cli, arguments + (arguments == ["--version"] ? [] : ["--socket", socket]))
                 runs.append(Double(bh_monotonic_ns() - t0) / 1e6)
-                if code != 0 {
-                    print("control: `bulkhead \(arguments.joined(separator: " "))` exited \(code)")
+                guard code == 0 else {
+                    print("    `bulkhead \(arguments.joined(separator: " "))` exited \(code)")
                     return
                 }
             }
-            let label = ("bulkhead " + arguments.joined(separator: " ")).padding(toLength: 30, withPad: " ", startingAt: 0)
-            print("  \(label) \(Distribution(runs).summary("ms"))")
+            let name = ("bulkhead " + arguments.joined(separator: " ")).padding(toLength: 30, withPad: " ", startingAt: 0)
+            print("    \(name)\(Distribution(runs).summary("ms"))")
         }
-        let seconds = Double(bh_monotonic_ns() - started) / 1e9
-        let exits = daemon.countOf("* exit:") - exitsBefore
-        print(String(format: "  meanwhile: %d deaths handled in %.1f s (%.0f/s); process: %@", exits, seconds, Double(exits) / seconds, cli))
     }
 
     /// Spawns `path` with stdout and stderr on /dev/null and waits for it.

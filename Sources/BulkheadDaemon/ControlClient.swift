@@ -8,9 +8,13 @@ import Glibc
 public final class ControlClient {
     public let path: String
     private let descriptor: FileDescriptor
-    private var buffer: [UInt8] = []
-    private var scratch = [UInt8](repeating: 0, count: 16 << 10)
+    /// Received bytes live in `storage[start..<end]`; lines are cut out of it with memchr and
+    /// `recv` writes straight into its free end (a 250 KiB status document costs no copies
+    /// beyond the line handed out).
+    private var storage: UnsafeMutableRawPointer
+    private var capacity = 64 << 10
     private var start = 0
+    private var end = 0
     private var scanned = 0
     private var atEnd = false
 
@@ -87,6 +91,7 @@ public final class ControlClient {
             throw .unreachable(path: path, errno: result)
         }
         descriptor = fd
+        storage = .allocate(byteCount: capacity, alignment: 16)
         self.timeout = timeout
     }
 
@@ -94,6 +99,7 @@ public final class ControlClient {
 
     deinit {
         descriptor.close()
+        storage.deallocate()
     }
 
     /// How long a receive may wait; nil: for ever (`logs -f`).
@@ -160,40 +166,53 @@ public final class ControlClient {
 
     private func nextLine() throws(Failure) -> [UInt8]? {
         while true {
-            if let newline = buffer[scanned...].firstIndex(of: 0x0A) {
-                let line = Array(buffer[start..<newline])
+            if scanned < end, let hit = memchr(storage + scanned, 0x0A, end - scanned) {
+                let newline = storage.distance(to: hit)
+                let line = [UInt8](UnsafeRawBufferPointer(start: storage + start, count: newline - start))
                 start = newline + 1
                 scanned = start
-                if start > 1 << 20 || start == buffer.count {
-                    buffer.removeFirst(start)
+                if start == end {
                     start = 0
+                    end = 0
                     scanned = 0
                 }
                 return line
             }
-            scanned = buffer.count
+            scanned = end
             if atEnd { return nil }
-            if buffer.count - start > Self.maxReplyBytes {
+            if end - start > Self.maxReplyBytes {
                 throw .unreadable(path: path, detail: "a reply longer than \(Self.maxReplyBytes >> 20) MiB")
             }
             try fill()
         }
     }
 
+    /// One recv into the free end of the storage (moved down or grown first when short of room).
     private func fill() throws(Failure) {
-        // Into a scratch chunk, then only what arrived is appended: a small reply costs no
-        // more than its size.
-        let chunk = scratch.count
+        if capacity - end < 32 << 10 {
+            let used = end - start
+            if start > 0 && used < capacity / 2 {
+                memmove(storage, storage + start, used)   // overlapping
+            } else {
+                capacity *= 4
+                let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+                grown.copyMemory(from: storage + start, byteCount: used)
+                storage.deallocate()
+                storage = grown
+            }
+            scanned -= start
+            start = 0
+            end = used
+        }
         var n = 0
         while true {
-            n = scratch.withUnsafeMutableBytes { raw in recv(descriptor.rawValue, raw.baseAddress, chunk, 0) }
+            n = recv(descriptor.rawValue, storage + end, capacity - end, 0)
             if n < 0 && errno == EINTR { continue }
             break
         }
         let e = errno
         if n > 0 {
-            buffer.append(contentsOf: scratch[0..<n])
-            if n == chunk && scratch.count < 1 << 20 { scratch = [UInt8](repeating: 0, count: scratch.count * 4) }
+            end += n
             return
         }
         if n == 0 || e == ECONNRESET || e == EPIPE {

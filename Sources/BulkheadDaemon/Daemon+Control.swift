@@ -87,6 +87,9 @@ extension Daemon {
             }
             return
         }
+        // Room for a whole status of a thousand instances (~250 KiB) in the socket, so it is
+        // written in one turn instead of waiting a turn for the client to read the first part.
+        UnixSocketCalls.setSendBuffer(fd, bytes: 512 << 10)
         let connection = server.makeConnection(fd, peer, now)
         do {
             connection.token = try register(fd, .readable, .controlClient(connection.id))

@@ -85,7 +85,7 @@ public final class Daemon {
         signals = try SignalDescriptor(Self.handledSignals)
         exitTimes = try? ExitTimestamps()
         let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
-        let host = CgroupHost(name: "bulkhead-\(getpid())")
+        let host = getenv("BH_NOCG") != nil ? nil : CgroupHost(name: "bulkhead-\(getpid())")
         cgroups = host
         launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host)
         reports = CrashReportStore(directory: config.stateDir + "/crashes", retention: config.crashReports)
@@ -100,7 +100,7 @@ public final class Daemon {
         }
         try startControl()
         startSystemd()
-        for note in host.notes {
+        for note in host?.notes ?? [] {
             emit(SupervisorEvent(.daemon, nil, priority: 5, message: note))
         }
     }

@@ -12,6 +12,8 @@ final class InstanceSlot {
     let backtraceDirectory: String
     var cgroup: InstanceCgroup?
     var cgroupPrepared = false
+    /// The uid the backtrace directory was last prepared for (nil: the daemon's own).
+    var backtraceDirectoryOwner: UInt32?? = .none
 
     // The live process.
     var pid: Int32?

@@ -64,6 +64,12 @@ enum UnixSocketCalls {
         set(SO_SNDTIMEO, send)
     }
 
+    /// SO_SNDBUF (the kernel caps it at twice net.core.wmem_max, 416 KiB by default).
+    static func setSendBuffer(_ fd: FileDescriptor, bytes: Int32) {
+        var value = bytes
+        _ = setsockopt(fd.rawValue, SOL_SOCKET, SO_SNDBUF, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     /// lstat(2): never follows a symbolic link.
     static func linkStatus(_ path: String) -> (stat: stat?, errno: Int32) {
         var st = stat()

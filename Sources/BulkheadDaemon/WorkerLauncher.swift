@@ -59,7 +59,7 @@ struct WorkerLauncher {
         }
 
         prepareCgroup(spec, slot)
-        prepareBacktraceDirectory(slot, owner: identity?.uid)
+        if spec.backtrace { prepareBacktraceDirectory(slot, owner: identity?.uid) }
 
         let out: Pipe
         let err: Pipe
@@ -159,9 +159,15 @@ struct WorkerLauncher {
         if group.trackingPath != nil || group.memoryPath != nil { slot.cgroup = group }
     }
 
+    /// Created once per instance (and again if something removed it), owned by the worker's
+    /// user so its backtracer can write there.
     func prepareBacktraceDirectory(_ slot: InstanceSlot, owner: UInt32?) {
-        try? FileSystem.makeDirectories(slot.backtraceDirectory, mode: 0o700)
+        if slot.backtraceDirectoryOwner == owner && FileSystem.info(slot.backtraceDirectory)?.isDirectory == true { return }
+        if mkdir(slot.backtraceDirectory, 0o700) != 0 && errno != EEXIST {
+            try? FileSystem.makeDirectories(slot.backtraceDirectory, mode: 0o700)
+        }
         if let owner { try? FileSystem.chown(slot.backtraceDirectory, uid: owner, gid: nil) }
+        slot.backtraceDirectoryOwner = owner
     }
 }
 

@@ -121,7 +121,7 @@ struct JournalTests {
         _ = try await JournalReader.wait(["BULKHEAD_WORKER=\(name)", "MESSAGE=tick 1"], what: "tick 1") { !$0.isEmpty }
 
         // The daemon's buffer holds one line; five come back, so they came from the journal.
-        let all = try await daemon.cli(["logs", name, "-n", "100"])
+        let all = try await daemon.cli(["logs", name, "-n", "100000"])   // ticks keep coming
         #expect(all.code == 0, "\(all.stderr)")
         let text = all.stdout.split(separator: "\n").map(String.init)
         #expect(text.filter { $0.contains("logline") }.count == 5, "\(text)")
@@ -264,7 +264,10 @@ final class JournalDaemon: @unchecked Sendable {
         p.standardInput = FileHandle.nullDevice
         err.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let chunk = handle.availableData
-            guard let self, !chunk.isEmpty else { return }
+            guard let self, !chunk.isEmpty else {
+                handle.readabilityHandler = nil   // end of file: or it is called again and again
+                return
+            }
             lock.lock()
             stderrData.append(chunk)
             lock.unlock()

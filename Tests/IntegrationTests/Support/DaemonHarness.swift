@@ -259,7 +259,8 @@ enum Products {
             group.leave()
         }
         if group.wait(timeout: .now() + timeout) == .timedOut {
-            p.terminate()
+            // SIGKILL: a child started from a test thread may inherit a blocked SIGTERM.
+            kill(p.processIdentifier, SIGKILL)
             _ = group.wait(timeout: .now() + 5)
         }
         p.waitUntilExit()
