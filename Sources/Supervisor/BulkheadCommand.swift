@@ -8,11 +8,11 @@ struct BulkheadCommand: ParsableCommand {
         commandName: "bulkhead",
         abstract: "A crash-isolating supervisor for worker processes.",
         discussion: """
-        A Swift trap cannot be caught, so the process is the panic boundary: bulkhead runs each
-        worker in its own process, notices its death at once, says why it died, restarts it with
+        A Swift trap cannot be caught, so the process is the panic boundary: bulkhead runs each \
+        worker in its own process, notices its death at once, says why it died, restarts it with \
         backoff behind a crash-loop breaker, and reports to systemd and journald.
 
-        `bulkhead daemon` runs the supervisor; every other command talks to it over its control
+        `bulkhead daemon` runs the supervisor; every other command talks to it over its control \
         socket (--socket or BULKHEAD_SOCKET override the default).
 
         Exit codes: 0 ok, 1 failed, 2 usage, 3 bulkhead not reachable, 4 permission denied.

@@ -9,7 +9,7 @@ struct CrashesCommand: ParsableCommand {
         commandName: "crashes",
         abstract: "List crash reports, newest first.",
         discussion: """
-        Every death that is not clean has a report (SPEC §7). NAME limits the list to a worker or an
+        Every death that is not clean has a report (SPEC §7). NAME limits the list to a worker or an \
         instance. `bulkhead crash ID` shows one in full.
 
         Examples:
@@ -64,7 +64,7 @@ struct CrashCommand: ParsableCommand {
         commandName: "crash",
         abstract: "Show one crash report in full.",
         discussion: """
-        ID comes from `bulkhead crashes` (or the `[crash ID]` of an exit line in the log).
+        ID comes from `bulkhead crashes` (or the `[crash ID]` of an exit line in the log). \
         --json prints the report exactly as stored (schema: SPEC §7).
 
         Examples:
@@ -165,8 +165,8 @@ struct SignalCommand: ParsableCommand {
         commandName: "signal",
         abstract: "Send a signal to instances' main processes (fault injection).",
         discussion: """
-        NAME is a worker (all its instances), an instance (api:1) or all; SIG a name (KILL, SIGSEGV,
-        usr1) or a number. Only the main process gets it (not its process group); the death that
+        NAME is a worker (all its instances), an instance (api:1) or all; SIG a name (KILL, SIGSEGV, \
+        usr1) or a number. Only the main process gets it (not its process group); the death that \
         follows is classified and reported like any other. Each signal sent is logged.
 
         Examples:

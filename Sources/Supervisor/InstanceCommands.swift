@@ -13,7 +13,7 @@ enum InstanceVerb {
     }
 
     static func discussion(_ what: String, _ examples: [String]) -> String {
-        "NAME is a worker (api: all its instances), an instance (api:1) or all.\n\(what)\n\nExamples:\n"
+        "NAME is a worker (api: all its instances), an instance (api:1) or all. \(what)\n\nExamples:\n"
             + examples.map { "  " + $0 }.joined(separator: "\n")
     }
 }
@@ -91,9 +91,9 @@ struct ReloadCommand: ParsableCommand {
         commandName: "reload",
         abstract: "Re-read the config; only changed workers are touched.",
         discussion: """
-        A changed command, environment, user, limits … restarts that worker's instances; a change of
-        policy only (backoff, rules, timeouts, …) is applied in place, same pids. A config with any
-        error changes nothing: every error is printed with its file, line and key. SIGHUP to the
+        A changed command, environment, user, limits … restarts that worker's instances; a change of \
+        policy only (backoff, rules, timeouts, …) is applied in place, same pids. A config with any \
+        error changes nothing: every error is printed with its file, line and key. SIGHUP to the \
         daemon does the same.
 
         Examples:

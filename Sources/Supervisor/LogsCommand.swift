@@ -8,9 +8,9 @@ struct LogsCommand: ParsableCommand {
         commandName: "logs",
         abstract: "Show a worker's output (the last lines, then follow with -f).",
         discussion: """
-        NAME is a worker (its instances interleaved by time) or an instance (api:1). Lines read
-        `TIME INSTANCE | text` for stdout and `TIME INSTANCE ! text` for stderr, in local time.
-        The lines come from the journal when bulkhead writes to journald (and you may read it),
+        NAME is a worker (its instances interleaved by time) or an instance (api:1). Lines read \
+        `TIME INSTANCE | text` for stdout and `TIME INSTANCE ! text` for stderr, in local time. \
+        The lines come from the journal when bulkhead writes to journald (and you may read it), \
         else from bulkhead's own buffer (output.buffer_lines per instance).
 
         Examples:

@@ -9,13 +9,13 @@ struct StatusCommand: ParsableCommand {
         commandName: "status",
         abstract: "Show every instance: state, pid, uptime, restarts, last death, status text.",
         discussion: """
-        NAME is a worker (api), an instance (api:1) or all; without one, every instance.
+        NAME is a worker (api), an instance (api:1) or all; without one, every instance. \
         --json prints the daemon's status document (schema: docs/CONTROL.md), stable for scripts.
 
         Examples:
           bulkhead status
           bulkhead status api cache:0
-          bulkhead status --json | jq '.instances[] | select(.state != "running") | .instance'
+          bulkhead status --json | jq -r '.instances[].state'
         """
     )
 
