@@ -81,10 +81,6 @@ static int child_main(void *arg) {
         }
     }
 
-    for (int i = 0; i < r->rlimit_count; i++) {
-        struct rlimit rl = { .rlim_cur = r->rlimits[i].soft, .rlim_max = r->rlimits[i].hard };
-        if (setrlimit(r->rlimits[i].resource, &rl) < 0) fail(ctx, BH_SPAWN_STAGE_RLIMIT);
-    }
 
     // Move every source above the highest target first, so no dup2 overwrites a source that a
     // later one still needs; then put them in place (dup2 clears CLOEXEC) and close the rest.
@@ -105,6 +101,12 @@ static int child_main(void *arg) {
     }
 
     if (r->cwd && chdir(r->cwd) < 0) fail(ctx, BH_SPAWN_STAGE_CWD);
+
+    // After the fd shuffle: a low RLIMIT_NOFILE must not make the dup above fail.
+    for (int i = 0; i < r->rlimit_count; i++) {
+        struct rlimit rl = { .rlim_cur = r->rlimits[i].soft, .rlim_max = r->rlimits[i].hard };
+        if (setrlimit(r->rlimits[i].resource, &rl) < 0) fail(ctx, BH_SPAWN_STAGE_RLIMIT);
+    }
 
     if (r->set_ids) {
         if (syscall(SYS_setgroups, (size_t)r->group_count, r->groups) < 0) fail(ctx, BH_SPAWN_STAGE_GROUPS);

@@ -128,7 +128,7 @@ struct ExitClassTests {
             let otherPID = try #require(running["other:0"]?["pid"] as? Int)
 
             let mark = daemon.mark
-            FileManager.default.createFile(atPath: daemon.directory + "/corrupt", contents: nil)
+            _ = FileManager.default.createFile(atPath: daemon.directory + "/corrupt", contents: nil)
             let exit = try await daemon.next("db:0", "exit", after: mark)
             #expect(exit.line.contains("exited with code 86: corruption (default: exit 86 (WorkerKit corruption)); quarantined"), "\(exit.line)")
             try await daemon.next("db:0", "quarantined", after: mark)

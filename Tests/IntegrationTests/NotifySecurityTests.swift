@@ -84,7 +84,7 @@ struct NotifySecurityTests {
                 after = try await daemon.next("ticker:0", "spawn", after: exit.index, timeout: 60).index + 1
             }
             stop.set()
-            FileManager.default.createFile(atPath: daemon.directory + "/stop-flood", contents: nil)
+            _ = FileManager.default.createFile(atPath: daemon.directory + "/stop-flood", contents: nil)
             let floodEnd = Date()
             let sent = try await strangerFlood
             #expect(!sent.cappedByTime, "the floods ran for a minute without four restarts of the ticker")

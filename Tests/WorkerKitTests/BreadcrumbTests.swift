@@ -117,10 +117,24 @@ struct BreadcrumbTests {
         #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0)
     }
 
+    @Test func aBlankRegionIsFormattedByTheFirstWrite() throws {
+        // bulkhead passes a zero-filled memfd and never touches it.
+        let size = bh_crumb_region_size(8)
+        let fd = bh_memfd("blank-crumbs", size)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let ring = try #require(BreadcrumbRing(sharedFileDescriptor: fd))
+        ring.record("first")
+        #expect(ring.capacity == 8)
+        #expect(ring.entries(limit: 8).map(\.text) == ["first"])
+    }
+
     @Test func notARingIsRefused() throws {
         let fd = bh_memfd("not-crumbs", 4096)
         try #require(fd >= 0)
         defer { close(fd) }
+        let garbage = [UInt8](repeating: 0x5a, count: 4096)
+        try #require(garbage.withUnsafeBytes { pwrite(fd, $0.baseAddress, 4096, 0) } == 4096)
         #expect(BreadcrumbRing(sharedFileDescriptor: fd) == nil)
         #expect(BreadcrumbRing(sharedFileDescriptor: 987_654) == nil)
     }
