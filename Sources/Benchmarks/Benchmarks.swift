@@ -2,7 +2,7 @@ import BulkheadSystem
 import CLinux
 import Foundation
 
-/// `bulkhead-bench [detect|restart|spawn|output|all]`: runs the real daemon with tiny C workers
+/// `bulkhead-bench [spawn|detect|restart|control|output|all] [--instances N] [--lines N]`: runs the real daemon with tiny C workers
 /// and prints figures. Timing goals live here, not in tests.
 @main
 enum Benchmarks {
@@ -22,6 +22,7 @@ enum Benchmarks {
         if all || which == "spawn" { try SpawnBenchmark.run(instances: instances) }
         if all || which == "detect" { try DetectBenchmark.run(instances: instances) }
         if all || which == "restart" { try RestartBenchmark.run(instances: instances) }
+        if all || which == "control" { try ControlBenchmark.run(instances: instances) }
         if all || which == "output" { try OutputBenchmark.run(lines: Int(value(of: "--lines", in: &arguments) ?? "20000000") ?? 20_000_000) }
     }
 

@@ -159,7 +159,7 @@ struct WorkerFieldsReader {
         for (key, value) in mapping.entries {
             switch key {
             // 0 would restart at once, every time: multiplying 0 never backs off.
-            case "initial": backoff.initial = d.duration(value, allowZero: false).map(value.located)
+            case "initial": backoff.initial = d.duration(value, allowZero: true).map(value.located)
             case "max": backoff.max = d.duration(value, allowZero: false).map(value.located)
             case "multiplier":
                 guard let number = d.double(value) else { continue }

@@ -1,22 +1,61 @@
 import BulkheadJSON
 import BulkheadPolicy
 import BulkheadSystem
+import Glibc
 
 /// `state_dir/crashes`: one pretty JSON file per report, plus `index.jsonl` (one summary per
 /// line) so listing never parses every report. Bounded: the oldest reports go first.
-final class CrashReportStore {
+///
+/// Reports are written by a thread of their own: encoding a report and creating, renaming and
+/// deleting files cost hundreds of microseconds (more on a filesystem churning through inodes),
+/// and none of it may delay the restart that follows a death. The loop reserves the id and
+/// lists the summary at once; the file follows a few milliseconds later.
+final class CrashReportStore: @unchecked Sendable {
     let directory: String
-    var retention: CrashReportRetention
-    private(set) var entries: [(id: String, bytes: Int, summary: JSON)] = []
+    private var mutex = pthread_mutex_t()
+    private var wake = pthread_cond_t()
+    private var written = pthread_cond_t()
+    private var retentionValue: CrashReportRetention
+    private var entries: [(id: String, bytes: Int, summary: JSON)] = []
+    private var known = Set<String>()
+    private var queue: [Job] = []
+    private var inFlight: String?
     private var totalBytes = 0
     private var indexLines = 0
+    private var droppedReports = 0
+    private var thread: pthread_t?
+
+    /// Reports waiting to be written; past this, new ones are dropped (and counted).
+    static let maxQueued = 4096
+
+    struct Job {
+        var id: String
+        var record: DeathRecord
+        var evidence: DeathEvidence?
+        var wall: Int64
+    }
 
     var indexPath: String { directory + "/index.jsonl" }
 
-    init(directory: String, retention: CrashReportRetention) {
+    var retention: CrashReportRetention {
+        get { locked { retentionValue } }
+        set { locked { retentionValue = newValue } }
+    }
+
+    init(directory: String, retention: CrashReportRetention, background: Bool = true) {
         self.directory = directory
-        self.retention = retention
+        self.retentionValue = retention
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&wake, nil)
+        pthread_cond_init(&written, nil)
         load()
+        if background { startThread() }
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body()
     }
 
     /// Reads the index, keeping entries whose file still exists, in the files' (time) order.
@@ -31,48 +70,143 @@ final class CrashReportStore {
             totalBytes += bytes
         }
         entries.sort { $0.id < $1.id }
+        known = Set(files.map { String($0.dropLast(5)) })
         indexLines = entries.count
     }
 
     /// A fresh id: `20261129-140327-412-api-0` (UTC time, worker, index), unique in the store.
     func newID(for instance: InstanceID, wall: Int64) -> String {
-        let base = "\(WallClockText.compact(wall))-\(instance.worker)-\(instance.index)"
-        var id = base
-        var n = 2
-        while FileSystem.exists(directory + "/" + id + ".json") {
-            id = "\(base)-\(n)"
-            n += 1
+        locked {
+            let base = "\(WallClockText.compact(wall))-\(instance.worker)-\(instance.index)"
+            var id = base
+            var n = 2
+            while known.contains(id) {
+                id = "\(base)-\(n)"
+                n += 1
+            }
+            known.insert(id)
+            return id
         }
-        return id
     }
 
-    func save(id: String, report: JSON, summary: JSON) throws(SystemError) {
-        let bytes = report.encodedBytes(.pretty) + [0x0A]
-        try FileSystem.writeAtomically(directory + "/" + id + ".json", bytes)
-        entries.append((id, bytes.count, summary))
-        totalBytes += bytes.count
-        appendIndex(summary)
-        enforceRetention()
+    /// Queues a report; its summary is listed at once. False when the queue was full.
+    @discardableResult
+    func enqueue(id: String, record: DeathRecord, evidence: DeathEvidence?, wall: Int64) -> Bool {
+        let summary = CrashReport.summary(id: id, record: record, wall: wall)
+        return locked {
+            guard queue.count < Self.maxQueued else {
+                droppedReports += 1
+                known.remove(id)
+                return false
+            }
+            entries.append((id, 0, summary))
+            queue.append(Job(id: id, record: record, evidence: evidence, wall: wall))
+            if thread == nil {
+                writeQueued()
+            } else {
+                pthread_cond_signal(&wake)
+            }
+            return true
+        }
     }
 
-    func report(id: String) -> [UInt8]? {
-        guard !id.contains("/"), !id.hasPrefix(".") else { return nil }
-        return FileSystem.read(directory + "/" + id + ".json", limit: 64 << 20)
+    /// Reports dropped because the writer could not keep up, since the last call.
+    func takeDroppedReports() -> Int {
+        locked {
+            defer { droppedReports = 0 }
+            return droppedReports
+        }
+    }
+
+    /// Waits (at most `timeoutNanoseconds`) until report `id` is on disk, if it is queued.
+    func waitUntilWritten(_ id: String, timeoutNanoseconds: Int64 = 2_000_000_000) {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        let total = Int64(deadline.tv_nsec) + timeoutNanoseconds
+        deadline.tv_sec += Int(total / 1_000_000_000)
+        deadline.tv_nsec = Int(total % 1_000_000_000)
+        pthread_mutex_lock(&mutex)
+        while queue.contains(where: { $0.id == id }) || inFlight == id {
+            if pthread_cond_timedwait(&written, &mutex, &deadline) == ETIMEDOUT { break }
+        }
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Waits until every queued report is written (shutdown).
+    func drain(timeoutNanoseconds: Int64) {
+        guard let last = locked({ queue.last?.id ?? inFlight }) else { return }
+        waitUntilWritten(last, timeoutNanoseconds: timeoutNanoseconds)
     }
 
     /// Newest first.
     func summaries(worker: String?, limit: Int) -> [JSON] {
-        var out: [JSON] = []
-        for entry in entries.reversed() where out.count < limit {
-            if let worker, entry.summary["worker"]?.string != worker && entry.summary["instance"]?.string != worker { continue }
-            out.append(entry.summary)
+        locked {
+            var out: [JSON] = []
+            for entry in entries.reversed() where out.count < limit {
+                if let worker, entry.summary["worker"]?.string != worker && entry.summary["instance"]?.string != worker { continue }
+                out.append(entry.summary)
+            }
+            return out
         }
-        return out
+    }
+
+    func report(id: String) -> [UInt8]? {
+        guard !id.contains("/"), !id.hasPrefix(".") else { return nil }
+        waitUntilWritten(id)
+        return FileSystem.read(directory + "/" + id + ".json", limit: 64 << 20)
+    }
+
+    // MARK: - The writer
+
+    private func startThread() {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var handle = pthread_t()
+        let rc = pthread_create(&handle, nil, { raw in
+            let store = Unmanaged<CrashReportStore>.fromOpaque(raw!).takeRetainedValue()
+            store.runLoop()
+            return nil
+        }, context)
+        if rc == 0 { thread = handle } else { Unmanaged<CrashReportStore>.fromOpaque(context).release() }
+    }
+
+    private func runLoop() {
+        pthread_mutex_lock(&mutex)
+        while true {
+            while queue.isEmpty { pthread_cond_wait(&wake, &mutex) }
+            writeQueued()
+        }
+    }
+
+    /// Called with the mutex held; drops it around the file work.
+    private func writeQueued() {
+        while !queue.isEmpty {
+            let job = queue.removeFirst()
+            inFlight = job.id
+            pthread_mutex_unlock(&mutex)
+            let bytes = CrashReport.build(id: job.id, record: job.record, evidence: job.evidence).encodedBytes(.pretty) + [0x0A]
+            let saved = (try? FileSystem.writeAtomically(directory + "/" + job.id + ".json", bytes)) != nil
+            pthread_mutex_lock(&mutex)
+            inFlight = nil
+            if let index = entries.lastIndex(where: { $0.id == job.id }) {
+                if saved {
+                    entries[index].bytes = bytes.count
+                    totalBytes += bytes.count
+                } else {
+                    entries.remove(at: index)
+                    known.remove(job.id)
+                }
+            }
+            if saved {
+                let summary = entries.last(where: { $0.id == job.id })?.summary ?? CrashReport.summary(id: job.id, record: job.record, wall: job.wall)
+                appendIndex(summary)
+                enforceRetention()
+            }
+            pthread_cond_broadcast(&written)
+        }
     }
 
     private func appendIndex(_ summary: JSON) {
-        let fd = try? FileDescriptor.open(indexPath, O_WRONLY_APPEND_CREATE)
-        if let fd {
+        if let fd = try? FileDescriptor.open(indexPath, O_WRONLY | O_APPEND | O_CREAT) {
             try? fd.writeAll(summary.encodedBytes(.compact) + [0x0A])
             fd.close()
         }
@@ -81,21 +215,24 @@ final class CrashReportStore {
 
     private func enforceRetention() {
         var removed = 0
-        while entries.count > max(1, retention.keep) || (totalBytes > Int(clamping: retention.maxBytes) && entries.count > 1) {
-            let oldest = entries.removeFirst()
+        let keep = max(1, retentionValue.keep)
+        let maxBytes = Int(clamping: retentionValue.maxBytes)
+        while entries.count > keep || (totalBytes > maxBytes && entries.count > 1) {
+            guard let oldest = entries.first, !queue.contains(where: { $0.id == oldest.id }) else { break }
+            entries.removeFirst()
             totalBytes -= oldest.bytes
+            known.remove(oldest.id)
             FileSystem.remove(directory + "/" + oldest.id + ".json")
             removed += 1
         }
         // The index is append-only; rewrite it once it holds twice what is kept.
         if removed > 0 && indexLines > 2 * max(entries.count, 16) {
             var bytes: [UInt8] = []
-            for entry in entries { bytes += entry.summary.encodedBytes(.compact) + [0x0A] }
+            for entry in entries where !queue.contains(where: { $0.id == entry.id }) {
+                bytes += entry.summary.encodedBytes(.compact) + [0x0A]
+            }
             try? FileSystem.writeAtomically(indexPath, bytes)
             indexLines = entries.count
         }
     }
 }
-
-import Glibc
-let O_WRONLY_APPEND_CREATE: Int32 = O_WRONLY | O_APPEND | O_CREAT

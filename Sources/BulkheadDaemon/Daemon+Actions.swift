@@ -66,6 +66,14 @@ extension Daemon {
             slot.oomBaseline = slot.cgroup?.oomKills() ?? 0
             slot.stderrTail.removeAll()
             pids[launched.pid] = id
+            if let pidfd = Reaper.pidfd(for: launched.pid) {
+                if let token = try? register(pidfd, .readable, .process(id)) {
+                    slot.pidfd = pidfd
+                    slot.pidfdToken = token
+                } else {
+                    pidfd.close()   // the wait4(-1) scan reaps it instead
+                }
+            }
             attachOutput(slot, launched.stdout, .stdout)
             attachOutput(slot, launched.stderr, .stderr)
             return supervision.spawned(id, pid: launched.pid, MonotonicClock.now())

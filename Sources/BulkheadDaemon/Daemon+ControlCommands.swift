@@ -246,6 +246,7 @@ extension Daemon {
         }
         let missing = ControlFailure(.notFound, "no crash report \"\(id.prefix(200))\"; list them with `bulkhead crashes`")
         guard Self.isCrashID(id) else { return .failure(missing) }
+        reports.waitUntilWritten(id)   // a report a few milliseconds old may still be on its way
         let path = reports.directory + "/" + id + ".json"
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return .failure(missing) }

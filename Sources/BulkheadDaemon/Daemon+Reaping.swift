@@ -4,15 +4,41 @@ import Glibc
 
 /// The one reaper, and what it gathers about a death before policy hears of it.
 extension Daemon {
+    /// The scan: wait4(-1) until nothing is left. It costs O(children) per call, so instance
+    /// deaths normally come through their pidfds (`reapInstance`); the scan is for orphans a
+    /// worker left behind (reparented to us, a subreaper) and anything a pidfd missed.
     func reapChildren() {
+        orphanScanDue = nil
         collectExitTimes()
         while let exit = Reaper.reapOne() {
-            guard let id = pids.removeValue(forKey: exit.pid) else {
+            guard let id = pids[exit.pid] else {
                 // An orphan a worker left behind, reparented to us (we are a subreaper).
                 counters.orphansReaped += 1
                 continue
             }
             handleDeath(id, exit)
+        }
+    }
+
+    /// An instance's pidfd became readable: its main process exited.
+    func reapInstance(_ id: InstanceID) {
+        guard let slot = slots[id], let pidfd = slot.pidfd, let exit = Reaper.reap(pidfd: pidfd) else { return }
+        handleDeath(id, exit)
+    }
+
+    /// SIGCHLDs arrived. One from an instance's main process is that instance's pidfd's
+    /// business; one from any other process (an orphan) sends us scanning at once. Signals
+    /// coalesce, so an orphan's death can hide behind an instance's: a scan follows within a
+    /// second of any death, so no zombie lingers longer than that.
+    func childrenChanged(_ senders: [Int32]) {
+        let unexplained = senders.contains { sender in
+            guard let id = pids[sender] else { return true }
+            return slots[id]?.pidfd == nil
+        }
+        if unexplained {
+            reapChildren()
+        } else if orphanScanDue == nil {
+            orphanScanDue = MonotonicClock.now() + .seconds(1)
         }
     }
 
@@ -52,10 +78,16 @@ extension Daemon {
     }
 
     func handleDeath(_ id: InstanceID, _ exit: Reaper.Exit) {
-        guard let slot = slots[id] else { return }
+        guard let slot = slots[id] else {
+            pids[exit.pid] = nil
+            return
+        }
         let spec = supervision.spec(for: id)
 
+        // The pid stays in `pids` until its kernel exit event is matched (the collector keeps
+        // only known pids), and leaves before anything can spawn and reuse the number.
         var (latency, latencySource) = kernelDetectLatency(pid: exit.pid)
+        pids[exit.pid] = nil
 
         // Everything the process wrote is in its pipes now; take it before judging.
         if let pipe = slot.stdout { drain(pipe, slot, maxReads: 64) }
@@ -90,6 +122,11 @@ extension Daemon {
             breadcrumbs: crumbs?.entries ?? [], backtrace: backtrace, stderrTail: tailLines, leftoversKilled: leftovers
         )
         slot.pid = nil
+        if let pidfd = slot.pidfd {
+            unregister(pidfd, token: slot.pidfdToken)
+            pidfd.close()
+            slot.pidfd = nil
+        }
         perform(supervision.exited(id, pid: exit.pid, facts: facts, MonotonicClock.now()))
     }
 }

@@ -4,19 +4,15 @@ import BulkheadSystem
 
 /// A death, written down: the crash report (unless clean) and the `exit` event.
 extension Daemon {
+    /// The exit event goes out now; the report file is written by the store's own thread, so
+    /// file I/O never delays the restart that follows.
     func recordDeath(_ record: DeathRecord) {
         let evidence = self.evidence.removeValue(forKey: record.instance)
         let wall = evidence?.endedWall ?? WallClock.nowNanoseconds()
         var crashID: String?
         if record.classification.deathClass != .clean {
             let id = reports.newID(for: record.instance, wall: wall)
-            let report = CrashReport.build(id: id, record: record, evidence: evidence)
-            do {
-                try reports.save(id: id, report: report, summary: CrashReport.summary(id: id, record: record, wall: wall))
-                crashID = id
-            } catch {
-                emit(SupervisorEvent(.daemon, record.instance, priority: 3, message: "could not write crash report \(id): \(error)"))
-            }
+            if reports.enqueue(id: id, record: record, evidence: evidence, wall: wall) { crashID = id }
         }
         emit(ExitEvent.make(record, crashID: crashID, latency: evidence?.detectLatencyMicroseconds), extra: ExitEvent.fields(record, crashID: crashID))
     }

@@ -55,6 +55,8 @@ public final class Daemon {
     var iterationWall: Int64 = 0
     var deadline: Instant?
     var counters = Counters()
+    /// A wait4(-1) scan is owed (see `childrenChanged`).
+    var orphanScanDue: Instant?
     var controlServer: ControlServer?
     /// bulkhead's own sd_notify client; nil without NOTIFY_SOCKET (Daemon+Systemd.swift).
     var systemd: SystemdNotifier?
@@ -64,6 +66,7 @@ public final class Daemon {
         case exitTimes
         case output(InstanceID, OutputStream)
         case notify(InstanceID)
+        case process(InstanceID)
         case control
         case controlClient(Int)
     }
@@ -114,7 +117,7 @@ public final class Daemon {
         sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)
         while !(shutdownRequested && supervision.isQuiescent) {
             deadline = supervision.nextDeadline()
-            let wake = [deadline, controlDeadline(), systemdDeadline()].compactMap { $0 }.min()
+            let wake = [deadline, controlDeadline(), systemdDeadline(), orphanScanDue].compactMap { $0 }.min()
             var timeout: Int64?
             if let wake {
                 let deadline = wake
@@ -142,8 +145,10 @@ public final class Daemon {
             if let deadline, deadline <= now {
                 perform(supervision.tick(now))
             }
+            if let due = orphanScanDue, due <= now { reapChildren() }
             controlTick(now)
             reportDroppedOutput()
+            reportDroppedReports()
             systemdIterationEnded(now)
             sink.endOfIteration()
         }
@@ -167,6 +172,8 @@ public final class Daemon {
             readOutput(id, stream, token: event.token)
         case .notify(let id):
             receiveNotifications(id)
+        case .process(let id):
+            reapInstance(id)
         case .control:
             acceptControl()
         case .controlClient(let client):
@@ -177,14 +184,12 @@ public final class Daemon {
     func handleSignals() {
         let deliveries: [SignalDescriptor.Delivery]
         do { deliveries = try signals.drain() } catch { return }
-        var reaped = false
+        let children = deliveries.filter { $0.signal == SIGCHLD }.map(\.senderPID)
+        if !children.isEmpty { childrenChanged(children) }
         for delivery in deliveries {
             switch delivery.signal {
             case SIGCHLD:
-                if !reaped {
-                    reapChildren()
-                    reaped = true
-                }
+                break
             case SIGTERM, SIGINT:
                 if !shutdownRequested {
                     shutdownRequested = true
@@ -229,6 +234,13 @@ public final class Daemon {
         emit(SupervisorEvent(.outputDropped, nil, priority: 4, message: "output too slow: \(dropped) lines dropped (\(counters.outputLinesDropped) in all)"))
     }
 
+    /// Crash reports the writer could not keep up with (a storm of thousands of deaths).
+    func reportDroppedReports() {
+        let dropped = reports.takeDroppedReports()
+        guard dropped > 0 else { return }
+        emit(SupervisorEvent(.outputDropped, nil, priority: 3, message: "crash report writer too slow: \(dropped) reports not written (their exit events were logged)"))
+    }
+
     // MARK: - Reload
 
     enum ReloadOutcome {
@@ -266,6 +278,7 @@ public final class Daemon {
             FileSystem.removeTree(slot.backtraceDirectory)
         }
         cgroups?.removeBase()
+        reports.drain(timeoutNanoseconds: 5_000_000_000)
         emit(SupervisorEvent(.daemon, nil, priority: 5, message: "every worker stopped; bulkhead exits"))
         sink.drain(timeoutNanoseconds: 2_000_000_000)
     }

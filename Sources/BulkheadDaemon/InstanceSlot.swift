@@ -17,6 +17,9 @@ final class InstanceSlot {
 
     // The live process.
     var pid: Int32?
+    /// Readable once the main process has exited; reaped with waitid(P_PIDFD).
+    var pidfd: FileDescriptor?
+    var pidfdToken: UInt64 = 0
     var spawnedAtWall: Int64 = 0
     var oomBaseline = 0
     var stdout: OutputPipe?

@@ -87,4 +87,20 @@ public struct DeathRecord: Equatable, Sendable {
     public var note: String?
     /// The class before escalation, when it was escalated.
     public var originalClass: DeathClass?
+
+    public init(instance: InstanceID, pid: Int32?, startedAt: Instant?, endedAt: Instant, facts: DeathFacts,
+                classification: Classification, fingerprint: String, restarts: Int, action: String,
+                note: String?, originalClass: DeathClass?) {
+        self.instance = instance
+        self.pid = pid
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.facts = facts
+        self.classification = classification
+        self.fingerprint = fingerprint
+        self.restarts = restarts
+        self.action = action
+        self.note = note
+        self.originalClass = originalClass
+    }
 }

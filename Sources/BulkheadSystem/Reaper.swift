@@ -24,6 +24,22 @@ public enum Reaper {
         )
     }
 
+    /// Reaps the child behind `pidfd` if it has exited (O(1), unlike wait4(-1)).
+    public static func reap(pidfd: FileDescriptor) -> Exit? {
+        var raw = bh_exit()
+        guard bh_reap_pidfd(pidfd.rawValue, &raw) == 1 else { return nil }
+        return Exit(
+            pid: raw.pid, exited: raw.exited == 1, code: raw.code, coreDumped: raw.core_dumped == 1,
+            userMicroseconds: raw.user_us, systemMicroseconds: raw.system_us, maxResidentKiB: raw.max_rss_kib
+        )
+    }
+
+    /// pidfd_open: an fd that becomes readable when the process exits (moved high, CLOEXEC).
+    public static func pidfd(for pid: Int32) -> FileDescriptor? {
+        let fd = bh_pidfd_open(pid)
+        return fd >= 0 ? FileDescriptor(rawValue: fd).movedHigh() : nil
+    }
+
     public static func becomeSubreaper() throws(SystemError) {
         _ = try check("prctl(PR_SET_CHILD_SUBREAPER)", bh_become_subreaper())
     }

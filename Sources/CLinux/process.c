@@ -7,6 +7,8 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <string.h>
+#include <signal.h>
 #include <unistd.h>
 
 int bh_become_subreaper(void) {
@@ -55,6 +57,33 @@ int bh_reap_pid(pid_t target, bh_exit *out) {
     } while (pid < 0 && errno == EINTR);
     if (pid < 0) return -errno;
     fill_exit(pid, status, &ru, out);
+    return 1;
+}
+
+int bh_reap_pidfd(int pidfd, bh_exit *out) {
+    // The raw waitid takes a fifth argument, the rusage, which glibc's wrapper does not pass.
+    siginfo_t info;
+    struct rusage ru;
+    memset(&info, 0, sizeof info);
+    long rc;
+    do {
+        rc = syscall(SYS_waitid, 3 /* P_PIDFD */, pidfd, &info, WEXITED | WNOHANG, &ru);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) return -errno;
+    if (info.si_pid == 0) return 0;
+    out->pid = info.si_pid;
+    if (info.si_code == CLD_EXITED) {
+        out->exited = 1;
+        out->code = info.si_status;
+        out->core_dumped = 0;
+    } else {
+        out->exited = 0;
+        out->code = info.si_status;
+        out->core_dumped = info.si_code == CLD_DUMPED ? 1 : 0;
+    }
+    out->user_us = (int64_t)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec;
+    out->system_us = (int64_t)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec;
+    out->max_rss_kib = ru.ru_maxrss;
     return 1;
 }
 

@@ -80,8 +80,6 @@ struct ErrorReportTests {
                   "bulkhead.yaml:4: workers[0].backoff.jitter: must be between 0 and 1 (got -0.1): it is a fraction of the delay"),
         ErrorCase("max below initial", oneWorker("    backoff:", "      initial: 10s", "      max: 1s"),
                   "bulkhead.yaml:6: workers[0].backoff.max: max (1s) is less than initial (10s)"),
-        ErrorCase("zero initial", oneWorker("    backoff: { initial: 0s }"),
-                  "bulkhead.yaml:4: workers[0].backoff.initial: must be more than 0"),
         ErrorCase("zero max_restarts", oneWorker("    crash_loop: { max_restarts: 0 }"),
                   "bulkhead.yaml:4: workers[0].crash_loop.max_restarts: must be at least 1 (got 0)"),
         ErrorCase("zero window", oneWorker("    crash_loop: { window: 0 }"),
@@ -207,5 +205,17 @@ struct ErrorReportTests {
         let errors = ConfigLoader.check(yaml: oneWorker("    instances: 0"), file: "/etc/bulkhead/bulkhead.yaml")
         #expect(errors == [ConfigError(file: "/etc/bulkhead/bulkhead.yaml", line: 4, column: 16, keyPath: "workers[0].instances",
                                        message: "must be at least 1 (got 0)")])
+    }
+}
+
+@Suite("Backoff with no delay")
+struct ZeroBackoffTests {
+    @Test("backoff.initial: 0 is valid: restart at once (the max then caps nothing)")
+    func zeroInitialIsAccepted() throws {
+        let config = try ConfigLoader.parse(
+            yaml: "workers:\n  - name: a\n    command: [/bin/true]\n    backoff: { initial: 0ms }\n",
+            file: "bulkhead.yaml", options: ConfigOptions(checksExecutables: false)
+        )
+        #expect(config.workers[0].backoff.initial == .zero)
     }
 }

@@ -84,14 +84,15 @@ struct CrashStormTests {
         #expect(crashExits.allSatisfy { DaemonHarness.crashID(in: $0) != nil })
         let ids = Set(crashExits.compactMap(DaemonHarness.crashID))
         #expect(ids.count == crashExits.count, "crash ids are unique")
+
+        let workerPIDs = Set(daemon.spawnedPIDs)
+        #expect(try await daemon.shutdown() == 0)
+        // Reports are written by their own thread; the daemon drains it before it exits.
         let files = Set(((try? FileManager.default.contentsOfDirectory(atPath: daemon.crashDirectory)) ?? [])
             .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) })
         if ids.count <= 1000 {   // the default retention keeps the newest 1000
             #expect(ids.isSubset(of: files), "\(ids.subtracting(files).count) crash reports missing")
         }
-
-        let workerPIDs = Set(daemon.spawnedPIDs)
-        #expect(try await daemon.shutdown() == 0)
         let left = Processes.members(ofGroups: workerPIDs).map { "\($0.pid) \($0.stat.state)" }
         #expect(left.isEmpty, "left behind: \(left)")
     }

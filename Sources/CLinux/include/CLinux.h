@@ -88,6 +88,9 @@ int bh_reap_any(bh_exit *out);
 /// wait4(pid, 0): reaps one known child, blocking.
 int bh_reap_pid(pid_t pid, bh_exit *out);
 
+/// waitid(P_PIDFD, pidfd, WEXITED | WNOHANG) with the rusage: reaps that one child, without
+/// the O(children) scan wait4(-1) does. Returns 1 when reaped, 0 when it still runs, -errno.
+int bh_reap_pidfd(int pidfd, bh_exit *out);
 /// pidfd_open(pid, 0) (syscall 434).
 int bh_pidfd_open(pid_t pid);
 /// pidfd_send_signal(pidfd, sig, NULL, 0).

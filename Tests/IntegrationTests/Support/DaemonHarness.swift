@@ -186,8 +186,13 @@ final class DaemonHarness: @unchecked Sendable {
         }
     }
 
-    func crashReport(id: String) -> [String: Any]? {
-        guard let data = FileManager.default.contents(atPath: crashDirectory + "/" + id + ".json") else { return nil }
+    /// The report `id`, waiting (up to `timeout` s) for its file: the exit event naming it goes
+    /// out first, and the report's own thread writes the file a moment later.
+    func crashReport(id: String, timeout: Double = 20) -> [String: Any]? {
+        let path = crashDirectory + "/" + id + ".json"
+        let deadline = Date().addingTimeInterval(timeout)
+        while !FileManager.default.fileExists(atPath: path) && Date() < deadline { usleep(5_000) }
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     }
 
