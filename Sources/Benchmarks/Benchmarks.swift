@@ -11,14 +11,33 @@ enum Benchmarks {
         return URL(fileURLWithPath: exe).deletingLastPathComponent().path
     }()
 
-    static var tiny: String { productsDirectory + "/tinyworker" }
+    /// The C worker, compiled here with `cc` into a plain C program. (SwiftPM links its own
+    /// build of Sources/TinyWorker against the Swift runtime, whose start-up would dominate
+    /// every spawn figure.) Falls back to that build when no C compiler is installed.
+    static let tiny: String = {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("TinyWorker/main.c").path
+        let output = NSTemporaryDirectory() + "bulkhead-bench-tinyworker-\(getpid())"
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
+        cc.arguments = ["-O2", "-o", output, source]
+        if (try? cc.run()) != nil {
+            cc.waitUntilExit()
+            if cc.terminationStatus == 0 {
+                atexit { _ = unlink(NSTemporaryDirectory() + "bulkhead-bench-tinyworker-\(getpid())") }
+                return output
+            }
+        }
+        print("bulkhead-bench: no C compiler; using the SwiftPM build of tinyworker (it loads the Swift runtime)")
+        return productsDirectory + "/tinyworker"
+    }()
 
     static func main() throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
         let instances = Int(value(of: "--instances", in: &arguments) ?? "1000") ?? 1000
         let which = arguments.first ?? "all"
         let all = which == "all"
-        print("bulkhead-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, instances=\(instances), products=\(productsDirectory)")
+        print("bulkhead-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, instances=\(instances), worker \(tiny)")
         if all || which == "spawn" { try SpawnBenchmark.run(instances: instances) }
         if all || which == "detect" { try DetectBenchmark.run(instances: instances) }
         if all || which == "restart" { try RestartBenchmark.run(instances: instances) }
@@ -53,16 +72,29 @@ enum SpawnBenchmark {
         var lastExec: UInt64 = 0
         var children = Set<Int32>()
         let deadline = Date().addingTimeInterval(60)
+        var forkedAt: [Int32: UInt64] = [:]
+        var forkToExec: [Double] = []
+        var betweenForks: [Double] = []
+        var lastFork: UInt64?
         while execs < instances && Date() < deadline {
             for e in events.read(timeoutMilliseconds: 100) {
-                if e.kind == 1 && e.parent == daemon.pid { children.insert(e.pid) }
+                if e.kind == 1 && e.parent == daemon.pid {
+                    children.insert(e.pid)
+                    forkedAt[e.pid] = e.timestamp_ns
+                    if let last = lastFork { betweenForks.append(Double(e.timestamp_ns &- last) / 1e3) }
+                    lastFork = e.timestamp_ns
+                }
                 if e.kind == 2 && children.contains(e.pid) {
                     execs += 1
                     lastExec = e.timestamp_ns
+                    if let forked = forkedAt[e.pid] { forkToExec.append(Double(e.timestamp_ns &- forked) / 1e3) }
                 }
             }
         }
         let allExec = Double(lastExec &- start) / 1e6
+        if forkToExec.count > 10 {
+            print("spawn: fork → exec of each child \(Distribution(forkToExec).summary("us")); between forks \(Distribution(betweenForks).summary("us"))")
+        }
         daemon.wait(for: "* spawn:", count: instances, timeout: 30)
         let allLogged = Double(bh_monotonic_ns() - start) / 1e6
         Thread.sleep(forTimeInterval: 2)

@@ -8,7 +8,7 @@ struct DocumentReader {
     let diagnostics: Diagnostics
     let options: ConfigOptions
 
-    static let topLevelKeys = ["control", "state_dir", "crash_reports", "output", "defaults", "workers"]
+    static let topLevelKeys = ["control", "state_dir", "crash_reports", "output", "cgroups", "defaults", "workers"]
 
     func read(_ root: Node) -> SupervisorConfig {
         var config = SupervisorConfig()
@@ -19,6 +19,10 @@ struct DocumentReader {
         if let field = top["state_dir"], let path = diagnostics.absolutePath(field) { config.stateDir = path }
         if let field = top["crash_reports"] { config.crashReports = readCrashReports(field) }
         if let field = top["output"] { config.output = readOutput(field) }
+        if let field = top["cgroups"] {
+            let modes: [(word: String, value: SupervisorConfig.Cgroups)] = [("auto", .auto), ("off", .off)]
+            if let mode = diagnostics.choice(field, modes) { config.cgroups = mode }
+        }
 
         let reader = WorkerFieldsReader(diagnostics: diagnostics)
         let defaults = top["defaults"].flatMap { reader.read($0, isDefaults: true) } ?? WorkerFields(site: top.site)

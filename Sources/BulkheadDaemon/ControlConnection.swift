@@ -5,6 +5,8 @@ import Glibc
 /// One client of the control socket: what it has sent that is not handled yet, what is still
 /// to be written to it, and the deadlines that keep a slow or silent client from holding on.
 final class ControlConnection {
+    /// A request read while the loop was mid-burst, waiting to be answered at the end of the turn.
+    var deferred: ControlRequest?
     let id: Int
     let descriptor: FileDescriptor
     let peer: PeerCredentials

@@ -1,3 +1,4 @@
+import CLinux
 import BulkheadJSON
 import BulkheadPolicy
 import BulkheadSystem
@@ -170,6 +171,7 @@ final class CrashReportStore: @unchecked Sendable {
     }
 
     private func runLoop() {
+        _ = bh_lower_thread_priority(10)   // the supervision loop comes first
         pthread_mutex_lock(&mutex)
         while true {
             while queue.isEmpty { pthread_cond_wait(&wake, &mutex) }

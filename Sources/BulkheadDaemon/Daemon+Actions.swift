@@ -7,6 +7,8 @@ extension Daemon {
     /// Performs actions in order; actions produced while performing (a spawn's outcome) are
     /// appended and performed in turn, so nothing recurses.
     func perform(_ initial: [SupervisorAction]) {
+        performDepth += 1
+        defer { performDepth -= 1 }
         var queue = initial
         var index = 0
         while index < queue.count {
@@ -15,6 +17,7 @@ extension Daemon {
             switch action {
             case .spawn(let id):
                 queue.append(contentsOf: spawn(id))
+                serviceControl()   // a burst of spawns must not hold an operator's request
             case .signal(let id, let pid, let signal, let scope):
                 send(signal, to: id, pid: pid, scope: scope)
             case .record(let record):

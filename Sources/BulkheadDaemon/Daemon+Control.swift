@@ -53,7 +53,7 @@ extension Daemon {
     /// Out of fds: the pending connection would make the listener readable on every turn, so
     /// stop listening for a moment instead of spinning.
     func pauseAccepting(_ server: ControlServer, _ error: SystemError, _ now: Instant) {
-        try? epoll.modify(server.listener.descriptor, [], token: server.listenerToken)
+        try? controlEpoll.modify(server.listener.descriptor, [], token: server.listenerToken)
         server.acceptPausedUntil = now + .milliseconds(250)
         emit(SupervisorEvent(.daemon, nil, priority: 3, message: "control socket: cannot accept (\(error.reason)); pausing for 250ms with \(server.connections.count) clients connected"))
     }
@@ -158,7 +158,7 @@ extension Daemon {
     func serveRequests(_ connection: ControlConnection, _ server: ControlServer, _ now: Instant) {
         var budget = ControlServer.requestsPerTurn
         while !connection.closed && !connection.closeWhenFlushed && !connection.isFollowing && !connection.hasPendingOutput {
-            guard connection.hasCompleteLine else { break }
+            guard connection.deferred != nil || connection.hasCompleteLine else { break }
             guard budget > 0, server.requestBudget > 0 else {
                 server.needsService.insert(connection.id)
                 return
@@ -169,8 +169,20 @@ extension Daemon {
                 answer(connection, failure: ControlFailure(.tooLarge, "the request is longer than \(ControlProtocol.maxRequestBytes) bytes; bulkhead's requests are small JSON lines"), close: true, now)
                 break
             }
-            let request = connection.takeLine(now) { ControlRequest.parse($0) }
+            let request: Result<ControlRequest, ControlFailure>?
+            if let deferred = connection.deferred {
+                connection.deferred = nil
+                request = .success(deferred)
+            } else {
+                request = connection.takeLine(now) { ControlRequest.parse($0) }
+            }
             switch request {
+            case .success(let request)? where performDepth > 0 && !Self.nestableCommands.contains(request.command):
+                // Served between two spawns or deaths of a burst: only what cannot change the
+                // instance table runs here; the rest waits for the end of this loop turn.
+                connection.deferred = request
+                server.needsService.insert(connection.id)
+                return
             case .success(let request)?:
                 answer(connection, request, now)
             case .failure(let failure)?:
@@ -188,6 +200,9 @@ extension Daemon {
             }
         }
     }
+
+    /// Requests that may be answered in the middle of performing actions (they only read).
+    static let nestableCommands: Set<String> = ["ping", "status", "logs", "crashes"]
 
     func answer(_ connection: ControlConnection, _ request: ControlRequest, _ now: Instant) {
         switch executeControl(request, connection, now) {
@@ -247,7 +262,7 @@ extension Daemon {
         }
         if wanted != connection.interest {
             do {
-                try epoll.modify(connection.descriptor, wanted, token: connection.token)
+                try controlEpoll.modify(connection.descriptor, wanted, token: connection.token)
                 connection.interest = wanted
             } catch {
                 connection.close()
@@ -298,7 +313,7 @@ extension Daemon {
         if server.appliedControl != supervision.config.control { applyControlSettings(server) }
         if let paused = server.acceptPausedUntil, paused <= now {
             server.acceptPausedUntil = nil
-            try? epoll.modify(server.listener.descriptor, .readable, token: server.listenerToken)
+            try? controlEpoll.modify(server.listener.descriptor, .readable, token: server.listenerToken)
         }
         if !server.needsService.isEmpty {
             let waiting = server.needsService

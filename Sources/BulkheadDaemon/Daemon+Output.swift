@@ -13,6 +13,9 @@ extension Daemon {
 
     /// Reads until the pipe is empty, closed, or `maxReads` chunks were taken.
     func drain(_ pipe: OutputPipe, _ slot: InstanceSlot, maxReads: Int) {
+        var batch = LineBatch()
+        swap(&batch, &spareBatch)
+        defer { swap(&batch, &spareBatch) }
         var reads = 0
         while pipe.open && reads < maxReads {
             reads += 1
@@ -20,21 +23,34 @@ extension Daemon {
             do { n = try pipe.fd.read(into: readBuffer) } catch { n = 0 }
             guard let n else { return }
             if n == 0 {
-                pipe.splitter.flush { deliver($0, slot, pipe.stream) }
+                pipe.splitter.flush { batch.add($0) }
+                deliver(&batch, slot, pipe.stream)
                 unregister(pipe.fd, token: pipe.token)
                 pipe.fd.close()
                 pipe.open = false
                 return
             }
             let chunk = UnsafeRawBufferPointer(rebasing: readBuffer[0..<n])
-            pipe.splitter.feed(chunk) { deliver($0, slot, pipe.stream) }
+            pipe.splitter.feed(chunk) { batch.add($0) }
+            deliver(&batch, slot, pipe.stream)
         }
     }
 
+    /// The lines of one chunk go to the rings and the sink, each in one call; the batch is
+    /// emptied for the next chunk.
+    func deliver(_ batch: inout LineBatch, _ slot: InstanceSlot, _ stream: OutputStream) {
+        guard !batch.isEmpty else { return }
+        if stream == .stderr { slot.stderrTail.append(batch, stream: .stderr, wallNanoseconds: iterationWall) }
+        slot.log.append(batch, stream: stream, wallNanoseconds: iterationWall)
+        sink.workerLines(slot.id, label: slot.label, stream: stream, batch: batch)
+        if slot.followers > 0 { batch.forEach { controlLine(slot, stream, $0) } }
+        batch.removeAll()
+    }
+
+    /// One line from outside a pipe read (the end of a stream).
     func deliver(_ line: UnsafeRawBufferPointer, _ slot: InstanceSlot, _ stream: OutputStream) {
-        if stream == .stderr { slot.stderrTail.append(line, stream: .stderr, wallNanoseconds: iterationWall) }
-        slot.log.append(line, stream: stream, wallNanoseconds: iterationWall)
-        sink.workerLine(slot.id, label: slot.label, stream: stream, line: line)
-        if slot.followers > 0 { controlLine(slot, stream, line) }
+        var batch = LineBatch()
+        batch.add(line)
+        deliver(&batch, slot, stream)
     }
 }

@@ -24,6 +24,7 @@ extension Daemon {
     func reapInstance(_ id: InstanceID) {
         guard let slot = slots[id], let pidfd = slot.pidfd, let exit = Reaper.reap(pidfd: pidfd) else { return }
         handleDeath(id, exit)
+        serviceControl()   // between two deaths of a burst, not after all of them
     }
 
     /// SIGCHLDs arrived. One from an instance's main process is that instance's pidfd's

@@ -31,6 +31,9 @@ public final class Daemon {
     let options: Options
     var supervision: Supervision
     var epoll: Epoll
+    /// The control socket's fds, nested in `epoll`: the loop can look at just them between two
+    /// deaths of a burst, so an operator's request waits for one death's handling at most.
+    var controlEpoll: Epoll
     let signals: SignalDescriptor
     var exitTimes: ExitTimestamps?
     let sink: OutputSink
@@ -48,6 +51,8 @@ public final class Daemon {
     /// What the reaper gathered about a death, until its `record` action is performed.
     var evidence: [InstanceID: DeathEvidence] = [:]
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// Reused by every pipe read (see `LineBatch`).
+    var spareBatch = LineBatch(reserving: true)
     var notifyBuffer = [UInt8](repeating: 0, count: NotifyMessage.maxDatagram)
 
     var shutdownRequested = false
@@ -57,6 +62,8 @@ public final class Daemon {
     var counters = Counters()
     /// A wait4(-1) scan is owed (see `childrenChanged`).
     var orphanScanDue: Instant?
+    /// How deep in `perform` the loop is (control requests that change state wait for 0).
+    var performDepth = 0
     var controlServer: ControlServer?
     /// bulkhead's own sd_notify client; nil without NOTIFY_SOCKET (Daemon+Systemd.swift).
     var systemd: SystemdNotifier?
@@ -69,6 +76,8 @@ public final class Daemon {
         case process(InstanceID)
         case control
         case controlClient(Int)
+        /// `controlEpoll` has something ready.
+        case controlPoll
     }
 
     struct Counters {
@@ -85,10 +94,11 @@ public final class Daemon {
         try Reaper.becomeSubreaper()
         _ = bh_raise_fd_limit()
         epoll = try Epoll()
+        controlEpoll = try Epoll(capacity: 64)
         signals = try SignalDescriptor(Self.handledSignals)
         exitTimes = try? ExitTimestamps()
         let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
-        let host = getenv("BH_NOCG") != nil ? nil : CgroupHost(name: "bulkhead-\(getpid())")
+        let host = config.cgroups == .off ? nil : CgroupHost(name: "bulkhead-\(getpid())")
         cgroups = host
         launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host)
         reports = CrashReportStore(directory: config.stateDir + "/crashes", retention: config.crashReports)
@@ -98,6 +108,7 @@ public final class Daemon {
         try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)
         try FileSystem.makeDirectories(backtraceRoot, mode: 0o755)
         try register(signals.descriptor, .readable, .signals)
+        try register(controlEpoll.descriptor, .readable, .controlPoll)
         if let exitTimes {
             try register(exitTimes.descriptor, .readable, .exitTimes)
         }
@@ -134,13 +145,11 @@ public final class Daemon {
             wakeInstant = MonotonicClock.now()
             iterationWall = WallClock.nowNanoseconds()
             sink.beginIteration(wallNanoseconds: iterationWall)
-            // Deaths first: their pipes are drained by the reaper, whatever order epoll chose.
-            for event in events where isSignalSource(event.token) {
-                handleSignals()
-            }
-            for event in events where !isSignalSource(event.token) {
-                dispatch(event)
-            }
+            // Signals first; then the control socket, so an operator's request never waits
+            // behind a batch of deaths and respawns; then deaths, output, notify messages.
+            for event in events where priority(of: event.token) == 0 { handleSignals() }
+            for event in events where priority(of: event.token) == 1 { dispatch(event) }
+            for event in events where priority(of: event.token) == 2 { dispatch(event) }
             let now = MonotonicClock.now()
             if let deadline, deadline <= now {
                 perform(supervision.tick(now))
@@ -156,9 +165,12 @@ public final class Daemon {
         return 0
     }
 
-    func isSignalSource(_ token: UInt64) -> Bool {
-        if case .signals? = sources[token] { return true }
-        return false
+    func priority(of token: UInt64) -> Int {
+        switch sources[token] {
+        case .signals?: return 0
+        case .control?, .controlClient?, .controlPoll?: return 1
+        default: return 2
+        }
     }
 
     func dispatch(_ event: Epoll.Event) {
@@ -174,6 +186,8 @@ public final class Daemon {
             receiveNotifications(id)
         case .process(let id):
             reapInstance(id)
+        case .controlPoll:
+            serviceControl()
         case .control:
             acceptControl()
         case .controlClient(let client):
@@ -211,14 +225,26 @@ public final class Daemon {
     func register(_ fd: FileDescriptor, _ interest: Epoll.Interest, _ source: Source) throws(SystemError) -> UInt64 {
         let token = nextToken
         nextToken += 1
-        try epoll.add(fd, interest, token: token)
+        switch source {
+        case .control, .controlClient: try controlEpoll.add(fd, interest, token: token)
+        default: try epoll.add(fd, interest, token: token)
+        }
         sources[token] = source
         return token
     }
 
     func unregister(_ fd: FileDescriptor, token: UInt64) {
-        epoll.remove(fd)
+        switch sources[token] {
+        case .control?, .controlClient?: controlEpoll.remove(fd)
+        default: epoll.remove(fd)
+        }
         sources[token] = nil
+    }
+
+    /// Whatever the control socket has ready, now (no waiting).
+    func serviceControl() {
+        guard let events = try? controlEpoll.wait(timeoutNanoseconds: 0), !events.isEmpty else { return }
+        for event in events { dispatch(event) }
     }
 
     // MARK: - Events out
@@ -278,9 +304,34 @@ public final class Daemon {
             FileSystem.removeTree(slot.backtraceDirectory)
         }
         cgroups?.removeBase()
+        reapStrays(timeoutNanoseconds: 2_000_000_000)
         reports.drain(timeoutNanoseconds: 5_000_000_000)
         emit(SupervisorEvent(.daemon, nil, priority: 5, message: "every worker stopped; bulkhead exits"))
         sink.drain(timeoutNanoseconds: 2_000_000_000)
+    }
+}
+
+extension Daemon {
+    /// Every instance is stopped, but orphans killed with their instance may still wait to be
+    /// reaped (the scan runs up to a second after a death), and one that left its group for a
+    /// session of its own, with no cgroup to find it, may still run. Leave neither behind.
+    func reapStrays(timeoutNanoseconds: Int64) {
+        let deadline = MonotonicClock.now().nanoseconds + UInt64(timeoutNanoseconds)
+        var killed: Set<Int32> = []
+        while true {
+            reapChildren()
+            let strays = Reaper.children()
+            if strays.isEmpty { break }
+            for pid in strays where ProcessSignals.signalProcess(pid, SIGKILL) == 0 { killed.insert(pid) }
+            if MonotonicClock.now().nanoseconds >= deadline {
+                emit(SupervisorEvent(.daemon, nil, priority: 3, message: "\(strays.count) processes could not be reaped before exit: \(strays)"))
+                break
+            }
+            usleep(2_000)   // exit path only: SIGKILLed processes die within milliseconds
+        }
+        if !killed.isEmpty {
+            emit(SupervisorEvent(.daemon, nil, priority: 4, message: "killed \(killed.count) orphaned processes of workers at exit"))
+        }
     }
 }
 

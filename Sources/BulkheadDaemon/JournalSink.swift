@@ -28,10 +28,21 @@ final class JournalSink: OutputSink {
     }
 
     func workerLine(_ id: InstanceID, label: String, stream: OutputStream, line: UnsafeRawBufferPointer) {
-        let (priority, skip) = LinePriority.parse(line, stream: stream)
-        let text = skip == 0 ? line : UnsafeRawBufferPointer(rebasing: line[skip...])
-        JournalRecord.appendLine(&staging, label: label, stream: stream, priority: priority, text: text)
-        stagedLines += 1
+        var batch = LineBatch()
+        batch.add(line)
+        workerLines(id, label: label, stream: stream, batch: batch)
+    }
+
+    func workerLines(_ id: InstanceID, label: String, stream: OutputStream, batch: LineBatch) {
+        var out: [UInt8] = []
+        swap(&out, &staging)   // one exclusive access to the property per batch, not per line
+        batch.forEach { line in
+            let (priority, skip) = LinePriority.parse(line, stream: stream)
+            let text = skip == 0 ? line : UnsafeRawBufferPointer(rebasing: line[skip...])
+            JournalRecord.appendLine(&out, label: label, stream: stream, priority: priority, text: text)
+        }
+        swap(&out, &staging)
+        stagedLines += batch.count
         if staging.count >= Self.flushThreshold { flush() }
     }
 

@@ -1,3 +1,4 @@
+import CLinux
 import BulkheadPolicy
 import CSystemd
 import Glibc
@@ -98,6 +99,7 @@ final class JournalWriter: @unchecked Sendable {
     }
 
     private func runLoop() {
+        _ = bh_lower_thread_priority(10)   // the supervision loop comes first
         var local: [UInt8] = []
         local.reserveCapacity(1 << 20)
         pthread_mutex_lock(&mutex)

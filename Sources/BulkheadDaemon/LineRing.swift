@@ -70,6 +70,14 @@ struct LineRing {
         count -= 1
     }
 
+    /// Every line of `batch`, in order (one exclusive access for the lot).
+    /// Only the last `maxLines` of a big batch can survive it, so only those are copied.
+    mutating func append(_ batch: LineBatch, stream: OutputStream, wallNanoseconds: Int64) {
+        let skip = batch.count - maxLines
+        if skip > 0 { totalAppended += UInt64(skip) }
+        batch.forEach(from: max(0, skip)) { append($0, stream: stream, wallNanoseconds: wallNanoseconds) }
+    }
+
     /// The newest `limit` lines, oldest first (optionally of one stream only).
     func lines(last limit: Int, stream: OutputStream? = nil) -> [Line] {
         var out: [Line] = []

@@ -4,6 +4,8 @@ import BulkheadPolicy
 protocol OutputSink: AnyObject {
     /// One line of worker output. `label` is the instance's `worker:index`.
     func workerLine(_ id: InstanceID, label: String, stream: OutputStream, line: UnsafeRawBufferPointer)
+    /// Every line of `batch` (one read's worth); the default calls `workerLine` for each.
+    func workerLines(_ id: InstanceID, label: String, stream: OutputStream, batch: LineBatch)
     /// One supervisor event with the fields the daemon added (crash id, exit code, …).
     func event(_ event: SupervisorEvent, extra: [SupervisorEvent.Field])
     /// The loop woke up: what follows happened at about this time.
@@ -14,6 +16,12 @@ protocol OutputSink: AnyObject {
     func takeDroppedLines() -> Int
     /// Writes what is queued, waiting at most `timeoutNanoseconds`.
     func drain(timeoutNanoseconds: Int64)
+}
+
+extension OutputSink {
+    func workerLines(_ id: InstanceID, label: String, stream: OutputStream, batch: LineBatch) {
+        batch.forEach { workerLine(id, label: label, stream: stream, line: $0) }
+    }
 }
 
 /// Syslog priority of a worker line: `<N>` prefix (sd-daemon.h) or the stream's default.

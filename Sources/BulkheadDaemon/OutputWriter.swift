@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// Writes bulkhead's text output (worker lines and events) to a descriptor from its own thread,
@@ -76,6 +77,7 @@ final class OutputWriter: @unchecked Sendable {
     }
 
     private func runLoop() {
+        _ = bh_lower_thread_priority(10)   // the supervision loop comes first
         var local: [UInt8] = []
         local.reserveCapacity(1 << 20)
         pthread_mutex_lock(&mutex)

@@ -21,17 +21,32 @@ final class TextSink: OutputSink {
     }
 
     func workerLine(_ id: InstanceID, label: String, stream: OutputStream, line: UnsafeRawBufferPointer) {
-        staging.append(contentsOf: timePrefix)
+        var batch = LineBatch()
+        batch.add(line)
+        workerLines(id, label: label, stream: stream, batch: batch)
+    }
+
+    func workerLines(_ id: InstanceID, label: String, stream: OutputStream, batch: LineBatch) {
+        // The staging buffer is moved into a local for the batch: one exclusive access to the
+        // property, not five per line.
+        var out: [UInt8] = []
+        swap(&out, &staging)
         var label = label
-        label.withUTF8 { staging.append(contentsOf: $0) }
-        // A `<N>` prefix (sd-daemon.h) is the line's own priority: it picks the mark and is
-        // not repeated in the text. Otherwise stdout reads `|` and stderr `!`.
-        let (priority, skip) = LinePriority.parse(line, stream: stream)
-        let important = skip > 0 ? priority <= 4 : stream == .stderr
-        staging.append(contentsOf: important ? Self.stderrMark : Self.stdoutMark)
-        staging.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[skip...]))
-        staging.append(0x0A)
-        stagedLines += 1
+        label.withUTF8 { prefixBytes in
+            batch.forEach { line in
+                out.append(contentsOf: timePrefix)
+                out.append(contentsOf: prefixBytes)
+                // A `<N>` prefix (sd-daemon.h) is the line's own priority: it picks the mark and
+                // is not repeated in the text. Otherwise stdout reads `|` and stderr `!`.
+                let (priority, skip) = LinePriority.parse(line, stream: stream)
+                let important = skip > 0 ? priority <= 4 : stream == .stderr
+                out.append(contentsOf: important ? Self.stderrMark : Self.stdoutMark)
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[skip...]))
+                out.append(0x0A)
+            }
+        }
+        swap(&out, &staging)
+        stagedLines += batch.count
         if staging.count >= Self.flushThreshold { flush() }
     }
 

@@ -5,7 +5,12 @@ public struct SupervisorConfig: Equatable, Sendable {
     public var stateDir: String
     public var crashReports: CrashReportRetention
     public var output: OutputConfig
+    /// `auto`: a cgroup per instance where the machine allows (find and kill everything it
+    /// started; memory limits). `off`: process groups and rlimits only (cheaper spawns).
+    public var cgroups: Cgroups = .auto
     public var workers: [WorkerSpec]
+
+    public enum Cgroups: String, Equatable, Sendable { case auto, off }
 
     public init(
         control: ControlConfig = ControlConfig(),

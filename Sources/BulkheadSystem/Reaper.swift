@@ -40,6 +40,14 @@ public enum Reaper {
         return fd >= 0 ? FileDescriptor(rawValue: fd).movedHigh() : nil
     }
 
+    /// The pids of our live and zombie children, from every thread's `children` list (an
+    /// orphan is reparented to one thread of the subreaper).
+    public static func children() -> [Int32] {
+        FileSystem.list("/proc/self/task").flatMap { task in
+            (FileSystem.readText("/proc/self/task/\(task)/children") ?? "").split(separator: " ").compactMap { Int32($0) }
+        }
+    }
+
     public static func becomeSubreaper() throws(SystemError) {
         _ = try check("prctl(PR_SET_CHILD_SUBREAPER)", bh_become_subreaper())
     }

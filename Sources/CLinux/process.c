@@ -106,6 +106,12 @@ int bh_kill(pid_t pid, int sig) {
     return kill(pid, sig) < 0 ? -errno : 0;
 }
 
+int bh_lower_thread_priority(int nice_value) {
+    // Linux applies PRIO_PROCESS to a single thread when given its tid.
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    return setpriority(PRIO_PROCESS, (id_t)tid, nice_value) < 0 ? -errno : 0;
+}
+
 int64_t bh_raise_fd_limit(void) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return -errno;

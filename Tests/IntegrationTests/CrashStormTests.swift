@@ -38,11 +38,12 @@ struct CrashStormTests {
         let exits = ExitCounter()
         // Five check points, each once another 60 deaths have been reported.
         for checkpoint in 1...5 {
-            let target = checkpoint * 60
+            // Counted from the last check point: on a loaded machine the storm may be far ahead
+            // of the first look.
+            let target = lastCount + 60
             let reached = await Processes.waitUntil { exits.count(in: daemon) >= target }
             let count = exits.count(in: daemon)
             #expect(reached, "check point \(checkpoint): only \(count) deaths reported")
-            #expect(count > lastCount, "no new deaths since the last check point")
             lastCount = count
 
             // Responsive: the control socket answers in the middle of it all.

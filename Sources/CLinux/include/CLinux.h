@@ -271,6 +271,9 @@ int bh_proc_events_read(int fd, bh_proc_event *out, int capacity);
 
 /// prctl(PR_SET_PDEATHSIG).
 int bh_set_parent_death_signal(int sig);
+/// setpriority(PRIO_PROCESS, gettid(), nice): the calling thread only. The daemon's helper
+/// threads (writers) run below the loop thread, so on a busy machine the loop gets the CPU.
+int bh_lower_thread_priority(int nice_value);
 /// getrlimit/setrlimit(RLIMIT_NOFILE): raise the soft limit to the hard limit; returns it.
 int64_t bh_raise_fd_limit(void);
 /// Writes all bytes, retrying EINTR and short writes (blocking fds).
