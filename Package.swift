@@ -7,13 +7,16 @@ import PackageDescription
 //   BulkheadConfig  YAML → validated policy types, every error with file, line and key
 //   CLinux          C shim for what Swift's Glibc module lacks (spawn, epoll, signalfd, cmsg, …)
 //   BulkheadSystem  thin typed syscall wrappers over CLinux
+//   BulkheadControl the control protocol and its client, the journal reader: what the CLI needs
 //   BulkheadDaemon  the supervisor: one event loop that feeds events to policy and performs actions
-//   Supervisor      the `bulkhead` executable: daemon entry and CLI
+//   Supervisor      the `bulkhead` executable: the CLI (no Yams, no Foundation: it starts fast)
+//   DaemonMain      `bulkhead-daemon`: `bulkhead daemon` and `check-config` exec it
 let package = Package(
     name: "bulkhead",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bulkhead", targets: ["Supervisor"]),
+        .executable(name: "bulkhead-daemon", targets: ["DaemonMain"]),
         .library(name: "WorkerKit", targets: ["WorkerKit"]),
         .executable(name: "crashlab", targets: ["CrashLab"]),
         .executable(name: "jobworker", targets: ["ExampleWorker"]),
@@ -40,17 +43,25 @@ let package = Package(
         ),
         .target(name: "BulkheadSystem", dependencies: ["CLinux", "BulkheadPolicy"]),
         .target(
+            name: "BulkheadControl",
+            dependencies: ["BulkheadPolicy", "BulkheadJSON", "BulkheadSystem", "CSystemd"]
+        ),
+        .target(
             name: "BulkheadDaemon",
             dependencies: [
-                "BulkheadPolicy", "BulkheadJSON", "BulkheadConfig", "BulkheadSystem", "CLinux", "CSystemd",
+                "BulkheadPolicy", "BulkheadJSON", "BulkheadConfig", "BulkheadControl", "BulkheadSystem", "CLinux", "CSystemd",
             ]
         ),
         .executableTarget(
             name: "Supervisor",
             dependencies: [
-                "BulkheadDaemon", "BulkheadPolicy", "BulkheadJSON", "BulkheadConfig", "BulkheadSystem", "CSystemd",
+                "BulkheadControl", "BulkheadPolicy", "BulkheadJSON", "BulkheadSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "DaemonMain",
+            dependencies: ["BulkheadDaemon", "BulkheadConfig", "BulkheadPolicy", "BulkheadSystem"]
         ),
         .target(
             name: "WorkerKit",
@@ -61,14 +72,14 @@ let package = Package(
         .executableTarget(name: "TinyWorker"),
         .executableTarget(
             name: "Benchmarks",
-            dependencies: ["BulkheadDaemon", "BulkheadSystem", "BulkheadJSON", "CLinux"]
+            dependencies: ["BulkheadDaemon", "BulkheadControl", "BulkheadSystem", "BulkheadJSON", "CLinux"]
         ),
         .testTarget(name: "BulkheadPolicyTests", dependencies: ["BulkheadPolicy"]),
         .testTarget(name: "BulkheadJSONTests", dependencies: ["BulkheadJSON"]),
         .testTarget(name: "BulkheadConfigTests", dependencies: ["BulkheadConfig", "BulkheadPolicy"]),
         .testTarget(
             name: "BulkheadSystemTests",
-            dependencies: ["BulkheadSystem", "BulkheadDaemon", "BulkheadJSON", "CLinux"]
+            dependencies: ["BulkheadSystem", "BulkheadDaemon", "BulkheadControl", "BulkheadJSON", "CLinux"]
         ),
         .testTarget(
             name: "IntegrationTests",

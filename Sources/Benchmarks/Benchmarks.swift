@@ -36,6 +36,11 @@ enum Benchmarks {
         var arguments = Array(CommandLine.arguments.dropFirst())
         let instances = Int(value(of: "--instances", in: &arguments) ?? "1000") ?? 1000
         let which = arguments.first ?? "all"
+        guard ["spawn", "detect", "restart", "control", "output", "all"].contains(which) else {
+            print("usage: bulkhead-bench [spawn|detect|restart|control|output|all] [--instances N] [--lines N]")
+            print("  build with `swift build -c release --static-swift-stdlib`; run as root (cgroups, proc connector)")
+            exit(which == "--help" || which == "-h" ? 0 : 2)
+        }
         let all = which == "all"
         print("bulkhead-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, instances=\(instances), worker \(tiny)")
         if all || which == "spawn" { try SpawnBenchmark.run(instances: instances) }

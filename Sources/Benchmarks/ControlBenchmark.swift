@@ -1,4 +1,4 @@
-import BulkheadDaemon
+import BulkheadControl
 import BulkheadJSON
 import BulkheadSystem
 import CLinux

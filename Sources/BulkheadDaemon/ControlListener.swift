@@ -1,3 +1,4 @@
+import BulkheadControl
 import BulkheadSystem
 import Glibc
 

@@ -1,3 +1,4 @@
+import BulkheadControl
 import CLinux
 import BulkheadJSON
 import BulkheadPolicy

@@ -1,3 +1,4 @@
+import BulkheadControl
 import BulkheadJSON
 import BulkheadPolicy
 import BulkheadSystem

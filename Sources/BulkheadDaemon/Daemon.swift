@@ -1,3 +1,4 @@
+import BulkheadControl
 import BulkheadConfig
 import BulkheadPolicy
 import BulkheadSystem
@@ -335,6 +336,3 @@ extension Daemon {
     }
 }
 
-public enum BulkheadVersion {
-    public static let current = "0.1.0"
-}

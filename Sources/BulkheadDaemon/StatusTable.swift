@@ -1,3 +1,4 @@
+import BulkheadControl
 import BulkheadPolicy
 import BulkheadSystem
 

@@ -37,6 +37,11 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Writes everything (blocking descriptors).
+    /// One line to a terminal or a pipe (the CLI's output); a failure to write is ignored.
+    public func writeLine(_ text: String) {
+        try? writeAll(Array((text + "\n").utf8))
+    }
+
     public func writeAll(_ bytes: [UInt8]) throws(SystemError) {
         let rc = bytes.withUnsafeBytes { bh_write_all(rawValue, $0.baseAddress, $0.count) }
         _ = try check("write", rc)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BulkheadControl
 import BulkheadSystem
 import Glibc
 
@@ -22,7 +23,7 @@ struct BulkheadCommand: ParsableCommand {
           bulkhead --generate-completion-script zsh  > "${fpath[1]}/_bulkhead"
           bulkhead --generate-completion-script fish > ~/.config/fish/completions/bulkhead.fish
         """,
-        version: "0.1.0",
+        version: BulkheadVersion.current,
         subcommands: [
             DaemonCommand.self, StatusCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self,
             ResetCommand.self, ReloadCommand.self, LogsCommand.self, CrashesCommand.self, CrashCommand.self,

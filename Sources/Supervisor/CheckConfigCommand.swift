@@ -1,6 +1,4 @@
 import ArgumentParser
-import BulkheadConfig
-import BulkheadSystem
 
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,13 +15,6 @@ struct CheckConfigCommand: ParsableCommand {
     var path: String
 
     func run() throws {
-        do {
-            let config = try ConfigLoader.load(path: path)
-            let instances = config.workers.reduce(0) { $0 + $1.instances }
-            FileDescriptor.standardOutput.writeLine("\(path): valid (\(config.workers.count) workers, \(instances) instances)")
-        } catch {
-            FileDescriptor.standardError.writeLine("\(error)")
-            throw ExitCode(1)
-        }
+        throw DaemonProgram.exec(["check-config", path])
     }
 }

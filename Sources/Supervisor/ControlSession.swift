@@ -1,5 +1,5 @@
 import ArgumentParser
-import BulkheadDaemon
+import BulkheadControl
 import BulkheadJSON
 import BulkheadSystem
 import Glibc

@@ -1,6 +1,4 @@
 import ArgumentParser
-import BulkheadConfig
-import BulkheadDaemon
 import BulkheadSystem
 import Glibc
 
@@ -9,6 +7,8 @@ struct DaemonCommand: ParsableCommand {
         commandName: "daemon",
         abstract: "Run the supervisor in the foreground.",
         discussion: """
+        Runs bulkhead-daemon (installed next to bulkhead) in this process: same pid, same \
+        environment, so systemd's NOTIFY_SOCKET and MainPID hold.
         Examples:
           bulkhead daemon --config /etc/bulkhead/bulkhead.yaml
           bulkhead daemon --config config/demo.yaml
@@ -25,44 +25,34 @@ struct DaemonCommand: ParsableCommand {
     var noTimestamps = false
 
     func run() throws {
-        // Before anything else, and before any thread exists: the loop takes these signals from
-        // a signalfd, and a thread with SIGCHLD unblocked would eat it.
-        do {
-            try SignalDescriptor.block(Daemon.handledSignals)
-        } catch {
-            throw fail("cannot block signals: \(error)")
-        }
-        let loaded: BulkheadPolicy.SupervisorConfig
-        do {
-            loaded = try ConfigLoader.load(path: config)
-        } catch {
-            throw fail("\(error)\nfix the config and start again (check it with `bulkhead check-config \(config)`).")
-        }
-        let journalStamps = getenv("JOURNAL_STREAM") != nil
-        let daemon: Daemon
-        do {
-            daemon = try Daemon(
-                options: Daemon.Options(configPath: config, socketPath: socket ?? getenv("BULKHEAD_SOCKET").map { String(cString: $0) },
-                                        timestamps: !noTimestamps && !journalStamps),
-                config: loaded
-            )
-        } catch {
-            throw fail("cannot start: \(error)")
-        }
-        let code = daemon.run()
-        if code != 0 { throw ExitCode(code) }
-    }
-
-    func fail(_ message: String) -> ExitCode {
-        FileDescriptor.standardError.writeLine("bulkhead: \(message)")
-        return ExitCode(1)
+        var arguments = ["daemon", "--config", config]
+        if let socket { arguments += ["--socket", socket] }
+        if noTimestamps { arguments.append("--no-timestamps") }
+        throw DaemonProgram.exec(arguments)
     }
 }
 
-import BulkheadPolicy
+/// `bulkhead-daemon`: the YAML-reading, supervising half of bulkhead, kept out of this binary
+/// so the CLI starts fast (Yams brings Foundation, whose start-up every `bulkhead status`
+/// would pay). It sits next to the real `bulkhead` executable.
+enum DaemonProgram {
+    static var path: String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return "bulkhead-daemon" }
+        let executable = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let directory = executable.lastIndex(of: "/").map { String(executable[..<$0]) } ?? "."
+        return directory + "/bulkhead-daemon"
+    }
 
-extension FileDescriptor {
-    func writeLine(_ text: String) {
-        try? writeAll(Array((text + "\n").utf8))
+    /// Replaces this process with bulkhead-daemon; returns only the exit code of a failure.
+    static func exec(_ arguments: [String]) -> ExitCode {
+        let program = path
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        execv(program, argv)
+        let reason = String(cString: strerror(errno))
+        FileDescriptor.standardError.writeLine(
+            "bulkhead: cannot run \(program): \(reason); install bulkhead-daemon next to bulkhead (swift build puts both in .build/<configuration>/)")
+        return ExitCode(1)
     }
 }

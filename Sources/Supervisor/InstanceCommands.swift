@@ -1,5 +1,5 @@
 import ArgumentParser
-import BulkheadDaemon
+import BulkheadControl
 import BulkheadJSON
 
 /// start, stop, restart and reset: the same shape, one verb each.

@@ -1,4 +1,5 @@
 @testable import BulkheadDaemon
+import BulkheadControl
 import BulkheadJSON
 import BulkheadPolicy
 import BulkheadSystem

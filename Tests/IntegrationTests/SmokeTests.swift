@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 @Suite("Smoke")
@@ -22,5 +23,40 @@ struct SmokeTests {
         #expect(report["instance"] as? String == "segv:0")
         try daemon.waitForEvent("segv:0", "spawn", after: daemon.output.firstIndex(of: exit) ?? 0)
         #expect(try daemon.stop() == 0)
+    }
+
+    @Test("`bulkhead daemon` becomes bulkhead-daemon in the same process: same pid, workers its children")
+    func daemonExecKeepsThePid() throws {
+        let daemon = try DaemonHarness("""
+        workers:
+          - name: idle
+            command: [/bin/sleep, "1000"]
+        """)
+        try daemon.start()
+        let pid = daemon.daemonPID
+        let (document, instances) = try daemon.statusJSON()
+        #expect((document["daemon"] as? [String: Any])?["pid"] as? Int == Int(pid), "status names the pid the CLI started as")
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) ?? ""
+        #expect(executable.hasSuffix("/bulkhead-daemon"), "the process runs \(executable)")
+        let worker = try #require(instances["idle:0"]?["pid"] as? Int)
+        #expect(Processes.stat(Int32(worker))?.parentPID == pid)
+        #expect(try daemon.stop() == 0)
+    }
+
+    @Test("check-config runs through bulkhead-daemon: a valid file is described, an invalid one listed with lines")
+    func checkConfigThroughTheDaemonProgram() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bh-check-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let good = directory.appendingPathComponent("good.yaml").path
+        let bad = directory.appendingPathComponent("bad.yaml").path
+        try "workers:\n  - name: a\n    command: [/bin/true]\n    instances: 2\n".write(toFile: good, atomically: true, encoding: .utf8)
+        try "workers:\n  - name: a\n    command: [/bin/true]\n    restart: sometimes\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let valid = try Products.run("bulkhead", ["check-config", good])
+        #expect(valid.code == 0)
+        #expect(valid.stdout == "\(good): valid (1 workers, 2 instances)\n")
+        let invalid = try Products.run("bulkhead", ["check-config", bad])
+        #expect(invalid.code == 1)
+        #expect(invalid.stderr.contains("bad.yaml:4: workers[0].restart"), "\(invalid.stderr)")
     }
 }

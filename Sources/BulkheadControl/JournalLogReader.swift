@@ -1,4 +1,5 @@
 import BulkheadPolicy
+import BulkheadSystem
 import CSystemd
 import Glibc
 

@@ -5,9 +5,9 @@ import Glibc
 /// The AF_UNIX stream calls the control socket needs beyond `UnixStream`: each step on its own
 /// (the listener is made private before it is bound, a probe must not block), so they are here,
 /// thin, with `SystemError` as the error and EINTR retried.
-enum UnixSocketCalls {
+package enum UnixSocketCalls {
     /// A new AF_UNIX stream socket, CLOEXEC; non-blocking unless told otherwise.
-    static func stream(nonBlocking: Bool = true) throws(SystemError) -> FileDescriptor {
+    package static func stream(nonBlocking: Bool = true) throws(SystemError) -> FileDescriptor {
         var type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         if nonBlocking { type |= Int32(SOCK_NONBLOCK.rawValue) }
         let fd = socket(AF_UNIX, type, 0)
@@ -16,7 +16,7 @@ enum UnixSocketCalls {
     }
 
     /// Calls `body` with a `sockaddr_un` for `path`; ENAMETOOLONG when it does not fit.
-    static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) throws(SystemError) -> R {
+    package static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) throws(SystemError) -> R {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -33,18 +33,18 @@ enum UnixSocketCalls {
         }
     }
 
-    static func bind(_ fd: FileDescriptor, _ path: String) throws(SystemError) {
+    package static func bind(_ fd: FileDescriptor, _ path: String) throws(SystemError) {
         let rc = try withAddress(path) { Glibc.bind(fd.rawValue, $0, $1) }
         if rc != 0 { throw SystemError(errno, "bind \(path)") }
     }
 
-    static func listen(_ fd: FileDescriptor, backlog: Int32) throws(SystemError) {
+    package static func listen(_ fd: FileDescriptor, backlog: Int32) throws(SystemError) {
         if Glibc.listen(fd.rawValue, backlog) != 0 { throw SystemError(errno, "listen") }
     }
 
     /// connect(2). Returns 0 or the errno (EINPROGRESS/EAGAIN for a non-blocking socket whose
     /// listener's backlog is full).
-    static func connect(_ fd: FileDescriptor, _ path: String) throws(SystemError) -> Int32 {
+    package static func connect(_ fd: FileDescriptor, _ path: String) throws(SystemError) -> Int32 {
         try withAddress(path) { address, length in
             while true {
                 if Glibc.connect(fd.rawValue, address, length) == 0 { return 0 }
@@ -54,7 +54,7 @@ enum UnixSocketCalls {
     }
 
     /// SO_RCVTIMEO and SO_SNDTIMEO (connect to a Unix socket waits by the send timeout).
-    static func setTimeouts(_ fd: FileDescriptor, receive: Duration?, send: Duration?) {
+    package static func setTimeouts(_ fd: FileDescriptor, receive: Duration?, send: Duration?) {
         func set(_ option: Int32, _ duration: Duration?) {
             let ns = duration?.nanoseconds ?? 0
             var value = timeval(tv_sec: Int(ns / 1_000_000_000), tv_usec: Int((ns % 1_000_000_000) / 1000))
@@ -65,17 +65,17 @@ enum UnixSocketCalls {
     }
 
     /// SO_SNDBUF (the kernel caps it at twice net.core.wmem_max, 416 KiB by default).
-    static func setSendBuffer(_ fd: FileDescriptor, bytes: Int32) {
+    package static func setSendBuffer(_ fd: FileDescriptor, bytes: Int32) {
         var value = bytes
         _ = setsockopt(fd.rawValue, SOL_SOCKET, SO_SNDBUF, &value, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// lstat(2): never follows a symbolic link.
-    static func linkStatus(_ path: String) -> (stat: stat?, errno: Int32) {
+    package static func linkStatus(_ path: String) -> (stat: stat?, errno: Int32) {
         var st = stat()
         if lstat(path, &st) == 0 { return (st, 0) }
         return (nil, errno)
     }
 
-    static func fileType(_ st: stat) -> UInt32 { UInt32(st.st_mode) & UInt32(S_IFMT) }
+    package static func fileType(_ st: stat) -> UInt32 { UInt32(st.st_mode) & UInt32(S_IFMT) }
 }

@@ -182,7 +182,7 @@ public enum ControlMessage: Sendable {
 
 /// Reading a request's arguments with messages that name what was wrong.
 extension JSONObject {
-    func names(_ key: String = "names") -> Result<[String], ControlFailure> {
+    package func names(_ key: String = "names") -> Result<[String], ControlFailure> {
         guard let value = self[key] else { return .success([]) }
         guard let array = value.array else { return .failure(ControlFailure(.badArguments, "\"\(key)\" must be an array of strings")) }
         var names: [String] = []
@@ -193,7 +193,7 @@ extension JSONObject {
         return .success(names)
     }
 
-    func integer(_ key: String, default fallback: Int, range: ClosedRange<Int>) -> Result<Int, ControlFailure> {
+    package func integer(_ key: String, default fallback: Int, range: ClosedRange<Int>) -> Result<Int, ControlFailure> {
         guard let value = self[key], !value.isNull else { return .success(fallback) }
         guard let number = value.int, let int = Int(exactly: number), range.contains(int) else {
             return .failure(ControlFailure(.badArguments, "\"\(key)\" must be an integer from \(range.lowerBound) to \(range.upperBound)"))
@@ -201,11 +201,11 @@ extension JSONObject {
         return .success(int)
     }
 
-    func flag(_ key: String) -> Bool {
+    package func flag(_ key: String) -> Bool {
         self[key]?.bool ?? false
     }
 
-    func text(_ key: String) -> String? {
+    package func text(_ key: String) -> String? {
         self[key]?.string
     }
 }

@@ -1,0 +1,41 @@
+/// The command line `bulkhead` passes on (it has checked it with ArgumentParser already, so
+/// this only has to be exact, not friendly).
+enum DaemonArguments: Equatable {
+    case daemon(config: String, socket: String?, timestamps: Bool)
+    case checkConfig(String)
+    case usage(String)
+
+    static let usage = """
+        usage: bulkhead-daemon daemon [--config PATH] [--socket PATH] [--no-timestamps]
+               bulkhead-daemon check-config PATH
+        (run it as `bulkhead daemon` or `bulkhead check-config`)
+        """
+
+    static func parse(_ arguments: [String]) -> DaemonArguments {
+        guard let command = arguments.first else { return .usage("no command") }
+        var rest = arguments.dropFirst()
+        switch command {
+        case "check-config":
+            guard rest.count == 1, let path = rest.first else { return .usage("check-config takes one path") }
+            return .checkConfig(path)
+        case "daemon":
+            var config = "/etc/bulkhead/bulkhead.yaml"
+            var socket: String?
+            var timestamps = true
+            while let flag = rest.popFirst() {
+                switch flag {
+                case "--config", "--socket":
+                    guard let value = rest.popFirst() else { return .usage("\(flag) needs a value") }
+                    if flag == "--config" { config = value } else { socket = value }
+                case "--no-timestamps":
+                    timestamps = false
+                default:
+                    return .usage("unknown argument \(flag)")
+                }
+            }
+            return .daemon(config: config, socket: socket, timestamps: timestamps)
+        default:
+            return .usage("unknown command \(command)")
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import BulkheadConfig
+import BulkheadDaemon
+import BulkheadPolicy
+import BulkheadSystem
+import Glibc
+
+/// What `bulkhead daemon` and `bulkhead check-config` do once exec'd here.
+enum DaemonEntry {
+    /// Runs the supervisor in the foreground; returns the process exit code.
+    static func runDaemon(config path: String, socket: String?, timestamps: Bool) -> Int32 {
+        // Before anything else, and before any thread exists: the loop takes these signals from
+        // a signalfd, and a thread with SIGCHLD unblocked would eat it.
+        do {
+            try SignalDescriptor.block(Daemon.handledSignals)
+        } catch {
+            return fail("cannot block signals: \(error)")
+        }
+        let loaded: SupervisorConfig
+        do {
+            loaded = try ConfigLoader.load(path: path)
+        } catch {
+            return fail("\(error)\nfix the config and start again (check it with `bulkhead check-config \(path)`).")
+        }
+        let journalStamps = getenv("JOURNAL_STREAM") != nil
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(
+                options: Daemon.Options(configPath: path, socketPath: socket ?? getenv("BULKHEAD_SOCKET").map { String(cString: $0) },
+                                        timestamps: timestamps && !journalStamps),
+                config: loaded
+            )
+        } catch {
+            return fail("cannot start: \(error)")
+        }
+        return daemon.run()
+    }
+
+    /// Validates only: every error at once, each with file, line and key.
+    static func checkConfig(_ path: String) -> Int32 {
+        do {
+            let config = try ConfigLoader.load(path: path)
+            let instances = config.workers.reduce(0) { $0 + $1.instances }
+            FileDescriptor.standardOutput.writeLine("\(path): valid (\(config.workers.count) workers, \(instances) instances)")
+            return 0
+        } catch {
+            FileDescriptor.standardError.writeLine("\(error)")
+            return 1
+        }
+    }
+
+    static func fail(_ message: String) -> Int32 {
+        FileDescriptor.standardError.writeLine("bulkhead: \(message)")
+        return 1
+    }
+}

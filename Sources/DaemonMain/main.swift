@@ -1,0 +1,23 @@
+import BulkheadConfig
+import BulkheadDaemon
+import BulkheadPolicy
+import BulkheadSystem
+import Glibc
+
+// `bulkhead-daemon`: the half of bulkhead that reads YAML and supervises. `bulkhead daemon` and
+// `bulkhead check-config` parse their command line and exec this program with it, so the
+// `bulkhead` CLI itself links neither Yams nor Foundation and starts in a few milliseconds.
+//
+//   bulkhead-daemon daemon --config PATH [--socket PATH] [--no-timestamps]
+//   bulkhead-daemon check-config PATH
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+switch DaemonArguments.parse(arguments) {
+case .daemon(let config, let socket, let timestamps):
+    exit(DaemonEntry.runDaemon(config: config, socket: socket, timestamps: timestamps))
+case .checkConfig(let path):
+    exit(DaemonEntry.checkConfig(path))
+case .usage(let problem):
+    FileDescriptor.standardError.writeLine("bulkhead-daemon: \(problem)\n\(DaemonArguments.usage)")
+    exit(2)
+}
