@@ -8,6 +8,7 @@ import PackageDescription
 //   CLinux          C shim for what Swift's Glibc module lacks (spawn, epoll, signalfd, cmsg, …)
 //   BulkheadSystem  thin typed syscall wrappers over CLinux
 //   BulkheadControl the control protocol and its client, the journal reader: what the CLI needs
+//   CJournalReader  sd-journal reading through dlopen, so the CLI links no libsystemd
 //   BulkheadDaemon  the supervisor: one event loop that feeds events to policy and performs actions
 //   Supervisor      the `bulkhead` executable: the CLI (no Yams, no Foundation: it starts fast)
 //   DaemonMain      `bulkhead-daemon`: `bulkhead daemon` and `check-config` exec it
@@ -35,6 +36,7 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        .target(name: "CJournalReader"),
         .target(name: "BulkheadPolicy"),
         .target(name: "BulkheadJSON"),
         .target(
@@ -44,7 +46,7 @@ let package = Package(
         .target(name: "BulkheadSystem", dependencies: ["CLinux", "BulkheadPolicy"]),
         .target(
             name: "BulkheadControl",
-            dependencies: ["BulkheadPolicy", "BulkheadJSON", "BulkheadSystem", "CSystemd"]
+            dependencies: ["BulkheadPolicy", "BulkheadJSON", "BulkheadSystem", "CJournalReader"]
         ),
         .target(
             name: "BulkheadDaemon",

@@ -78,6 +78,14 @@ enum ControlBenchmark {
         print("    status, a connection each     \(fresh.summary("us"))")
         print("    ping                          \(ping.summary("us"))")
 
+        // The floor: spawning and reaping a program that does nothing, the same way.
+        var floor: [Double] = []
+        for _ in 0..<processRuns {
+            let t0 = bh_monotonic_ns()
+            _ = try runProcess("/bin/true", [])
+            floor.append(Double(bh_monotonic_ns() - t0) / 1e6)
+        }
+        print("    /bin/true (spawn floor)       \(Distribution(floor).summary("ms"))")
         let cli = Benchmarks.productsDirectory + "/bulkhead"
         for arguments in [["status"], ["status", "--json"], ["status", "idle:0"], ["--version"]] {
             var runs: [Double] = []

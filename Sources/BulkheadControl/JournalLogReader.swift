@@ -1,6 +1,6 @@
 import BulkheadPolicy
 import BulkheadSystem
-import CSystemd
+import CJournalReader
 import Glibc
 
 /// Reads worker output back from the journal, for `bulkhead logs` when the daemon writes to
@@ -28,39 +28,41 @@ public final class JournalLogReader {
     }
 
     public struct OpenError: Error, CustomStringConvertible {
-        public var errno: Int32
-        public var description: String { "cannot open the journal: \(String(cString: strerror(errno)))" }
+        public var description: String
     }
 
     private let journal: OpaquePointer
 
-    /// sd_journal_open(3) with `SD_JOURNAL_LOCAL_ONLY`.
+    /// sd_journal_open(3) with `SD_JOURNAL_LOCAL_ONLY`, libsystemd loaded on first use.
     public init() throws(OpenError) {
+        guard bh_journal_load() == 0 else {
+            throw OpenError(description: "cannot read the journal: \(String(cString: bh_journal_error()))")
+        }
         var handle: OpaquePointer?
-        let rc = sd_journal_open(&handle, Int32(SD_JOURNAL_LOCAL_ONLY))
-        guard rc >= 0, let handle else { throw OpenError(errno: -rc) }
+        let rc = bh_journal_open_local(&handle)
+        guard rc >= 0, let handle else { throw OpenError(description: "cannot open the journal: \(String(cString: strerror(-rc)))") }
         journal = handle
         // Whole fields: a line can be 32 KiB, past the default threshold of 64 KiB only for
         // fields bulkhead does not write, but be exact.
-        _ = sd_journal_set_data_threshold(journal, 0)
+        _ = bh_journal_set_data_threshold(journal, 0)
     }
 
     deinit {
-        sd_journal_close(journal)
+        bh_journal_close(journal)
     }
 
     /// Some journal file is visible to this process at all. False usually means the caller
     /// may not read the system journal (not root, not in `systemd-journal`).
     public var canSeeJournalFiles: Bool {
-        sd_journal_has_runtime_files(journal) > 0 || sd_journal_has_persistent_files(journal) > 0
+        bh_journal_has_runtime_files(journal) > 0 || bh_journal_has_persistent_files(journal) > 0
     }
 
     /// The last `last` lines of `worker` (all workers when nil), or of one instance, oldest first.
     public func lines(worker: String?, instance: String? = nil, last: Int) -> [Line] {
         guard last > 0, match(worker: worker, instance: instance) else { return [] }
-        _ = sd_journal_seek_tail(journal)
+        _ = bh_journal_seek_tail(journal)
         var newestFirst: [Line] = []
-        while newestFirst.count < last, sd_journal_previous(journal) > 0 {
+        while newestFirst.count < last, bh_journal_previous(journal) > 0 {
             if let line = current() { newestFirst.append(line) }
         }
         return newestFirst.reversed()
@@ -73,17 +75,17 @@ public final class JournalLogReader {
         guard match(worker: worker, instance: instance) else { return }
         // Step back over the backlog, then walk forward from there: the entries that arrive
         // meanwhile come after it, so none is lost or shown twice.
-        _ = sd_journal_seek_tail(journal)
+        _ = bh_journal_seek_tail(journal)
         var back = 0
-        while back < max(last, 1), sd_journal_previous(journal) > 0 { back += 1 }
+        while back < max(last, 1), bh_journal_previous(journal) > 0 { back += 1 }
         if back == 0 {
-            _ = sd_journal_seek_head(journal)   // nothing yet: every entry to come is new
+            _ = bh_journal_seek_head(journal)   // nothing yet: every entry to come is new
         } else if last > 0, let line = current() {
             guard body(line) else { return }
         }
         let timeout = UInt64(max(poll.microseconds, 1_000))
         while true {
-            let step = sd_journal_next(journal)
+            let step = bh_journal_next(journal)
             if step > 0 {
                 if let line = current() {
                     guard body(line) else { return }
@@ -92,15 +94,15 @@ public final class JournalLogReader {
             }
             if step < 0 { return }
             guard body(nil) else { return }   // idle: a chance to flush and to stop
-            _ = sd_journal_wait(journal, timeout)
+            _ = bh_journal_wait(journal, timeout)
         }
     }
 
     private func match(worker: String?, instance: String?) -> Bool {
-        sd_journal_flush_matches(journal)
+        bh_journal_flush_matches(journal)
         var ok = true
         func add(_ field: String) {
-            ok = ok && field.withCString { sd_journal_add_match(journal, $0, 0) } >= 0
+            ok = ok && field.withCString { bh_journal_add_match(journal, $0, 0) } >= 0
         }
         // Same field: OR; different fields: AND.
         add("BULKHEAD_STREAM=stdout")
@@ -113,7 +115,7 @@ public final class JournalLogReader {
     private func current() -> Line? {
         guard let stream = field("BULKHEAD_STREAM"), let instance = field("BULKHEAD_INSTANCE") else { return nil }
         var usec: UInt64 = 0
-        _ = sd_journal_get_realtime_usec(journal, &usec)
+        _ = bh_journal_get_realtime_usec(journal, &usec)
         return Line(
             instance: String(decoding: instance, as: UTF8.self),
             stream: String(decoding: stream, as: UTF8.self),
@@ -127,7 +129,7 @@ public final class JournalLogReader {
     private func field(_ name: String) -> [UInt8]? {
         var data: UnsafeRawPointer?
         var length = 0
-        let rc = name.withCString { sd_journal_get_data(journal, $0, &data, &length) }
+        let rc = name.withCString { bh_journal_get_data(journal, $0, &data, &length) }
         guard rc >= 0, let data else { return nil }
         let skip = name.utf8.count + 1
         guard length >= skip else { return nil }
