@@ -49,9 +49,34 @@ extension Daemon {
         guard let source = exitTimes else { return }
         let events = source.drain(lost: &lost)
         if lost { counters.exitEventsLost = true }
-        for (pid, nanoseconds) in events where pids[pid] != nil {
-            // The last thread to go is the moment the process died.
-            exitStamps[pid] = max(exitStamps[pid] ?? 0, nanoseconds)
+        var others: Set<Int32> = []
+        for (pid, nanoseconds) in events {
+            if pids[pid] != nil {
+                // The last thread to go is the moment the process died.
+                exitStamps[pid] = max(exitStamps[pid] ?? 0, nanoseconds)
+            } else {
+                others.insert(pid)
+            }
+        }
+        if !others.isEmpty { reapOrphans(others) }
+    }
+
+    /// The kernel reports exits of every child of ours, and a child that is not an instance's
+    /// main process is an orphan a worker left (we are its subreaper): reap it now, by pid, so
+    /// it is not a zombie until the next scan. One that is not a zombie yet (a thread of it
+    /// exited, or the event beat the exit's end) is left to a scan a moment later.
+    func reapOrphans(_ candidates: Set<Int32>) {
+        var pending = false
+        for pid in candidates {
+            switch Reaper.reap(pid: pid) {
+            case true?: counters.orphansReaped += 1
+            case false?: pending = true
+            case nil: break   // reaped already, or the exit of a spawn that failed
+            }
+        }
+        let soon = MonotonicClock.now() + .milliseconds(10)
+        if pending, orphanScanDue.map({ $0 > soon }) ?? true {
+            orphanScanDue = soon
         }
     }
 

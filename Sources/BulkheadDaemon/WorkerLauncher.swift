@@ -118,8 +118,11 @@ struct WorkerLauncher {
         if hasBreadcrumbs { env.append("BULKHEAD_BREADCRUMBS_FD=3") }
         if let watchdog = spec.watchdog { env.append("WATCHDOG_USEC=\(watchdog.microseconds)") }
         let setsBacktrace = spec.env.contains { $0.key == "SWIFT_BACKTRACE" }
-        if spec.backtrace && !setsBacktrace {
-            env.append("SWIFT_BACKTRACE=\(Self.backtraceSetting(directory: slot.backtraceDirectory))")
+        if !setsBacktrace {
+            // `backtrace: false` switches the runtime's backtracer off: it is on by default for
+            // dynamically linked Swift programs, and would otherwise still run on every crash.
+            env.append(spec.backtrace ? "SWIFT_BACKTRACE=\(Self.backtraceSetting(directory: slot.backtraceDirectory))"
+                                      : "SWIFT_BACKTRACE=enable=no")
         }
         // The worker's own env last: it wins over everything above but the bulkhead variables.
         var seen = Set<String>()

@@ -24,6 +24,17 @@ public enum Reaper {
         )
     }
 
+    /// Reaps `pid` if it is our child and has exited: true when it was reaped, false when it
+    /// still runs, nil when it is not our child (any more).
+    public static func reap(pid: Int32) -> Bool? {
+        var raw = bh_exit()
+        switch bh_reap_pid(pid, &raw) {
+        case 1: return true
+        case 0: return false
+        default: return nil
+        }
+    }
+
     /// Reaps the child behind `pidfd` if it has exited (O(1), unlike wait4(-1)).
     public static func reap(pidfd: FileDescriptor) -> Exit? {
         var raw = bh_exit()

@@ -53,9 +53,10 @@ int bh_reap_pid(pid_t target, bh_exit *out) {
     struct rusage ru;
     pid_t pid;
     do {
-        pid = wait4(target, &status, 0, &ru);
+        pid = wait4(target, &status, WNOHANG, &ru);
     } while (pid < 0 && errno == EINTR);
     if (pid < 0) return -errno;
+    if (pid == 0) return 0;
     fill_exit(pid, status, &ru, out);
     return 1;
 }

@@ -59,6 +59,7 @@ struct SpawnTests {
           - name: unlimited
             command: [{{crashlab}}, --print-env]
             limits: { core: unlimited }
+            backtrace: false
         """, prepare: { daemon in
             try FileManager.default.createDirectory(atPath: daemon.directory + "/work", withIntermediateDirectories: true)
         }) { daemon in
@@ -84,6 +85,8 @@ struct SpawnTests {
             let unlimited = CrashLabReport(daemon.stdoutLines(of: "unlimited:0"))
             #expect(unlimited.rlimit("CORE").map { [$0.soft, $0.hard] } == ["unlimited", "unlimited"])
             #expect(unlimited.ids["uid"] == 0)
+            // `backtrace: false` turns the runtime's default backtracer off, not just bulkhead's set-up.
+            #expect(daemon.stdoutLines(of: "unlimited:0").contains("crashlab: env SWIFT_BACKTRACE=enable=no"))
         }
     }
 

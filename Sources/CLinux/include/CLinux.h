@@ -85,7 +85,8 @@ typedef struct bh_exit {
 /// wait4(-1, WNOHANG) with the status macros applied. Returns 1 when a child was reaped,
 /// 0 when no child has exited, -ECHILD when there are no children.
 int bh_reap_any(bh_exit *out);
-/// wait4(pid, 0): reaps one known child, blocking.
+/// wait4(pid, WNOHANG): 1 when that child was reaped, 0 when it has not exited yet, -ECHILD
+/// when it is not (or no longer) our child.
 int bh_reap_pid(pid_t pid, bh_exit *out);
 
 /// waitid(P_PIDFD, pidfd, WEXITED | WNOHANG) with the rusage: reaps that one child, without
