@@ -12,6 +12,7 @@ public final class WorkerContext: Sendable {
     /// The ring ``breadcrumb(_:_:)`` writes to.
     public let breadcrumbs: BreadcrumbRing
     private let socket: NotifySocket
+    private let statusMailbox: StatusMailbox
     let stop: StopController
 
     /// A context over the given environment. WorkerKit's `main` makes the one `run` receives;
@@ -29,6 +30,7 @@ public final class WorkerContext: Sendable {
         self.breadcrumbs = breadcrumbs
         self.logger = logger ?? Logger(label: environment.displayName)
         self.socket = NotifySocket(address: environment.notifySocket)
+        self.statusMailbox = StatusMailbox(socket: socket)
         self.stop = stop
     }
 
@@ -44,7 +46,8 @@ public final class WorkerContext: Sendable {
     // MARK: sd_notify
 
     // Sends never block for long (see `NotifySocket`). State changes wait up to a second for
-    // room in a busy supervisor's queue; a status or a ping is simply superseded by the next.
+    // room in a busy supervisor's queue; a ping is simply superseded by the next, and a status
+    // that finds no room is delivered later by `StatusMailbox`.
 
     /// `READY=1` (with `STATUS=` when given): startup is done. bulkhead starts dependents and
     /// counts the instance `running` from here.
@@ -54,10 +57,11 @@ public final class WorkerContext: Sendable {
         socket.send(message, patience: .seconds(1))
     }
 
-    /// `STATUS=text`: one line shown by `bulkhead status`. Dropped when the supervisor's queue
-    /// is full.
+    /// `STATUS=text`: one line shown by `bulkhead status`. Never waits: when the supervisor's
+    /// queue is full, the newest status is delivered by a thread as soon as there is room.
     public func status(_ text: String) {
-        socket.send(.status(text))
+        guard socket.isEnabled else { return }
+        statusMailbox.post(text)
     }
 
     /// `STOPPING=1`. WorkerKit sends it by itself when a stop signal arrives.

@@ -98,6 +98,18 @@ func zombieChildren() -> [Int32] {
     }
 }
 
+/// True once no zombie child is left that was not there `before`. Other tests of this process
+/// reap their own children a moment later; a zombie the spawner leaked stays, and fails this
+/// after the deadline.
+func noNewZombieLingers(since before: Set<Int32>) -> Bool {
+    let end = deadline(milliseconds: 5_000)
+    while bh_monotonic_ns() < end {
+        if Set(zombieChildren()).subtracting(before).isEmpty { return true }
+        usleep(5_000)
+    }
+    return false
+}
+
 let devNull: FileDescriptor = {
     FileDescriptor(rawValue: bh_open("/dev/null", O_RDWR, 0))
 }()

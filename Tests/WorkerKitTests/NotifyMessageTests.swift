@@ -76,6 +76,30 @@ struct NotifyMessageTests {
         #expect(waited >= .milliseconds(150) && waited < .seconds(5))
     }
 
+    /// A status that finds the queue full is not lost: the newest one arrives once the
+    /// supervisor reads again, and the worker never waited for it.
+    @Test func aStatusThatFindsNoRoomArrivesLaterNewestOnly() async throws {
+        let listener = try NotifyListener()
+        let socket = NotifySocket(address: listener.address)
+        let context = WorkerContext(
+            environment: .init(variables: ["NOTIFY_SOCKET": listener.address], programName: "t", processID: getpid()),
+            breadcrumbs: BreadcrumbRing(capacity: 2)
+        )
+        var filler = 0
+        while socket.send(.watchdog) { filler += 1 }   // the receiver's queue is full now
+        let start = ContinuousClock.now
+        for step in 1...5 { context.status("step \(step)") }
+        #expect(ContinuousClock.now - start < .seconds(1), "status waited for the supervisor")
+
+        var statuses: [String] = []
+        let end = deadline(in: 20)
+        while !statuses.contains("step 5"), let datagram = await listener.next(until: end) {
+            statuses += datagram.assignments.filter { $0.hasPrefix("STATUS=") }.map { String($0.dropFirst(7)) }
+        }
+        #expect(filler > 0)
+        #expect(statuses == ["step 5"], "superseded statuses must not arrive, the newest must: \(statuses)")
+    }
+
     @Test func aGoneSupervisorIsNoError() {
         #expect(!NotifySocket(address: "@workerkit-test/nobody-listens/\(getpid())").send(.ready, patience: .seconds(5)))
         #expect(!NotifySocket(address: "/nonexistent/notify.sock").send(.ready))
