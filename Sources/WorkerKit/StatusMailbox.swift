@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 import Synchronization
 
@@ -44,34 +45,42 @@ final class StatusMailbox: Sendable {
         sem_post(wakeUp)
     }
 
-    /// How many one-second attempts a status gets before it is given up (the supervisor is
-    /// gone, or wedged for a minute).
-    static let attempts = 60
+    /// How long a status keeps being retried before it is given up (the supervisor is gone,
+    /// or has not read for that long).
+    static let giveUpAfter: UInt64 = 60_000_000_000
+    /// How often a full queue is tried again. A send that waited for room could deliver a text
+    /// superseded while it waited; retrying without waiting always sends the newest.
+    static let retryEvery: Int = 20_000_000
 
     private func deliverForever() {
-        var failures = 0
+        var failingSince: UInt64?
         while true {
             guard let text = state.withLock({ $0.pending }) else {
-                failures = 0
+                failingSince = nil
                 while sem_wait(wakeUp) != 0 && errno == EINTR {}
                 continue
             }
-            if socket.send(.status(text), patience: .seconds(1)) {
+            if socket.send(.status(text)) {
                 state.withLock { if $0.pending == text { $0.pending = nil } }
-                failures = 0
-            } else {
-                failures += 1
-                if failures >= Self.attempts {
-                    state.withLock { if $0.pending == text { $0.pending = nil } }
-                    continue
-                }
-                // No room within a second, or nobody listening: try again in a second, or at
-                // the next post.
-                var until = timespec()
-                clock_gettime(CLOCK_REALTIME, &until)
-                until.tv_sec += 1
-                while sem_timedwait(wakeUp, &until) != 0 && errno == EINTR {}
+                failingSince = nil
+                continue
             }
+            let now = bh_monotonic_ns()
+            if now - (failingSince ?? now) > Self.giveUpAfter {
+                state.withLock { if $0.pending == text { $0.pending = nil } }
+                failingSince = nil
+                continue
+            }
+            failingSince = failingSince ?? now
+            // Until the next try, or the next post (a newer text), whichever comes first.
+            var until = timespec()
+            clock_gettime(CLOCK_REALTIME, &until)
+            until.tv_nsec += Self.retryEvery
+            if until.tv_nsec >= 1_000_000_000 {
+                until.tv_sec += 1
+                until.tv_nsec -= 1_000_000_000
+            }
+            while sem_timedwait(wakeUp, &until) != 0 && errno == EINTR {}
         }
     }
 }
