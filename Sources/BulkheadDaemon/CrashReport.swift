@@ -72,6 +72,17 @@ enum CrashReport {
     }
 
     /// The one-line summary kept in the index (for `bulkhead crashes`).
+    /// One line on why: the fatal message or the runtime's headline when there is one; for a
+    /// death bulkhead caused (watchdog, start timeout), the rule that says so, since the
+    /// worker's last words (a thread dump's banner) do not.
+    static func reason(_ record: DeathRecord) -> String {
+        if let message = record.facts.fatalMessage ?? record.facts.headline { return message }
+        if record.classification.deathClass == .hang || record.classification.rule.contains("start_timeout") {
+            return String(record.classification.rule.trimmingPrefix("default: "))
+        }
+        return CrashFingerprint.stderrHeadline(record.facts.stderrTail) ?? ""
+    }
+
     static func summary(id: String, record: DeathRecord, wall: Int64) -> JSON {
         var how: String
         switch record.facts.termination {
@@ -86,7 +97,7 @@ enum CrashReport {
             ("ended_at", .string(WallClockText.iso8601(wall))),
             ("class", .string(record.classification.deathClass.rawValue)),
             ("how", .string(how)),
-            ("reason", .string(record.facts.fatalMessage ?? record.facts.headline ?? CrashFingerprint.stderrHeadline(record.facts.stderrTail) ?? "")),
+            ("reason", .string(reason(record))),
             ("fingerprint", .string(record.fingerprint)),
             ("action", .string(record.action)),
         ])

@@ -46,6 +46,10 @@ struct WatchdogTests {
             #expect(names.contains("crashlab") && names.contains("stop-signals"), "threads in the dump: \(names)")
             #expect(threads.allSatisfy { !(($0["frames"] as? [Any]) ?? []).isEmpty }, "a thread without frames: \(threads)")
             try await daemon.next("sleepy:0", "spawn", after: exit.index)
+            // `bulkhead crashes` says why in words: the watchdog, not the dump's banner.
+            let listed = try await daemon.command(["crashes", "sleepy", "--json"])
+            let entries = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+            #expect(entries.first?["reason"] as? String == "watchdog missed, killed by bulkhead", "\(listed.stdout)")
 
             // The worker that keeps pinging was never taken for hung.
             #expect(daemon.events("watchdog", of: "healthy:0").isEmpty)
