@@ -324,11 +324,15 @@ extension Daemon {
             let strays = Reaper.children()
             if strays.isEmpty { break }
             for pid in strays where ProcessSignals.signalProcess(pid, SIGKILL) == 0 { killed.insert(pid) }
-            if MonotonicClock.now().nanoseconds >= deadline {
+            let now = MonotonicClock.now().nanoseconds
+            if now >= deadline {
                 emit(SupervisorEvent(.daemon, nil, priority: 3, message: "\(strays.count) processes could not be reaped before exit: \(strays)"))
                 break
             }
-            usleep(2_000)   // exit path only: SIGKILLed processes die within milliseconds
+            // The next SIGCHLD (its signalfd becomes readable), or the deadline.
+            var ready = pollfd(fd: signals.descriptor.rawValue, events: Int16(POLLIN), revents: 0)
+            _ = poll(&ready, 1, Int32(clamping: (deadline - now) / 1_000_000 + 1))
+            _ = try? signals.drain()   // shutting down already: SIGTERMs and SIGCHLDs alike are spent
         }
         if !killed.isEmpty {
             emit(SupervisorEvent(.daemon, nil, priority: 4, message: "killed \(killed.count) orphaned processes of workers at exit"))

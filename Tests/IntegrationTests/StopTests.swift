@@ -90,6 +90,32 @@ struct StopTests {
         }
     }
 
+    @Test("cgroups: off: a grandchild that left the group outlives its instance, but not bulkhead")
+    func escapedGrandchildWithoutCgroups() async throws {
+        let daemon = try DaemonHarness("""
+        cgroups: off
+        workers:
+          - name: escaper
+            command: [{{crashlab}}, --grandchild-setsid]
+        """)
+        try await daemon.launch()
+        let stray: Int32
+        do {
+            stray = try await grandchild(of: "escaper:0", in: daemon)
+            #expect(try await daemon.command(["stop", "escaper"]).code == 0)
+            try await daemon.next("escaper:0", "exit")
+            // Nothing tracks it now (that is what cgroups are for): it lives on, a child of
+            // bulkhead, the subreaper.
+            #expect(Processes.stat(stray)?.parentPID == daemon.daemonPID)
+        } catch {
+            _ = try? await daemon.shutdown()
+            throw error
+        }
+        #expect(try await daemon.shutdown() == 0)
+        #expect(Processes.isGone(stray), "pid \(stray) outlived bulkhead")
+        #expect(daemon.output.contains { $0.contains("killed 1 orphaned processes of workers at exit") })
+    }
+
     @Test("SIGTERM to the daemon stops every worker, dependents first, and leaves no process or zombie")
     func daemonShutdown() async throws {
         let daemon = try DaemonHarness("""
