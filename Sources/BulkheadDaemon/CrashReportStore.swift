@@ -172,7 +172,7 @@ final class CrashReportStore: @unchecked Sendable {
     }
 
     private func runLoop() {
-        _ = bh_lower_thread_priority(10)   // the supervision loop comes first
+        _ = bh_set_thread_nice(10)   // the supervision loop and the workers come first
         pthread_mutex_lock(&mutex)
         while true {
             while queue.isEmpty { pthread_cond_wait(&wake, &mutex) }

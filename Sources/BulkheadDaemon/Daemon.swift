@@ -101,7 +101,7 @@ public final class Daemon {
         let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
         let host = config.cgroups == .off ? nil : CgroupHost(name: "bulkhead-\(getpid())")
         cgroups = host
-        launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host)
+        launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority())
         reports = CrashReportStore(directory: config.stateDir + "/crashes", retention: config.crashReports)
         sink = OutputSinks.make(config.output.journal, timestamps: options.timestamps)
         supervision = Supervision(config: config, seed: options.seed == 0 ? UInt64(bitPattern: WallClock.nowNanoseconds()) : options.seed)
@@ -313,6 +313,19 @@ public final class Daemon {
 }
 
 extension Daemon {
+    /// How far the loop thread runs above the workers. A supervisor at the same priority as its
+    /// workers gets 1/(n+1) of a saturated CPU: deaths, stops and control requests would wait
+    /// behind a thousand busy workers. Workers start at bulkhead's own value as before.
+    static let loopPriorityBoost: Int32 = 5
+
+    /// Raises the calling (loop) thread's priority; returns the nice value workers must get,
+    /// or nil when it could not be raised (no CAP_SYS_NICE: then all run at the same value).
+    static func raiseLoopPriority() -> Int32? {
+        let base = bh_thread_nice()
+        guard base != Int32.min, base > -20, bh_set_thread_nice(max(base - loopPriorityBoost, -20)) == 0 else { return nil }
+        return base
+    }
+
     /// Every instance is stopped, but orphans killed with their instance may still wait to be
     /// reaped (the scan runs up to a second after a death), and one that left its group for a
     /// session of its own, with no cgroup to find it, may still run. Leave neither behind.

@@ -77,7 +77,7 @@ final class OutputWriter: @unchecked Sendable {
     }
 
     private func runLoop() {
-        _ = bh_lower_thread_priority(10)   // the supervision loop comes first
+        _ = bh_set_thread_nice(10)   // the supervision loop and the workers come first
         var local: [UInt8] = []
         local.reserveCapacity(1 << 20)
         pthread_mutex_lock(&mutex)

@@ -12,14 +12,18 @@ struct WorkerLauncher {
     /// The daemon's own PATH (and a few variables every program expects), for workers.
     let basePath: String
     let inheritedVariables: [String]
+    /// The nice value workers start with (bulkhead's own from before it raised its loop
+    /// thread), or nil when the loop runs at that value anyway.
+    let workerNice: Int32?
 
     static let pipeSize: Int32 = 256 << 10
     static let maxLine = 32 << 10
 
-    init(daemonPID: Int32, devNull: FileDescriptor, cgroups: CgroupHost?) {
+    init(daemonPID: Int32, devNull: FileDescriptor, cgroups: CgroupHost?, workerNice: Int32?) {
         self.daemonPID = daemonPID
         self.devNull = devNull
         self.cgroups = cgroups
+        self.workerNice = workerNice
         basePath = Environment.get("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         inheritedVariables = ["LANG", "LC_ALL", "LC_CTYPE", "TZ"].compactMap { key in
             Environment.get(key).map { "\(key)=\($0)" }
@@ -93,7 +97,8 @@ struct WorkerLauncher {
             executable: executable, arguments: spec.command,
             environment: environment(spec, slot: slot, home: home, path: workerPath, hasBreadcrumbs: !extra.isEmpty),
             workingDirectory: spec.cwd, standardInput: devNull, standardOutput: out.writeEnd, standardError: err.writeEnd,
-            extraDescriptors: extra, identity: identity, resourceLimits: resourceLimits(spec.limits), cgroupProcs: procs
+            extraDescriptors: extra, identity: identity, resourceLimits: resourceLimits(spec.limits), cgroupProcs: procs,
+            nice: workerNice
         )
         do {
             let pid = try Spawner.spawn(request)

@@ -7,6 +7,8 @@ public enum ProcFS {
         public var parentPID: Int32
         public var processGroup: Int32
         public var session: Int32
+        /// The main thread's nice value.
+        public var nice: Int32
     }
 
     /// /proc/PID/stat: the fields after the command name (which may itself contain ')').
@@ -14,11 +16,12 @@ public enum ProcFS {
         guard let bytes = FileSystem.read("/proc/\(pid)/stat", limit: 4096),
               let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let rest = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard rest.count > 4, let state = rest[0].first,
+        guard rest.count > 16, let state = rest[0].first,
               let ppid = Int32(String(decoding: rest[1], as: UTF8.self)),
               let pgrp = Int32(String(decoding: rest[2], as: UTF8.self)),
-              let session = Int32(String(decoding: rest[3], as: UTF8.self)) else { return nil }
-        return Stat(state: Character(UnicodeScalar(state)), parentPID: ppid, processGroup: pgrp, session: session)
+              let session = Int32(String(decoding: rest[3], as: UTF8.self)),
+              let nice = Int32(String(decoding: rest[16], as: UTF8.self)) else { return nil }
+        return Stat(state: Character(UnicodeScalar(state)), parentPID: ppid, processGroup: pgrp, session: session, nice: nice)
     }
 
     /// Proportional set size in KiB (/proc/PID/smaps_rollup), for the memory benchmark.

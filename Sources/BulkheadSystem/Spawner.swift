@@ -15,11 +15,14 @@ public struct SpawnRequest: Sendable {
     public var identity: (uid: UInt32, gid: UInt32, groups: [UInt32])?
     public var resourceLimits: [(resource: Int32, soft: UInt64, hard: UInt64)]
     public var cgroupProcs: [FileDescriptor]
+    /// The child's nice value; nil: the spawning thread's.
+    public var nice: Int32?
 
     public init(executable: String, arguments: [String], environment: [String], workingDirectory: String? = nil,
                 standardInput: FileDescriptor, standardOutput: FileDescriptor, standardError: FileDescriptor,
                 extraDescriptors: [FileDescriptor] = [], identity: (uid: UInt32, gid: UInt32, groups: [UInt32])? = nil,
-                resourceLimits: [(resource: Int32, soft: UInt64, hard: UInt64)] = [], cgroupProcs: [FileDescriptor] = []) {
+                resourceLimits: [(resource: Int32, soft: UInt64, hard: UInt64)] = [], cgroupProcs: [FileDescriptor] = [],
+                nice: Int32? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
@@ -31,6 +34,7 @@ public struct SpawnRequest: Sendable {
         self.identity = identity
         self.resourceLimits = resourceLimits
         self.cgroupProcs = cgroupProcs
+        self.nice = nice
     }
 }
 
@@ -98,6 +102,8 @@ public enum Spawner {
                             raw.rlimit_count = Int32(limitPtr.count)
                             raw.cgroup_procs_fds = cgroupPtr.baseAddress
                             raw.cgroup_procs_count = Int32(cgroupPtr.count)
+                            raw.set_nice = request.nice == nil ? 0 : 1
+                            raw.nice = request.nice ?? 0
                             return withUnsafePointer(to: &raw) { bh_spawn($0) }
                         } }
                     }

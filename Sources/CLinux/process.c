@@ -1,5 +1,6 @@
 // Reaping, signalling and process attributes.
 #define _GNU_SOURCE
+#include <limits.h>
 #include "CLinux.h"
 #include <errno.h>
 #include <signal.h>
@@ -107,10 +108,17 @@ int bh_kill(pid_t pid, int sig) {
     return kill(pid, sig) < 0 ? -errno : 0;
 }
 
-int bh_lower_thread_priority(int nice_value) {
+int bh_set_thread_nice(int nice_value) {
     // Linux applies PRIO_PROCESS to a single thread when given its tid.
     pid_t tid = (pid_t)syscall(SYS_gettid);
     return setpriority(PRIO_PROCESS, (id_t)tid, nice_value) < 0 ? -errno : 0;
+}
+
+int bh_thread_nice(void) {
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    errno = 0;   // -1 is a valid nice value: only errno tells a failure
+    int value = getpriority(PRIO_PROCESS, (id_t)tid);
+    return (value == -1 && errno != 0) ? INT_MIN : value;
 }
 
 int64_t bh_raise_fd_limit(void) {

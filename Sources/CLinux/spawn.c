@@ -108,6 +108,10 @@ static int child_main(void *arg) {
         if (setrlimit(r->rlimits[i].resource, &rl) < 0) fail(ctx, BH_SPAWN_STAGE_RLIMIT);
     }
 
+    // Back to the priority bulkhead was started with: only its loop thread runs above it.
+    // Raising a nice value needs no privilege.
+    if (r->set_nice) setpriority(PRIO_PROCESS, 0, r->nice);
+
     if (r->set_ids) {
         if (syscall(SYS_setgroups, (size_t)r->group_count, r->groups) < 0) fail(ctx, BH_SPAWN_STAGE_GROUPS);
         if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0) fail(ctx, BH_SPAWN_STAGE_GID);

@@ -40,6 +40,13 @@ struct SmokeTests {
         #expect(executable.hasSuffix("/bulkhead-daemon"), "the process runs \(executable)")
         let worker = try #require(instances["idle:0"]?["pid"] as? Int)
         #expect(Processes.stat(Int32(worker))?.parentPID == pid)
+        // The loop thread runs 5 above the workers; the workers at the nice bulkhead started with.
+        errno = 0
+        let mine = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        if getuid() == 0, mine > -20 {
+            #expect(Processes.stat(pid)?.nice == max(mine - 5, -20), "the daemon's loop thread")
+        }
+        #expect(Processes.stat(Int32(worker))?.nice == mine, "a worker")
         #expect(try daemon.stop() == 0)
     }
 

@@ -138,6 +138,8 @@ typedef struct bh_spawn_request {
     int rlimit_count;
     const int *cgroup_procs_fds;      // the child writes its pid into each before exec
     int cgroup_procs_count;
+    int set_nice;                     // 1: the child takes `nice` (not the spawning thread's)
+    int nice;
 } bh_spawn_request;
 
 enum {
@@ -272,9 +274,12 @@ int bh_proc_events_read(int fd, bh_proc_event *out, int capacity);
 
 /// prctl(PR_SET_PDEATHSIG).
 int bh_set_parent_death_signal(int sig);
-/// setpriority(PRIO_PROCESS, gettid(), nice): the calling thread only. The daemon's helper
-/// threads (writers) run below the loop thread, so on a busy machine the loop gets the CPU.
-int bh_lower_thread_priority(int nice_value);
+/// setpriority(PRIO_PROCESS, gettid(), nice): the calling thread only. The daemon's loop
+/// thread runs above its workers and its helper threads (writers) below them, so on a busy
+/// machine the loop gets the CPU.
+int bh_set_thread_nice(int nice_value);
+/// The calling thread's nice value (getpriority with its tid); INT_MIN when it cannot be read.
+int bh_thread_nice(void);
 /// getrlimit/setrlimit(RLIMIT_NOFILE): raise the soft limit to the hard limit; returns it.
 int64_t bh_raise_fd_limit(void);
 /// Writes all bytes, retrying EINTR and short writes (blocking fds).
