@@ -41,44 +41,64 @@ enum StatusDocument {
         let wallOffset = WallClock.wallNanoseconds(of: now) - Int64(bitPattern: now.nanoseconds)
         // Per-instance sd_notify rejections are looked up only if there ever was one.
         let anyRejected = daemon.counters.notifyRejected > 0
+        let wallOffsetMilliseconds = wallOffset / 1_000_000
+        let fragments = daemon.statusFragments
+        fragments.evictIfLarger(than: 2 * daemon.slots.count + 64)
         for (index, s) in snapshots.enumerated() {
             if index > 0 { w.raw(",") }
-            w.raw("{\"instance\":\"")
-            w.stringContents(s.id.worker)
-            w.raw(":")
-            w.int(Int64(s.id.index))
-            w.raw("\",\"worker\":")
-            w.string(s.id.worker)
-            w.raw(",\"index\":")
-            w.int(Int64(s.id.index))
-            w.raw(",\"state\":")
-            w.string(s.state.rawValue)
-            w.raw(",\"pid\":")
-            if let pid = s.pid { w.int(Int64(pid)) } else { w.raw("null") }
-            w.raw(",\"started_at\":")
-            if let started = s.startedAt {
-                w.iso8601(Int64(bitPattern: started.nanoseconds) + wallOffset)
-            } else {
-                w.raw("null")
+            let rejected = anyRejected ? daemon.slots[s.id]?.rejectedNotifications ?? 0 : 0
+            let parts = fragments.parts(for: s, rejected: rejected, wallOffsetMilliseconds: wallOffsetMilliseconds) {
+                fragment(s, rejected: rejected, wallOffset: wallOffset)
             }
-            w.raw(",\"uptime_ms\":")
+            // Only the two fields that move with the clock are written per request.
+            w.raw(parts.head)
             if let started = s.startedAt { w.int(now.duration(since: started).milliseconds) } else { w.raw("null") }
-            w.raw(",\"restarts\":")
-            w.int(Int64(s.restarts))
-            w.raw(",\"last_class\":")
-            if let last = s.lastClass { w.string(last.rawValue) } else { w.raw("null") }
-            w.raw(",\"status_text\":")
-            if let text = s.statusText { w.string(text) } else { w.raw("null") }
-            w.raw(",\"next_attempt_in_ms\":")
+            w.raw(parts.middle)
             if let next = s.nextAttemptAt { w.int(next.duration(since: now).milliseconds) } else { w.raw("null") }
-            w.raw(",\"wanted\":")
-            w.raw(s.wanted ? "true" : "false")
-            w.raw(",\"notify_rejected\":")
-            w.int(anyRejected ? Int64(daemon.slots[s.id]?.rejectedNotifications ?? 0) : 0)
-            w.raw("}")
+            w.raw(parts.tail)
         }
         w.raw("]}}\n")
         return w.bytes
+    }
+
+    /// One instance's object around its two clock-driven numbers: `{…"uptime_ms":` ·
+    /// `,"restarts":…"next_attempt_in_ms":` · `,"wanted":…}`.
+    static func fragment(_ s: InstanceSnapshot, rejected: Int, wallOffset: Int64) -> StatusFragments.Parts {
+        var w = CompactWriter(capacity: 320)
+        w.raw("{\"instance\":\"")
+        w.stringContents(s.id.worker)
+        w.raw(":")
+        w.int(Int64(s.id.index))
+        w.raw("\",\"worker\":")
+        w.string(s.id.worker)
+        w.raw(",\"index\":")
+        w.int(Int64(s.id.index))
+        w.raw(",\"state\":")
+        w.string(s.state.rawValue)
+        w.raw(",\"pid\":")
+        if let pid = s.pid { w.int(Int64(pid)) } else { w.raw("null") }
+        w.raw(",\"started_at\":")
+        if let started = s.startedAt {
+            w.iso8601(Int64(bitPattern: started.nanoseconds) + wallOffset)
+        } else {
+            w.raw("null")
+        }
+        w.raw(",\"uptime_ms\":")
+        let head = w.take()
+        w.raw(",\"restarts\":")
+        w.int(Int64(s.restarts))
+        w.raw(",\"last_class\":")
+        if let last = s.lastClass { w.string(last.rawValue) } else { w.raw("null") }
+        w.raw(",\"status_text\":")
+        if let text = s.statusText { w.string(text) } else { w.raw("null") }
+        w.raw(",\"next_attempt_in_ms\":")
+        let middle = w.take()
+        w.raw(",\"wanted\":")
+        w.raw(s.wanted ? "true" : "false")
+        w.raw(",\"notify_rejected\":")
+        w.int(Int64(rejected))
+        w.raw("}")
+        return StatusFragments.Parts(head: head, middle: middle, tail: w.take())
     }
 
     /// The order of `counts`.
@@ -130,6 +150,12 @@ struct CompactWriter: ~Copyable {
     /// Everything written.
     var bytes: [UInt8] {
         Array(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// Everything written so far, and a fresh start (one writer builds several parts).
+    mutating func take() -> [UInt8] {
+        defer { count = 0 }
+        return bytes
     }
 
     @inline(__always)
