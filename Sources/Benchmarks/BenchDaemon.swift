@@ -24,7 +24,8 @@ final class BenchDaemon: @unchecked Sendable {
         directory = NSTemporaryDirectory() + "bulkhead-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let configPath = directory + "/bench.yaml"
-        try ("state_dir: \(directory)/state\n" + config).write(toFile: configPath, atomically: true, encoding: .utf8)
+        let cgroups = Benchmarks.cgroupsOff ? "cgroups: off\n" : ""
+        try ("state_dir: \(directory)/state\n" + cgroups + config).write(toFile: configPath, atomically: true, encoding: .utf8)
         self.watch = watch
         self.keep = keep
         self.chunkObserver = chunkObserver

@@ -2,7 +2,7 @@ import BulkheadSystem
 import CLinux
 import Foundation
 
-/// `bulkhead-bench [spawn|detect|restart|control|output|all] [--instances N] [--lines N]`: runs the real daemon with tiny C workers
+/// `bulkhead-bench [spawn|detect|restart|control|output|all] [--instances N] [--lines N] [--no-cgroups]`: runs the real daemon with tiny C workers
 /// and prints figures. Timing goals live here, not in tests.
 @main
 enum Benchmarks {
@@ -32,12 +32,19 @@ enum Benchmarks {
         return productsDirectory + "/tinyworker"
     }()
 
+    /// `--no-cgroups`: every benchmark daemon runs with `cgroups: off`.
+    nonisolated(unsafe) static var cgroupsOff = false
+
     static func main() throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        if let flag = arguments.firstIndex(of: "--no-cgroups") {
+            cgroupsOff = true
+            arguments.remove(at: flag)
+        }
         let instances = Int(value(of: "--instances", in: &arguments) ?? "1000") ?? 1000
         let which = arguments.first ?? "all"
         guard ["spawn", "detect", "restart", "control", "output", "all"].contains(which) else {
-            print("usage: bulkhead-bench [spawn|detect|restart|control|output|all] [--instances N] [--lines N]")
+            print("usage: bulkhead-bench [spawn|detect|restart|control|output|all] [--instances N] [--lines N] [--no-cgroups]")
             print("  build with `swift build -c release --static-swift-stdlib`; run as root (cgroups, proc connector)")
             exit(which == "--help" || which == "-h" ? 0 : 2)
         }
