@@ -66,4 +66,25 @@ struct SmokeTests {
         #expect(invalid.code == 1)
         #expect(invalid.stderr.contains("bad.yaml:4: workers[0].restart"), "\(invalid.stderr)")
     }
+
+    @Test("a bulkhead without bulkhead-daemon next to it says what to install, exit 1")
+    func missingDaemonProgram() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bh-lonely-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lonely = directory.appendingPathComponent("bulkhead").path
+        try FileManager.default.copyItem(atPath: Products.path("bulkhead"), toPath: lonely)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: lonely)
+        p.arguments = ["check-config", "/nonexistent.yaml"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 1)
+        #expect(message.contains("cannot run \(directory.path)/bulkhead-daemon"), "\(message)")
+        #expect(message.contains("install bulkhead-daemon next to bulkhead"), "\(message)")
+    }
 }
