@@ -61,7 +61,15 @@ extension Supervision {
                 $0.phase = .stopped
                 if deathClass == .clean && cause == nil { $0.wanted = false }
             }
-            action = cause?.isRequested == true ? "none: stopped as asked" : "none: restart is \(spec.restart.rawValue)"
+            if cause?.isRequested == true {
+                action = "none: stopped as asked"
+            } else if shuttingDown {
+                action = "none: bulkhead is shutting down"
+            } else if !i.wanted {
+                action = "none: stopped as asked"
+            } else {
+                action = "none: restart is \(spec.restart.rawValue)"
+            }
         case .fail:
             update(id) { $0.phase = .failed }
             action = "failed: not restarted until `bulkhead reset \(id)`"

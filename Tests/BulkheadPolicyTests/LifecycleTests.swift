@@ -142,6 +142,18 @@ struct LifecycleTests {
         #expect(steps(h.died("api:0", .signal(Self.quit, core: true), .seconds(10))) == [.record("api:0", .hang), .emit(.backoff, "api:0")])
     }
 
+    @Test("a watchdog kill that lands during shutdown: a hang, not restarted, because of the shutdown")
+    func watchdogKillDuringShutdown() {
+        var h = Harness([Self.watched])
+        h.bringUp()
+        _ = h.tick(.seconds(10))   // SIGQUIT; the SIGKILL is due at 12 s
+        _ = h.sup.shutdown(at(.seconds(11)))
+        let death = h.died("api:0", .signal(Self.kill), .seconds(12))
+        #expect(steps(death).first == .record("api:0", .hang))
+        #expect(records(death).first?.action == "none: bulkhead is shutting down")
+        #expect(h.state("api:0") == .stopped)
+    }
+
     @Test("pings postpone the deadline")
     func pings() {
         var h = Harness([Self.watched])
