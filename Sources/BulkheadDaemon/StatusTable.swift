@@ -127,17 +127,7 @@ enum StatusTable {
         }
     }
 
-    /// `850ms`, `3.5s`, `37s`, `4m12s`, `2h05m`, `3d04h`.
     static func duration(_ ms: Int64) -> String {
-        if ms < 1000 { return "\(max(ms, 0))ms" }
-        let s = ms / 1000
-        if s < 60 { return ms < 10_000 ? "\(s).\((ms % 1000) / 100)s" : "\(s)s" }
-        if s < 3600 { return "\(s / 60)m\(pad(s % 60))s" }
-        if s < 86400 { return "\(s / 3600)h\(pad((s / 60) % 60))m" }
-        return "\(s / 86400)d\(pad((s / 3600) % 24))h"
-    }
-
-    static func pad(_ value: Int64) -> String {
-        value < 10 ? "0\(value)" : "\(value)"
+        DurationText.short(milliseconds: ms)
     }
 }

@@ -115,7 +115,7 @@ enum CrashText {
         }
         field("started", r["started_at"]?.string.map { TextFormat.localTime($0) })
         field("ended", r["ended_at"]?.string.map { TextFormat.localTime($0) })
-        field("uptime", r["uptime_ms"]?.int.map { TextFormat.duration(milliseconds: $0) })
+        field("uptime", r["uptime_ms"]?.int.map { DurationText.short(milliseconds: $0) })
         field("fatal error", r["fatal_message"]?.string)
         field("at", r["source_location"]?.string)
         if r["fatal_message"]?.string == nil { field("headline", r["headline"]?.string) }

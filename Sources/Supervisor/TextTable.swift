@@ -1,3 +1,4 @@
+import BulkheadControl
 import Glibc
 
 /// Columns a person reads at a glance: left-aligned, padded to the widest cell, the last
@@ -44,20 +45,6 @@ struct TextTable {
 }
 
 enum TextFormat {
-    /// `850ms`, `37s`, `4m12s`, `2h05m`, `3d04h`.
-    static func duration(milliseconds ms: Int64) -> String {
-        if ms < 1000 { return "\(max(ms, 0))ms" }
-        let s = ms / 1000
-        if s < 60 { return ms < 10_000 ? "\(s).\((ms % 1000) / 100)s" : "\(s)s" }
-        if s < 3600 { return "\(s / 60)m\(pad(s % 60))s" }
-        if s < 86400 { return "\(s / 3600)h\(pad((s / 60) % 60))m" }
-        return "\(s / 86400)d\(pad((s / 3600) % 24))h"
-    }
-
-    static func pad(_ value: Int64) -> String {
-        value < 10 ? "0\(value)" : "\(value)"
-    }
-
     /// `2026-11-29T14:03:27.412Z` → the same moment in local time, `2026-11-29 15:03:27`
     /// (`withDate: false`: `15:03:27.412`). The input unchanged when it does not parse.
     static func localTime(_ iso: String, withDate: Bool = true) -> String {
@@ -84,11 +71,11 @@ enum TextFormat {
         var seconds = timegm(&parts)
         var local = tm()
         localtime_r(&seconds, &local)
-        let time = "\(pad(Int64(local.tm_hour))):\(pad(Int64(local.tm_min))):\(pad(Int64(local.tm_sec)))"
+        let time = "\(DurationText.twoDigits(Int64(local.tm_hour))):\(DurationText.twoDigits(Int64(local.tm_min))):\(DurationText.twoDigits(Int64(local.tm_sec)))"
         if !withDate {
             let ms = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
             return time + "." + ms
         }
-        return "\(local.tm_year + 1900)-\(pad(Int64(local.tm_mon + 1)))-\(pad(Int64(local.tm_mday))) " + time
+        return "\(local.tm_year + 1900)-\(DurationText.twoDigits(Int64(local.tm_mon + 1)))-\(DurationText.twoDigits(Int64(local.tm_mday))) " + time
     }
 }
