@@ -25,7 +25,7 @@ final class CrashReportStore: @unchecked Sendable {
     private var totalBytes = 0
     private var indexLines = 0
     private var droppedReports = 0
-    private var thread: pthread_t?
+    private var threaded = false
 
     /// Reports waiting to be written; past this, new ones are dropped (and counted).
     static let maxQueued = 4096
@@ -51,7 +51,7 @@ final class CrashReportStore: @unchecked Sendable {
         pthread_cond_init(&wake, nil)
         pthread_cond_init(&written, nil)
         load()
-        if background { startThread() }
+        if background { threaded = BackgroundThread.start { [self] in runLoop() } }
     }
 
     private func locked<T>(_ body: () -> T) -> T {
@@ -103,7 +103,7 @@ final class CrashReportStore: @unchecked Sendable {
             }
             entries.append((id, 0, summary))
             queue.append(Job(id: id, record: record, evidence: evidence, wall: wall))
-            if thread == nil {
+            if !threaded {
                 writeQueued()
             } else {
                 pthread_cond_signal(&wake)
@@ -122,11 +122,7 @@ final class CrashReportStore: @unchecked Sendable {
 
     /// Waits (at most `timeoutNanoseconds`) until report `id` is on disk, if it is queued.
     func waitUntilWritten(_ id: String, timeoutNanoseconds: Int64 = 2_000_000_000) {
-        var deadline = timespec()
-        clock_gettime(CLOCK_REALTIME, &deadline)
-        let total = Int64(deadline.tv_nsec) + timeoutNanoseconds
-        deadline.tv_sec += Int(total / 1_000_000_000)
-        deadline.tv_nsec = Int(total % 1_000_000_000)
+        var deadline = BackgroundThread.wakeDeadline(afterNanoseconds: timeoutNanoseconds)
         pthread_mutex_lock(&mutex)
         while queue.contains(where: { $0.id == id }) || inFlight == id {
             if pthread_cond_timedwait(&written, &mutex, &deadline) == ETIMEDOUT { break }
@@ -159,17 +155,6 @@ final class CrashReportStore: @unchecked Sendable {
     }
 
     // MARK: - The writer
-
-    private func startThread() {
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            let store = Unmanaged<CrashReportStore>.fromOpaque(raw!).takeRetainedValue()
-            store.runLoop()
-            return nil
-        }, context)
-        if rc == 0 { thread = handle } else { Unmanaged<CrashReportStore>.fromOpaque(context).release() }
-    }
 
     private func runLoop() {
         _ = bh_set_thread_nice(10)   // the supervision loop and the workers come first

@@ -13,18 +13,10 @@ final class JournalWriter: @unchecked Sendable {
     /// `sd_journal_sendv`, or a test's capture.
     typealias Send = (UnsafePointer<iovec>, Int32) -> Int32
 
-    private let capacity: Int
-    private let eventReserve: Int
     private let send: Send
-    private var mutex = pthread_mutex_t()
-    private var wake = pthread_cond_t()
-    private var drained = pthread_cond_t()
-    private var queue: [UInt8] = []
-    private var writing = false
-    private var thread: pthread_t?
-    private var droppedLines = 0
+    private var queue: ByteQueueWriter!
     /// Events journald refused (not reported as dropped lines: reporting them would be one
-    /// more event journald refuses).
+    /// more event journald refuses). Written by the writer thread.
     private(set) var lostEvents = 0
 
     // Writer-thread state.
@@ -34,93 +26,33 @@ final class JournalWriter: @unchecked Sendable {
     private let constants: ConstantFields
 
     init(capacity: Int = 16 << 20, eventReserve: Int = 1 << 20, send: @escaping Send = { sd_journal_sendv($0, $1) }) {
-        self.capacity = capacity
-        self.eventReserve = eventReserve
         self.send = send
         constants = ConstantFields()
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&wake, nil)
-        pthread_cond_init(&drained, nil)
-        queue.reserveCapacity(1 << 20)
         iovecs = [iovec](repeating: iovec(), count: 64)
-        let context = Unmanaged.passRetained(self).toOpaque()
-        var handle = pthread_t()
-        let rc = pthread_create(&handle, nil, { raw in
-            let writer = Unmanaged<JournalWriter>.fromOpaque(raw!).takeRetainedValue()
-            writer.runLoop()
-            return nil
-        }, context)
-        if rc == 0 { thread = handle } else { Unmanaged<JournalWriter>.fromOpaque(context).release() }
+        // The writer lives as long as the daemon: its thread holds it.
+        queue = ByteQueueWriter(capacity: capacity, reserve: eventReserve) { [self] in deliver($0) }
     }
 
-    /// Queues a batch of records holding `lines` worker lines (and possibly events).
+    /// Queues a batch of records holding `lines` worker lines (and possibly events). When it
+    /// does not fit, its events are still kept, within the reserve.
     func submit(_ batch: UnsafeRawBufferPointer, lines: Int, events: Int) {
-        guard thread != nil else {
-            deliver(batch)   // no thread (pthread_create failed): send inline rather than lose it
-            return
-        }
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        if queue.count + batch.count <= capacity {
-            queue.append(contentsOf: batch)
-        } else {
-            droppedLines += lines
-            guard events > 0 else { return }
-            // Keep the events: copy their records out of the batch.
+        queue.submit(batch, lines: lines, salvage: events == 0 ? nil : { keep in
             JournalRecord.walk(batch) { record, range in
-                guard case .event = record, queue.count + range.count <= capacity + eventReserve else { return }
-                queue.append(contentsOf: UnsafeRawBufferPointer(rebasing: batch[range]))
+                if case .event = record { keep(UnsafeRawBufferPointer(rebasing: batch[range])) }
             }
-        }
-        pthread_cond_signal(&wake)
+        })
     }
 
     func takeDroppedLines() -> Int {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        let n = droppedLines
-        droppedLines = 0
-        return n
+        queue.takeDroppedLines()
     }
 
     /// Waits (at most `timeoutNanoseconds`) until everything queued has been sent.
     func drain(timeoutNanoseconds: Int64) {
-        guard thread != nil else { return }
-        var deadline = timespec()
-        clock_gettime(CLOCK_REALTIME, &deadline)
-        let total = Int64(deadline.tv_nsec) + timeoutNanoseconds
-        deadline.tv_sec += Int(total / 1_000_000_000)
-        deadline.tv_nsec = Int(total % 1_000_000_000)
-        pthread_mutex_lock(&mutex)
-        while !queue.isEmpty || writing {
-            if pthread_cond_timedwait(&drained, &mutex, &deadline) == ETIMEDOUT { break }
-        }
-        pthread_mutex_unlock(&mutex)
-    }
-
-    private func runLoop() {
-        _ = bh_set_thread_nice(10)   // the supervision loop and the workers come first
-        var local: [UInt8] = []
-        local.reserveCapacity(1 << 20)
-        pthread_mutex_lock(&mutex)
-        while true {
-            while queue.isEmpty {
-                pthread_cond_wait(&wake, &mutex)
-            }
-            swap(&local, &queue)
-            writing = true
-            pthread_mutex_unlock(&mutex)
-            let refused = local.withUnsafeBytes { deliver($0) }
-            local.removeAll(keepingCapacity: local.capacity <= 4 << 20)
-            pthread_mutex_lock(&mutex)
-            droppedLines += refused
-            writing = false
-            if queue.isEmpty { pthread_cond_broadcast(&drained) }
-        }
+        queue.drain(timeoutNanoseconds: timeoutNanoseconds)
     }
 
     /// Sends every record of `batch`; returns how many lines journald refused.
-    @discardableResult
     private func deliver(_ batch: UnsafeRawBufferPointer) -> Int {
         var refused = 0
         JournalRecord.walk(batch) { record, _ in
