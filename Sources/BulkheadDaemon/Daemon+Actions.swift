@@ -110,7 +110,12 @@ extension Daemon {
         case .group:
             ProcessSignals.signalGroup(pid, signal)
             if let cgroup = slots[id]?.cgroup {
-                if signal == SIGKILL { cgroup.killAll() } else { cgroup.signalAll(signal) }
+                if signal == SIGKILL {
+                    cgroup.killAll()
+                    slots[id]?.cgroupKilled = true
+                } else {
+                    cgroup.signalAll(signal)
+                }
             }
         }
     }

@@ -124,7 +124,12 @@ extension Daemon {
         // backtracer ran as its child and has finished: the process waited for it before dying.
         let leftovers = slot.cgroup?.members().count ?? 0
         ProcessSignals.signalGroup(exit.pid, SIGKILL)
-        slot.cgroup?.killAll()
+        if leftovers > 0, let cgroup = slot.cgroup {
+            // An empty group cannot gain members (only our spawns add them): left alone, it
+            // keeps taking new processes at birth on kernels where a kill would stop that.
+            cgroup.killAll()
+            slot.cgroupKilled = true
+        }
 
         let crumbs = slot.breadcrumbs?.read(limit: Self.breadcrumbCapacity)
         if latency == nil, exitTimes == nil, let dying = crumbs?.dyingStamp, dying > 0, dying <= wakeInstant.nanoseconds {

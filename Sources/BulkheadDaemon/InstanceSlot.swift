@@ -12,6 +12,8 @@ final class InstanceSlot {
     let backtraceDirectory: String
     var cgroup: InstanceCgroup?
     var cgroupPrepared = false
+    /// `cgroup.killAll` has been used on it (see `CgroupHost.birthSurvivesKill`).
+    var cgroupKilled = false
     /// The uid the backtrace directory was last prepared for (nil: the daemon's own).
     var backtraceDirectoryOwner: UInt32?? = .none
 

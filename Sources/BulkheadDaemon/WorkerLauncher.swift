@@ -87,9 +87,9 @@ struct WorkerLauncher {
             crumbs.reset()
             extra.append(crumbs.descriptor)
         }
-        let procs = slot.cgroup?.openProcsFiles() ?? []
+        let placement = slot.cgroup?.openForSpawn(killed: slot.cgroupKilled) ?? CgroupPlacement()
         defer {
-            for fd in procs { fd.close() }
+            placement.close()
             out.writeEnd.close()
             err.writeEnd.close()
         }
@@ -97,7 +97,8 @@ struct WorkerLauncher {
             executable: executable, arguments: spec.command,
             environment: environment(spec, slot: slot, home: home, path: workerPath, hasBreadcrumbs: !extra.isEmpty),
             workingDirectory: spec.cwd, standardInput: devNull, standardOutput: out.writeEnd, standardError: err.writeEnd,
-            extraDescriptors: extra, identity: identity, resourceLimits: resourceLimits(spec.limits), cgroupProcs: procs,
+            extraDescriptors: extra, identity: identity, resourceLimits: resourceLimits(spec.limits), cgroupProcs: placement.procs,
+            birthCgroup: placement.birth,
             nice: workerNice
         )
         do {
@@ -163,6 +164,8 @@ struct WorkerLauncher {
         guard !slot.cgroupPrepared, let cgroups else { return }
         slot.cgroupPrepared = true
         let name = slot.label.replacingColons()
+        // A group left from an earlier slot of this name may have been killed: assume it was.
+        slot.cgroupKilled = cgroups.trackingBase.map { FileSystem.info($0 + "/" + name)?.isDirectory == true } ?? false
         let group = cgroups.instanceGroup(named: name, memoryLimit: spec.limits.memory, pidsLimit: spec.limits.processes)
         if group.trackingPath != nil || group.memoryPath != nil { slot.cgroup = group }
     }

@@ -15,6 +15,13 @@ public final class CgroupHost {
     public let memoryIsV2: Bool
     /// Why something is missing, for the daemon's one startup line.
     public private(set) var notes: [String] = []
+    /// New processes are born in their instance's group (clone3 CLONE_INTO_CGROUP) instead of
+    /// moving themselves in: no cgroup migration, whose lock waits for an RCU grace period.
+    public private(set) var birthInGroup = false
+    /// …also in a group that has been through a `cgroup.kill`. Some kernels (6.18 here) apply
+    /// that old kill to every process born in the group later; there, an instance whose group
+    /// was killed goes back to moving its processes in.
+    public private(set) var birthSurvivesKill = false
 
     /// Detects what this machine offers. `name` is the directory created for this daemon.
     public init(name: String) {
@@ -68,6 +75,21 @@ public final class CgroupHost {
         trackingBase = tracking
         memoryBase = memory
         memoryIsV2 = memoryV2
+        if let t = tracking {
+            birthInGroup = CgroupHost.bornAlive(under: t, afterKill: false)
+            birthSurvivesKill = birthInGroup && CgroupHost.bornAlive(under: t, afterKill: true)
+        }
+    }
+
+    /// Whether a process born in a scratch group (after a `cgroup.kill` of it, if asked) lives.
+    static func bornAlive(under base: String, afterKill: Bool) -> Bool {
+        let probe = base + "/birth-probe"
+        guard (try? FileSystem.makeDirectories(probe)) != nil else { return false }
+        defer { FileSystem.removeDirectory(probe) }
+        if afterKill, (try? FileSystem.writeValue(probe + "/cgroup.kill", "1")) == nil { return true }
+        guard let directory = try? FileDescriptor.open(probe, O_RDONLY | O_DIRECTORY) else { return false }
+        defer { directory.close() }
+        return bh_probe_clone_into_cgroup(directory.rawValue) == 1
     }
 
     /// Removes `bulkhead-<pid>` directories (and their empty instance groups) under `parent`
@@ -121,7 +143,8 @@ public final class CgroupHost {
         if let pids = pidsLimit, memoryIsV2, let t = tracking {
             _ = try? FileSystem.writeValue(t + "/pids.max", "\(pids)\n")
         }
-        return InstanceCgroup(trackingPath: tracking, memoryPath: memoryPath, memoryIsV2: memoryIsV2)
+        return InstanceCgroup(trackingPath: tracking, memoryPath: memoryPath, memoryIsV2: memoryIsV2,
+                              birthInGroup: birthInGroup, birthSurvivesKill: birthSurvivesKill)
     }
 
     /// Removes this daemon's directory (instance groups must be empty and removed first).
@@ -135,8 +158,35 @@ public struct InstanceCgroup: Sendable {
     public let trackingPath: String?
     public let memoryPath: String?
     let memoryIsV2: Bool
+    /// See `CgroupHost.birthInGroup` and `birthSurvivesKill`.
+    let birthInGroup: Bool
+    let birthSurvivesKill: Bool
 
-    /// Open `cgroup.procs` files the spawned child writes its pid into.
+    /// What a spawn needs to place a new process of the instance: the tracking group to be
+    /// born in (its directory, and its cgroup.procs as the fallback) and the cgroup.procs of a
+    /// separate v1 memory group. The caller closes them after the spawn.
+    /// - Parameter killed: `killAll` was used on the group since it was made.
+    public func openForSpawn(killed: Bool) -> CgroupPlacement {
+        let birthInGroup = birthInGroup && (!killed || birthSurvivesKill)
+        var placement = CgroupPlacement()
+        if let t = trackingPath, !birthInGroup, let procs = try? FileDescriptor.open(t + "/cgroup.procs", O_WRONLY) {
+            placement.procs.append(procs)
+        }
+        if let t = trackingPath, birthInGroup,
+           let directory = try? FileDescriptor.open(t, O_RDONLY | O_DIRECTORY) {
+            if let procs = try? FileDescriptor.open(t + "/cgroup.procs", O_WRONLY) {
+                placement.birth = (directory, procs)
+            } else {
+                directory.close()
+            }
+        }
+        if let m = memoryPath, m != trackingPath, let procs = try? FileDescriptor.open(m + "/cgroup.procs", O_WRONLY) {
+            placement.procs.append(procs)
+        }
+        return placement
+    }
+
+    /// Every cgroup.procs file of the instance (for a child that places itself).
     public func openProcsFiles() -> [FileDescriptor] {
         var paths: [String] = []
         if let t = trackingPath { paths.append(t + "/cgroup.procs") }
@@ -175,5 +225,19 @@ public struct InstanceCgroup: Sendable {
     public func remove() {
         if let t = trackingPath { FileSystem.removeDirectory(t) }
         if let m = memoryPath, m != trackingPath { FileSystem.removeDirectory(m) }
+    }
+}
+
+/// Descriptors for placing one new process in an instance's cgroups (`openForSpawn`).
+public struct CgroupPlacement: Sendable {
+    public var birth: (directory: FileDescriptor, procs: FileDescriptor)?
+    public var procs: [FileDescriptor] = []
+
+    public init() {}
+
+    public func close() {
+        birth?.directory.close()
+        birth?.procs.close()
+        for fd in procs { fd.close() }
     }
 }

@@ -14,7 +14,11 @@ public struct SpawnRequest: Sendable {
     public var extraDescriptors: [FileDescriptor]
     public var identity: (uid: UInt32, gid: UInt32, groups: [UInt32])?
     public var resourceLimits: [(resource: Int32, soft: UInt64, hard: UInt64)]
+    /// cgroup.procs files the child writes its pid into (cgroups it is not born in).
     public var cgroupProcs: [FileDescriptor]
+    /// The cgroup v2 group the child is born in (CLONE_INTO_CGROUP, x86-64 and Linux 5.7+),
+    /// with its cgroup.procs for where that is not available.
+    public var birthCgroup: (directory: FileDescriptor, procs: FileDescriptor)?
     /// The child's nice value; nil: the spawning thread's.
     public var nice: Int32?
 
@@ -22,7 +26,7 @@ public struct SpawnRequest: Sendable {
                 standardInput: FileDescriptor, standardOutput: FileDescriptor, standardError: FileDescriptor,
                 extraDescriptors: [FileDescriptor] = [], identity: (uid: UInt32, gid: UInt32, groups: [UInt32])? = nil,
                 resourceLimits: [(resource: Int32, soft: UInt64, hard: UInt64)] = [], cgroupProcs: [FileDescriptor] = [],
-                nice: Int32? = nil) {
+                birthCgroup: (directory: FileDescriptor, procs: FileDescriptor)? = nil, nice: Int32? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
@@ -34,6 +38,7 @@ public struct SpawnRequest: Sendable {
         self.identity = identity
         self.resourceLimits = resourceLimits
         self.cgroupProcs = cgroupProcs
+        self.birthCgroup = birthCgroup
         self.nice = nice
     }
 }
@@ -102,6 +107,11 @@ public enum Spawner {
                             raw.rlimit_count = Int32(limitPtr.count)
                             raw.cgroup_procs_fds = cgroupPtr.baseAddress
                             raw.cgroup_procs_count = Int32(cgroupPtr.count)
+                            if let birth = request.birthCgroup {
+                                raw.into_cgroup = 1
+                                raw.into_cgroup_fd = birth.directory.rawValue
+                                raw.into_cgroup_procs_fd = birth.procs.rawValue
+                            }
                             raw.set_nice = request.nice == nil ? 0 : 1
                             raw.nice = request.nice ?? 0
                             return withUnsafePointer(to: &raw) { bh_spawn($0) }

@@ -29,6 +29,7 @@ enum { CHILD_STACK_SIZE = 128 * 1024, MAX_EXTRA_FDS = 32 };
 typedef struct child_context {
     const bh_spawn_request *request;
     int shares_table;                  // cloned with CLONE_FILES: unshare before touching fds
+    int born_in_cgroup;                // clone3 put it in into_cgroup_fd already
     const int *sources;                // stdin, stdout, stderr, extras (all below the base)
     volatile int stage;
     volatile int error;
@@ -67,7 +68,8 @@ static int child_main(void *arg) {
 
     if (r->new_session && setsid() < 0) fail(ctx, BH_SPAWN_STAGE_SESSION);
 
-    if (r->cgroup_procs_count > 0) {
+    int place_self = r->into_cgroup && !ctx->born_in_cgroup;
+    if (r->cgroup_procs_count > 0 || place_self) {
         char digits[24];
         int n = 0;
         pid_t self = (pid_t)syscall(SYS_getpid);
@@ -78,6 +80,9 @@ static int child_main(void *arg) {
         digits[n++] = '\n';
         for (int i = 0; i < r->cgroup_procs_count; i++) {
             if (write(r->cgroup_procs_fds[i], digits, (size_t)n) < 0) fail(ctx, BH_SPAWN_STAGE_CGROUP);
+        }
+        if (place_self) {
+            if (write(r->into_cgroup_procs_fd, digits, (size_t)n) < 0) fail(ctx, BH_SPAWN_STAGE_CGROUP);
         }
     }
 
@@ -108,10 +113,6 @@ static int child_main(void *arg) {
         if (setrlimit(r->rlimits[i].resource, &rl) < 0) fail(ctx, BH_SPAWN_STAGE_RLIMIT);
     }
 
-    // Back to the priority bulkhead was started with: only its loop thread runs above it.
-    // Raising a nice value needs no privilege.
-    if (r->set_nice) setpriority(PRIO_PROCESS, 0, r->nice);
-
     if (r->set_ids) {
         if (syscall(SYS_setgroups, (size_t)r->group_count, r->groups) < 0) fail(ctx, BH_SPAWN_STAGE_GROUPS);
         if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0) fail(ctx, BH_SPAWN_STAGE_GID);
@@ -127,6 +128,85 @@ static int child_main(void *arg) {
 
 // One stack per spawning thread, reused: the parent is suspended while the child runs on it.
 static __thread void *child_stack;
+
+// Moving a process into a cgroup (a write to cgroup.procs) write-locks the kernel's
+// cgroup_threadgroup_rwsem, and unless the hierarchy is mounted `favordynmods` that waits for
+// an RCU grace period: milliseconds on a busy machine, spent while our loop thread is
+// suspended in the vfork. clone3(CLONE_INTO_CGROUP) starts the child in its cgroup instead and
+// takes no such lock. glibc has no clone3 wrapper that runs a function on a new stack, so
+// x86-64 gets this one; elsewhere, and on kernels before 5.7, the child writes cgroup.procs.
+#if defined(__x86_64__) && defined(SYS_clone3)
+#define BH_HAVE_CLONE3 1
+struct bh_clone_args {
+    unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal;
+    unsigned long long stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+// The raw system call: the child starts on `stack` with every register as the parent had
+// it, so `fn` and `arg` ride in r12/r13, and it never returns into this frame.
+__attribute__((noinline))
+static long clone3_call(struct bh_clone_args *args, int (*fn)(void *), void *arg) {
+    register int (*callee)(void *) __asm__("r12") = fn;
+    register void *argument __asm__("r13") = arg;
+    long result;
+    __asm__ volatile(
+        "syscall\n\t"
+        "testq %%rax, %%rax\n\t"
+        "jnz 1f\n\t"
+        "movq %%r13, %%rdi\n\t"
+        "callq *%%r12\n\t"
+        "movl %%eax, %%edi\n\t"
+        "movl $60, %%eax\n\t"       // SYS_exit: fn never returns, but never fall through
+        "syscall\n\t"
+        "ud2\n"
+        "1:"
+        : "=a"(result)
+        : "0"((long)SYS_clone3), "D"(args), "S"(sizeof *args), "r"(callee), "r"(argument)
+        : "rcx", "r11", "memory");
+    return result;
+}
+
+// 0 until clone3 was refused as unknown (ENOSYS) or its cgroup field unsupported (E2BIG).
+static int clone3_unavailable;
+
+static int exit_at_once(void *unused) {
+    (void)unused;
+    _exit(0);
+}
+#endif
+
+int bh_probe_clone_into_cgroup(int cgroup_fd) {
+#ifdef BH_HAVE_CLONE3
+    if (!child_stack) {
+        void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED) return -errno;
+        child_stack = stack;
+    }
+    struct bh_clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.stack = (unsigned long long)(unsigned long)child_stack;
+    args.stack_size = CHILD_STACK_SIZE;
+    args.cgroup = (unsigned long long)cgroup_fd;
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    long pid = clone3_call(&args, exit_at_once, NULL);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (pid < 0) return (int)pid;
+    int status = 0;
+    while (waitpid((pid_t)pid, &status, __WALL) < 0 && errno == EINTR) {}
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 1 : 0;
+#else
+    (void)cgroup_fd;
+    return -ENOSYS;
+#endif
+}
 
 bh_spawn_result bh_spawn(const bh_spawn_request *request) {
     bh_spawn_result result = { 0, 0, 0 };
@@ -171,14 +251,40 @@ bh_spawn_result bh_spawn(const bh_spawn_request *request) {
     for (int i = 0; i < request->cgroup_procs_count; i++) {
         if (request->cgroup_procs_fds[i] >= BH_HIGH_FD_BASE) shares_table = 0;
     }
-    child_context ctx = { request, shares_table, sources, 0, 0 };
+    if (request->into_cgroup && request->into_cgroup_procs_fd >= BH_HIGH_FD_BASE) shares_table = 0;
+    child_context ctx = { request, shares_table, 0, sources, 0, 0 };
+    unsigned long flags = CLONE_VM | CLONE_VFORK | (shares_table ? CLONE_FILES : 0);
 
     sigset_t all, previous;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &previous);
-    pid_t pid = clone(child_main, (char *)child_stack + CHILD_STACK_SIZE,
-                      CLONE_VM | CLONE_VFORK | (shares_table ? CLONE_FILES : 0) | SIGCHLD, &ctx);
-    int clone_errno = errno;
+    pid_t pid = -1;
+    int clone_errno = 0;
+#ifdef BH_HAVE_CLONE3
+    if (request->into_cgroup && !clone3_unavailable) {
+        struct bh_clone_args args;
+        memset(&args, 0, sizeof args);
+        args.flags = flags | CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.stack = (unsigned long long)(unsigned long)child_stack;
+        args.stack_size = CHILD_STACK_SIZE;
+        args.cgroup = (unsigned long long)request->into_cgroup_fd;
+        ctx.born_in_cgroup = 1;
+        long r = clone3_call(&args, child_main, &ctx);
+        if (r >= 0) {
+            pid = (pid_t)r;
+        } else {
+            // Whatever the reason (an old kernel, a cgroup that is not a v2 leaf), the classic
+            // way below still works, or fails with its own error.
+            if (r == -ENOSYS || r == -E2BIG) clone3_unavailable = 1;
+            ctx.born_in_cgroup = 0;
+        }
+    }
+#endif
+    if (pid < 0) {
+        pid = clone(child_main, (char *)child_stack + CHILD_STACK_SIZE, (int)flags | SIGCHLD, &ctx);
+        clone_errno = errno;
+    }
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
     for (int i = 0; i < count; i++) {
         if (temporary[i] >= 0) close(temporary[i]);
@@ -196,6 +302,12 @@ bh_spawn_result bh_spawn(const bh_spawn_request *request) {
         result.error = ctx.error;
         return result;
     }
+    // Back to the priority bulkhead was started with (only its loop thread runs above it),
+    // set from here once the child has exec'd: until then the loop thread is suspended in
+    // clone (CLONE_VFORK), so the child keeps the loop's priority for that stretch. Lowered in
+    // the child itself, it lost the CPU to the very workers it was restarting and held the
+    // loop for milliseconds. Raising a nice value needs no privilege (and root may for anyone).
+    if (request->set_nice) setpriority(PRIO_PROCESS, (id_t)pid, request->nice);
     result.pid = pid;
     return result;
 }

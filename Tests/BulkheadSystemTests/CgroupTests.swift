@@ -70,6 +70,69 @@ extension Processes {
             }
         }
 
+        #if arch(x86_64)
+        @Test("born in its cgroup (clone3 CLONE_INTO_CGROUP): cgroup.procs is never written")
+        func aChildIsBornInTheTrackingGroup() throws {
+            try Self.withGroup("birth") { _, group in
+                let tracking = try #require(group.trackingPath)
+                let directory = try FileDescriptor.open(tracking, O_RDONLY | O_DIRECTORY)
+                // The fallback is opened read-only: had the child written it, the spawn would
+                // have failed at its cgroup stage.
+                let unwritable = try FileDescriptor.open(tracking + "/cgroup.procs", O_RDONLY)
+                defer {
+                    directory.close()
+                    unwritable.close()
+                }
+                let child = try Child.shell("echo in; exec cat", withStdin: true, birthCgroup: (directory, unwritable))
+                #expect(readUntil(child.stdout.rawValue, contains: "in\n", until: deadline(milliseconds: 5000)) == "in\n")
+                #expect(group.members() == [child.pid])
+                let cgroups = FileSystem.readText("/proc/\(child.pid)/cgroup") ?? ""
+                #expect(cgroups.contains("0::" + tracking.dropFirst("/sys/fs/cgroup/unified".count) + "\n"))
+                child.stdin!.close()
+                #expect(child.finish().exit?.code == 0)
+            }
+        }
+        #endif
+
+        @Test("the host's birthSurvivesKill says whether a process born in a group after its cgroup.kill lives")
+        func birthAfterAKillIsProbedTruthfully() throws {
+            try Self.withGroup("afterkill") { host, group in
+                let tracking = try #require(group.trackingPath)
+                group.killAll()
+                let directory = try FileDescriptor.open(tracking, O_RDONLY | O_DIRECTORY)
+                defer { directory.close() }
+                let alive = bh_probe_clone_into_cgroup(directory.rawValue) == 1
+                #expect(host.birthSurvivesKill == (host.birthInGroup && alive))
+                // Whatever this kernel does, a spawn for a killed group lands in it and lives.
+                let placement = group.openForSpawn(killed: true)
+                defer { placement.close() }
+                #expect(placement.birth != nil || !placement.procs.isEmpty)
+                let child = try Child.shell("echo in; exec cat", withStdin: true, cgroupProcs: placement.procs, birthCgroup: placement.birth)
+                #expect(readUntil(child.stdout.rawValue, contains: "in\n", until: deadline(milliseconds: 5000)) == "in\n")
+                #expect(group.members() == [child.pid])
+                child.stdin!.close()
+                #expect(child.finish().exit?.code == 0)
+            }
+        }
+
+        @Test("where clone3 cannot place it (here: not a cgroup directory), the child writes cgroup.procs itself")
+        func aChildPlacesItselfWhenItCannotBeBornThere() throws {
+            try Self.withGroup("fallback") { _, group in
+                let tracking = try #require(group.trackingPath)
+                let notACgroup = try FileDescriptor.open("/tmp", O_RDONLY | O_DIRECTORY)
+                let procs = try FileDescriptor.open(tracking + "/cgroup.procs", O_WRONLY)
+                defer {
+                    notACgroup.close()
+                    procs.close()
+                }
+                let child = try Child.shell("echo in; exec cat", withStdin: true, birthCgroup: (notACgroup, procs))
+                #expect(readUntil(child.stdout.rawValue, contains: "in\n", until: deadline(milliseconds: 5000)) == "in\n")
+                #expect(group.members() == [child.pid])
+                child.stdin!.close()
+                #expect(child.finish().exit?.code == 0)
+            }
+        }
+
         @Test func killAllTakesAMemberThatEscapedItsProcessGroup() throws {
             try Self.withGroup("escape") { _, group in
                 let gate = try Pipe()

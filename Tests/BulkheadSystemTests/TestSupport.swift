@@ -125,7 +125,8 @@ final class Child {
 
     init(_ executable: String, _ arguments: [String], environment: [String] = ["PATH=/usr/bin:/bin"],
          withStdin: Bool = false, extra: [FileDescriptor] = [], workingDirectory: String? = nil,
-         limits: [(resource: Int32, soft: UInt64, hard: UInt64)] = [], cgroupProcs: [FileDescriptor] = []) throws {
+         limits: [(resource: Int32, soft: UInt64, hard: UInt64)] = [], cgroupProcs: [FileDescriptor] = [],
+         birthCgroup: (directory: FileDescriptor, procs: FileDescriptor)? = nil) throws {
         let out = try Pipe()
         let err = try Pipe()
         let input = withStdin ? try Pipe() : nil
@@ -140,7 +141,7 @@ final class Child {
             executable: executable, arguments: [executable] + arguments, environment: environment,
             workingDirectory: workingDirectory, standardInput: input?.readEnd ?? devNull,
             standardOutput: out.writeEnd, standardError: err.writeEnd, extraDescriptors: extra,
-            resourceLimits: limits, cgroupProcs: cgroupProcs
+            resourceLimits: limits, cgroupProcs: cgroupProcs, birthCgroup: birthCgroup
         )
         do {
             pid = try Spawner.spawn(request)
@@ -158,9 +159,10 @@ final class Child {
     /// `/bin/sh -c script`.
     static func shell(_ script: String, withStdin: Bool = false, extra: [FileDescriptor] = [],
                       workingDirectory: String? = nil, limits: [(resource: Int32, soft: UInt64, hard: UInt64)] = [],
-                      cgroupProcs: [FileDescriptor] = []) throws -> Child {
+                      cgroupProcs: [FileDescriptor] = [],
+                      birthCgroup: (directory: FileDescriptor, procs: FileDescriptor)? = nil) throws -> Child {
         try Child("/bin/sh", ["-c", script], withStdin: withStdin, extra: extra, workingDirectory: workingDirectory,
-                  limits: limits, cgroupProcs: cgroupProcs)
+                  limits: limits, cgroupProcs: cgroupProcs, birthCgroup: birthCgroup)
     }
 
     /// Everything on stdout and stderr until both close, then the exit status.

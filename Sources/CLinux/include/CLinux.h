@@ -138,7 +138,10 @@ typedef struct bh_spawn_request {
     int rlimit_count;
     const int *cgroup_procs_fds;      // the child writes its pid into each before exec
     int cgroup_procs_count;
-    int set_nice;                     // 1: the child takes `nice` (not the spawning thread's)
+    int into_cgroup;                  // 1: born in into_cgroup_fd (0, the zeroed default: not)
+    int into_cgroup_fd;               // a cgroup v2 directory the child is born in
+    int into_cgroup_procs_fd;         // its cgroup.procs, written instead where clone3 cannot
+    int set_nice;                     // 1: the child takes `nice` once it has exec'd (not the spawning thread's)
     int nice;
 } bh_spawn_request;
 
@@ -274,6 +277,10 @@ int bh_proc_events_read(int fd, bh_proc_event *out, int capacity);
 
 /// prctl(PR_SET_PDEATHSIG).
 int bh_set_parent_death_signal(int sig);
+/// Whether a process started with clone3(CLONE_INTO_CGROUP) in the cgroup v2 directory
+/// `cgroup_fd` lives: 1 yes, 0 it was killed at birth (kernels that apply an earlier
+/// cgroup.kill of that group to it), -errno when clone3 cannot place it at all.
+int bh_probe_clone_into_cgroup(int cgroup_fd);
 /// setpriority(PRIO_PROCESS, gettid(), nice): the calling thread only. The daemon's loop
 /// thread runs above its workers and its helper threads (writers) below them, so on a busy
 /// machine the loop gets the CPU.
