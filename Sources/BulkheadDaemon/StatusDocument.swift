@@ -52,9 +52,9 @@ enum StatusDocument {
             }
             // Only the two fields that move with the clock are written per request.
             w.raw(parts.head)
-            if let started = s.startedAt { w.int(now.duration(since: started).milliseconds) } else { w.raw("null") }
+            if let started = s.startedAt { w.int(now.milliseconds(since: started)) } else { w.raw("null") }
             w.raw(parts.middle)
-            if let next = s.nextAttemptAt { w.int(next.duration(since: now).milliseconds) } else { w.raw("null") }
+            if let next = s.nextAttemptAt { w.int(next.milliseconds(since: now)) } else { w.raw("null") }
             w.raw(parts.tail)
         }
         w.raw("]}}\n")
@@ -196,18 +196,32 @@ struct CompactWriter: ~Copyable {
         append(prebuilt)
     }
 
-    /// Text as it is (no quotes, no escaping): for the status table.
+    /// Text as it is (no quotes, no escaping): for the status table's cells that are
+    /// bulkhead's own words and numbers.
     mutating func plain(_ text: String) {
         var text = text
         text.withUTF8 { append($0) }
     }
 
-    /// Text cut to `room` Unicode scalars (the last one an ellipsis) when it is longer.
-    mutating func plain(_ text: String, room: Int) {
-        guard room < Int.max, text.unicodeScalars.count > max(room, 1) else { return plain(text) }
+    mutating func plain(_ bytes: UnsafeBufferPointer<UInt8>) {
+        append(bytes)
+    }
+
+    /// Text escaped as inside a JSON string, cut to `room` Unicode scalars (the last one an
+    /// ellipsis) when it is longer.
+    mutating func escaped(_ text: String, room: Int) {
+        guard room < Int.max, text.unicodeScalars.count > max(room, 1) else { return stringContents(text) }
         var kept = String.UnicodeScalarView()
         kept.append(contentsOf: text.unicodeScalars.prefix(max(room - 1, 0)))
-        plain(String(kept) + "…")
+        stringContents(String(kept) + "…")
+    }
+
+    /// A line end inside a JSON string.
+    mutating func escapedNewline() {
+        reserve(2)
+        base[count] = 0x5C
+        base[count + 1] = 0x6E
+        count += 2
     }
 
     mutating func spaces(_ count: Int) {
@@ -215,10 +229,6 @@ struct CompactWriter: ~Copyable {
         reserve(count)
         (base + self.count).initialize(repeating: 0x20, count: count)
         self.count += count
-    }
-
-    mutating func newline() {
-        append(0x0A)
     }
 
     mutating func int(_ value: Int64) {

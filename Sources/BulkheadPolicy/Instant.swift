@@ -29,6 +29,13 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
         return .nanoseconds(Int64(clamping: nanoseconds - earlier.nanoseconds))
     }
 
+    /// Whole milliseconds from `earlier` to `self` (zero when `earlier` is later), in integer
+    /// arithmetic: the status table asks this twice per instance per request.
+    public func milliseconds(since earlier: Instant) -> Int64 {
+        guard nanoseconds > earlier.nanoseconds else { return 0 }
+        return Int64(clamping: (nanoseconds - earlier.nanoseconds) / 1_000_000)
+    }
+
     public var description: String { "\(nanoseconds)ns" }
 }
 

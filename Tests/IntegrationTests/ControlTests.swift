@@ -53,6 +53,44 @@ struct ControlTests {
         try daemon.stop()
     }
 
+    @Test("status table: a worker's own status text is printed as sent, quotes, backslashes and all")
+    func statusTableText() throws {
+        // The daemon writes the table straight into a JSON string: every byte a worker may send
+        // has to come out of the CLI as it went in.
+        let text = #"say "hi" \ to C:\temp — ünïcode ✓"#
+        let daemon = try DaemonHarness("""
+        workers:
+          - name: talker
+            command: [{{crashlab}}, --notify-ready, --status, '\(text.replacingOccurrences(of: "'", with: "''"))']
+            ready: notify
+          - name: quiet
+            command: [/bin/sh, -c, "exec sleep 1000"]
+        """)
+        try daemon.start()
+        try daemon.waitForStatus(what: "talker has its status text") {
+            $0["talker:0"]?["status_text"] as? String == text && $0["quiet:0"]?["state"] as? String == "running"
+        }
+        let table = try daemon.cli(["status"])
+        #expect(table.code == 0)
+        let lines = table.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let talker = try #require(lines.first { $0.hasPrefix("talker:0 ") })
+        #expect(talker.hasSuffix("  " + text), "\(talker)")
+        let quiet = try #require(lines.first { $0.hasPrefix("quiet:0 ") })
+        #expect(!quiet.hasSuffix(" "), "a row without status text has trailing spaces: \(quiet)")
+        // Every row's columns line up under the header.
+        let header = try #require(lines.first)
+        for column in ["STATE", "PID", "UPTIME", "RESTARTS", "LAST", "STATUS"] {
+            let at = try #require(header.range(of: column)).lowerBound.utf16Offset(in: header)
+            for row in column == "STATUS" ? [talker] : [talker, quiet] {
+                let utf16 = Array(row.utf16)
+                #expect(at < utf16.count && utf16[at - 1] == 0x20 && utf16[at] != 0x20, "\(column) misaligned in \(row)")
+            }
+        }
+        #expect(lines.dropLast().last?.contains("2/2 running") == true)
+        #expect(lines.last == "", "the table ends with a newline")
+        try daemon.stop()
+    }
+
     @Test("start, stop, restart and reset take NAME, NAME:i and all; unknown names are named and exit 1")
     func instanceCommands() throws {
         let daemon = try DaemonHarness(Self.config)
