@@ -130,8 +130,10 @@ public final class ControlClient {
 
     /// The next message, or nil at the end of the stream.
     public func receive() throws(Failure) -> ControlMessage? {
-        guard let line = try nextLine() else { return nil }
-        guard let message = line.withUnsafeBytes({ ControlMessage.parse($0) }) else {
+        // Parsed where it was received: a 250 KiB status line is not copied first.
+        guard let line = try nextLineRange() else { return nil }
+        defer { consume(line) }
+        guard let message = ControlMessage.parse(UnsafeRawBufferPointer(start: storage + line.lowerBound, count: line.count)) else {
             throw .unreadable(path: path, detail: "not a protocol \(ControlProtocol.version) message")
         }
         return message
@@ -165,18 +167,19 @@ public final class ControlClient {
     }
 
     private func nextLine() throws(Failure) -> [UInt8]? {
+        guard let line = try nextLineRange() else { return nil }
+        defer { consume(line) }
+        return [UInt8](UnsafeRawBufferPointer(start: storage + line.lowerBound, count: line.count))
+    }
+
+    /// Where the next complete line is in `storage` (without its newline); it stays there
+    /// until `consume`.
+    private func nextLineRange() throws(Failure) -> Range<Int>? {
         while true {
             if scanned < end, let hit = memchr(storage + scanned, 0x0A, end - scanned) {
                 let newline = storage.distance(to: hit)
-                let line = [UInt8](UnsafeRawBufferPointer(start: storage + start, count: newline - start))
-                start = newline + 1
-                scanned = start
-                if start == end {
-                    start = 0
-                    end = 0
-                    scanned = 0
-                }
-                return line
+                scanned = newline
+                return start..<newline
             }
             scanned = end
             if atEnd { return nil }
@@ -184,6 +187,17 @@ public final class ControlClient {
                 throw .unreadable(path: path, detail: "a reply longer than \(Self.maxReplyBytes >> 20) MiB")
             }
             try fill()
+        }
+    }
+
+    /// Drops a line `nextLineRange` returned, and its newline.
+    private func consume(_ line: Range<Int>) {
+        start = line.upperBound + 1
+        scanned = start
+        if start == end {
+            start = 0
+            end = 0
+            scanned = 0
         }
     }
 

@@ -47,6 +47,17 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
         _ = try check("write", rc)
     }
 
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
+        _ = try check("write", bh_write_all(rawValue, bytes.baseAddress, bytes.count))
+    }
+
+    /// A string's bytes, written from where they are (no copy into an array first).
+    public func writeAll(_ text: String) throws(SystemError) {
+        var text = text
+        let rc = text.withUTF8 { bh_write_all(rawValue, $0.baseAddress, $0.count) }
+        _ = try check("write", rc)
+    }
+
     public func setNonBlocking(_ on: Bool) throws(SystemError) {
         _ = try check("fcntl(O_NONBLOCK)", bh_set_nonblocking(rawValue, on ? 1 : 0))
     }
