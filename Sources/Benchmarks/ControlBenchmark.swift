@@ -43,7 +43,7 @@ enum ControlBenchmark {
 
         let exitsBefore = daemon.countOf("* exit:")
         let started = bh_monotonic_ns()
-        try measure("\(crashers) crash-looping", client: client, socket: socket, roundTrips: roundTrips, processRuns: processRuns)
+        try measure("\(crashers) crash-looping", client: client, socket: socket, daemonPID: daemon.pid, roundTrips: roundTrips, processRuns: processRuns)
         let seconds = Double(bh_monotonic_ns() - started) / 1e9
         let deaths = daemon.countOf("* exit:") - exitsBefore
         print(String(format: "  (meanwhile %d deaths handled, %.0f/s)", deaths, Double(deaths) / seconds))
@@ -51,10 +51,10 @@ enum ControlBenchmark {
         _ = try client.call("stop", [("names", [.string("crasher")])])
         let quiet = bh_monotonic_ns() + 2_000_000_000
         while bh_monotonic_ns() < quiet { _ = try client.call("ping") }
-        try measure("none crashing", client: client, socket: socket, roundTrips: roundTrips, processRuns: processRuns)
+        try measure("none crashing", client: client, socket: socket, daemonPID: daemon.pid, roundTrips: roundTrips, processRuns: processRuns)
     }
 
-    static func measure(_ label: String, client: ControlClient, socket: String, roundTrips: Int, processRuns: Int) throws {
+    static func measure(_ label: String, client: ControlClient, socket: String, daemonPID: Int32, roundTrips: Int, processRuns: Int) throws {
         func sample(_ count: Int, _ body: () throws -> Void) rethrows -> Distribution {
             var values: [Double] = []
             values.reserveCapacity(count)
@@ -66,13 +66,14 @@ enum ControlBenchmark {
             return Distribution(values)
         }
         for _ in 0..<50 { _ = try client.callRaw("status") }
-        let raw = try sample(roundTrips) { _ = try client.callRaw("status") }
+        let (raw, waits) = try statusRoundTrips(roundTrips, client: client, daemonPID: daemonPID)
         let parsed = try sample(roundTrips / 2) { _ = try client.call("status") }
         let table = try sample(roundTrips / 2) { _ = try client.callRaw("status", [("format", "table")]) }
         let fresh = try sample(roundTrips / 2) { _ = try ControlClient(path: socket).callRaw("status") }
         let ping = try sample(roundTrips) { _ = try client.call("ping") }
         print("  \(label):")
         print("    status round trip             \(raw.summary("us"))")
+        print("      slowest 1%: \(waits)")
         print("    status, reply parsed          \(parsed.summary("us"))")
         print("    status as a table             \(table.summary("us"))")
         print("    status, a connection each     \(fresh.summary("us"))")
@@ -101,6 +102,36 @@ enum ControlBenchmark {
             let name = ("bulkhead " + arguments.joined(separator: " ")).padding(toLength: 30, withPad: " ", startingAt: 0)
             print("    \(name)\(Distribution(runs).summary("ms"))")
         }
+    }
+
+    /// The status round trip, each one with the time the client thread and the daemon's loop
+    /// thread spent waiting for a CPU meanwhile; the slowest 1% are summed up.
+    static func statusRoundTrips(_ count: Int, client: ControlClient, daemonPID: Int32) throws -> (Distribution, String) {
+        guard let mine = RunQueueDelay("/proc/thread-self/schedstat"),
+              let loop = RunQueueDelay("/proc/\(daemonPID)/task/\(daemonPID)/schedstat") else {
+            throw SystemError(ENOENT, "no /proc/…/schedstat (CONFIG_SCHEDSTATS)")
+        }
+        defer {
+            mine.close()
+            loop.close()
+        }
+        var samples: [(micros: Double, client: UInt64, daemon: UInt64, busy: UInt64)] = []
+        samples.reserveCapacity(count)
+        for _ in 0..<count {
+            let (c0, d0, r0) = (mine.nanoseconds(), loop.nanoseconds(), loop.running())
+            let t0 = bh_monotonic_ns()
+            _ = try client.callRaw("status")
+            let t1 = bh_monotonic_ns()
+            samples.append((Double(t1 - t0) / 1e3, mine.nanoseconds() - c0, loop.nanoseconds() - d0, loop.running() - r0))
+        }
+        let slowest = samples.sorted { $0.micros > $1.micros }.prefix(max(1, count / 100))
+        let n = Double(slowest.count)
+        let mean = slowest.reduce(0) { $0 + $1.micros } / n
+        let clientWait = slowest.reduce(0) { $0 + Double($1.client) / 1e3 } / n
+        let daemonWait = slowest.reduce(0) { $0 + Double($1.daemon) / 1e3 } / n
+        let daemonBusy = slowest.reduce(0) { $0 + Double($1.busy) / 1e3 } / n
+        let summary = String(format: "mean %.0fus; meanwhile the daemon loop ran %.0fus; waiting for a CPU: client %.0fus, daemon loop %.0fus", mean, daemonBusy, clientWait, daemonWait)
+        return (Distribution(samples.map(\.micros)), summary)
     }
 
     /// Spawns `path` with stdout and stderr on /dev/null and waits for it.
