@@ -26,6 +26,22 @@ enum Phase: Equatable, Sendable {
     case failed
     case quarantined
 
+    /// The earliest instant at which `tick` has something to do in this phase.
+    var deadline: Instant? {
+        func earliest(_ a: Instant?, _ b: Instant?) -> Instant? {
+            guard let a else { return b }
+            guard let b else { return a }
+            return min(a, b)
+        }
+        switch self {
+        case .starting(let p, let readyAt): return earliest(readyAt, p.watchdogAt)
+        case .running(let p): return earliest(p.watchdogAt, p.stableAt)
+        case .stopping(_, _, let killAt): return killAt
+        case .backoff(let until), .open(let until): return until
+        case .stopped, .waiting, .spawning, .failed, .quarantined: return nil
+        }
+    }
+
     var state: InstanceState {
         switch self {
         case .stopped: return .stopped

@@ -113,7 +113,12 @@ extension Supervision {
     /// Time passed: act on every deadline that is due.
     public mutating func tick(_ now: Instant) -> [SupervisorAction] {
         var actions: [SupervisorAction] = []
-        for id in order {
+        // Only instances with a deadline, and of those the ones due, in config order (a pass
+        // over all thousand, copying each one's spec, was a quarter of the loop's time in a
+        // crash storm).
+        let due = timed.filter { instances[$0]?.phase.deadline.map { $0 <= now } ?? false }
+            .sorted { (orderIndex[$0] ?? .max) < (orderIndex[$1] ?? .max) }
+        for id in due {
             guard let i = instances[id], let spec = specs[id.worker] else { continue }
             switch i.phase {
             case .starting(let p, let readyAt):

@@ -14,6 +14,9 @@ public struct Supervision: Sendable {
     public internal(set) var shuttingDown = false
     /// Instances `advance` must look at; everything else cannot change by itself.
     var attention = Set<InstanceID>()
+    /// Instances whose phase has a deadline (`Phase.deadline`), kept by `store`: `tick` and
+    /// `nextDeadline` look at these, not at every instance on every loop turn.
+    var timed = Set<InstanceID>()
     /// Position of each instance in `order`.
     var orderIndex: [InstanceID: Int] = [:]
 
@@ -93,25 +96,9 @@ public struct Supervision: Sendable {
     /// The earliest instant at which `tick` has something to do.
     public func nextDeadline() -> Instant? {
         var earliest: Instant?
-        func consider(_ t: Instant?) {
-            guard let t else { return }
+        for id in timed {
+            guard let t = instances[id]?.phase.deadline else { continue }
             if earliest.map({ t < $0 }) ?? true { earliest = t }
-        }
-        for i in instances.values {
-            switch i.phase {
-            case .starting(let p, let readyAt):
-                consider(readyAt)
-                consider(p.watchdogAt)
-            case .running(let p):
-                consider(p.watchdogAt)
-                consider(p.stableAt)
-            case .stopping(_, _, let killAt):
-                consider(killAt)
-            case .backoff(let until), .open(let until):
-                consider(until)
-            case .stopped, .waiting, .spawning, .failed, .quarantined:
-                break
-            }
         }
         return earliest
     }
@@ -172,6 +159,7 @@ public struct Supervision: Sendable {
     mutating func store(_ i: Instance) {
         instances[i.id] = i
         if i.pendingStop != nil || i.phase == .waiting { attention.insert(i.id) }
+        if i.phase.deadline != nil { timed.insert(i.id) } else { timed.remove(i.id) }
     }
 
     // MARK: - Moving things along
@@ -219,6 +207,7 @@ public struct Supervision: Sendable {
         if i.removed {
             instances[id] = nil
             attention.remove(id)
+            timed.remove(id)
             order.removeAll { $0 == id }
             reindexOrder()
             if !order.contains(where: { $0.worker == id.worker }) && config.worker(named: id.worker) == nil {
