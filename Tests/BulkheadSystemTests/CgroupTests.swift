@@ -70,6 +70,15 @@ extension Processes {
             }
         }
 
+        /// `child` (an `echo in; exec cat`) started, is the group's only member, and exits 0
+        /// once its stdin closes: it was not killed on the way in.
+        static func expectAliveAndAlone(_ child: Child, in group: InstanceCgroup, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(readUntil(child.stdout.rawValue, contains: "in\n", until: deadline(milliseconds: 5000)) == "in\n", sourceLocation: sourceLocation)
+            #expect(group.members() == [child.pid], sourceLocation: sourceLocation)
+            child.stdin!.close()
+            #expect(child.finish().exit?.code == 0, sourceLocation: sourceLocation)
+        }
+
         #if arch(x86_64)
         @Test("born in its cgroup (clone3 CLONE_INTO_CGROUP): cgroup.procs is never written")
         func aChildIsBornInTheTrackingGroup() throws {
@@ -84,12 +93,9 @@ extension Processes {
                     unwritable.close()
                 }
                 let child = try Child.shell("echo in; exec cat", withStdin: true, birthCgroup: (directory, unwritable))
-                #expect(readUntil(child.stdout.rawValue, contains: "in\n", until: deadline(milliseconds: 5000)) == "in\n")
-                #expect(group.members() == [child.pid])
                 let cgroups = FileSystem.readText("/proc/\(child.pid)/cgroup") ?? ""
                 #expect(cgroups.contains("0::" + tracking.dropFirst("/sys/fs/cgroup/unified".count) + "\n"))
-                child.stdin!.close()
-                #expect(child.finish().exit?.code == 0)
+                Self.expectAliveAndAlone(child, in: group)
             }
         }
         #endif
@@ -108,10 +114,7 @@ extension Processes {
                 defer { placement.close() }
                 #expect(placement.birth != nil || !placement.procs.isEmpty)
                 let child = try Child.shell("echo in; exec cat", withStdin: true, cgroupProcs: placement.procs, birthCgroup: placement.birth)
-                #expect(readUntil(child.stdout.rawValue, contains: "in\n", until: deadline(milliseconds: 5000)) == "in\n")
-                #expect(group.members() == [child.pid])
-                child.stdin!.close()
-                #expect(child.finish().exit?.code == 0)
+                Self.expectAliveAndAlone(child, in: group)
             }
         }
 
@@ -126,10 +129,7 @@ extension Processes {
                     procs.close()
                 }
                 let child = try Child.shell("echo in; exec cat", withStdin: true, birthCgroup: (notACgroup, procs))
-                #expect(readUntil(child.stdout.rawValue, contains: "in\n", until: deadline(milliseconds: 5000)) == "in\n")
-                #expect(group.members() == [child.pid])
-                child.stdin!.close()
-                #expect(child.finish().exit?.code == 0)
+                Self.expectAliveAndAlone(child, in: group)
             }
         }
 
