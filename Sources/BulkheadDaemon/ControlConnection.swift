@@ -122,7 +122,12 @@ final class ControlConnection {
 
     func queue(_ bytes: [UInt8], _ now: Instant) {
         if !hasPendingOutput { lastProgress = now }
-        output.append(contentsOf: bytes)
+        if output.isEmpty {
+            output = bytes   // a 250 KiB status taken as it is, not copied
+            outputStart = 0
+        } else {
+            output.append(contentsOf: bytes)
+        }
     }
 
     func requestClose(_ now: Instant) {

@@ -43,11 +43,11 @@ enum StatusDocument {
         let anyRejected = daemon.counters.notifyRejected > 0
         let wallOffsetMilliseconds = wallOffset / 1_000_000
         let fragments = daemon.statusFragments
-        fragments.evictIfLarger(than: 2 * daemon.slots.count + 64)
+        fragments.trim(to: daemon.slots.count)
         for (index, s) in snapshots.enumerated() {
             if index > 0 { w.raw(",") }
             let rejected = anyRejected ? daemon.slots[s.id]?.rejectedNotifications ?? 0 : 0
-            let parts = fragments.parts(for: s, rejected: rejected, wallOffsetMilliseconds: wallOffsetMilliseconds) {
+            let parts = fragments.parts(at: index, for: s, rejected: rejected, wallOffsetMilliseconds: wallOffsetMilliseconds) {
                 fragment(s, rejected: rejected, wallOffset: wallOffset)
             }
             // Only the two fields that move with the clock are written per request.

@@ -29,18 +29,23 @@ final class StatusFragments {
         }
     }
 
-    private var cache: [InstanceID: (key: Key, parts: Parts)] = [:]
+    /// By the instance's position in the request's list, not by its id: a thousand id
+    /// lookups (hashing each worker name) were a fifth of a status request. The key holds the
+    /// id, so an entry found at a position that now holds another instance (a `status NAME`,
+    /// a reload) is simply rebuilt.
+    private var cache: [(key: Key, parts: Parts)?] = []
 
-    func parts(for s: InstanceSnapshot, rejected: Int, wallOffsetMilliseconds: Int64, build: () -> Parts) -> Parts {
+    func parts(at position: Int, for s: InstanceSnapshot, rejected: Int, wallOffsetMilliseconds: Int64, build: () -> Parts) -> Parts {
         let key = Key(s, rejected: rejected, wallOffsetMilliseconds: wallOffsetMilliseconds)
-        if let hit = cache[s.id], hit.key == key { return hit.parts }
+        if position < cache.count, let hit = cache[position], hit.key == key { return hit.parts }
         let parts = build()
-        cache[s.id] = (key, parts)
+        if position >= cache.count { cache.append(contentsOf: repeatElement(nil, count: position + 1 - cache.count)) }
+        cache[position] = (key, parts)
         return parts
     }
 
-    /// Instances removed by reloads leave entries behind; start over when they pile up.
-    func evictIfLarger(than limit: Int) {
-        if cache.count > limit { cache.removeAll(keepingCapacity: true) }
+    /// Positions beyond the longest list asked for lately (instances removed by reloads).
+    func trim(to count: Int) {
+        if cache.count > count { cache.removeLast(cache.count - count) }
     }
 }

@@ -46,6 +46,15 @@ struct ControlTests {
 
         let filtered = try daemon.statusJSON(["api:1", "talker"]).instances
         #expect(Set(filtered.keys) == ["api:1", "talker:0"])
+        #expect(filtered["api:1"]?["index"] as? Int == 1 && filtered["talker:0"]?["worker"] as? String == "talker")
+        // The daemon reuses each position's bytes between requests: after a filtered one, the
+        // whole document must again say who is where.
+        let again = try daemon.statusJSON().instances
+        #expect(Set(again.keys) == ["api:0", "api:1", "talker:0"])
+        for (name, object) in again {
+            #expect(object["instance"] as? String == name)
+            #expect("\(object["worker"] as? String ?? "?"):\(object["index"] as? Int ?? -1)" == name)
+        }
 
         let unknown = try daemon.cli(["status", "nope"])
         #expect(unknown.code == 1)
