@@ -66,12 +66,13 @@ enum ControlBenchmark {
             return Distribution(values)
         }
         for _ in 0..<50 { _ = try client.callRaw("status") }
+        let stolenBefore = HostSteal.ticks()
         let (raw, waits) = try statusRoundTrips(roundTrips, client: client, daemonPID: daemonPID)
         let parsed = try sample(roundTrips / 2) { _ = try client.call("status") }
         let table = try sample(roundTrips / 2) { _ = try client.callRaw("status", [("format", "table")]) }
         let fresh = try sample(roundTrips / 2) { _ = try ControlClient(path: socket).callRaw("status") }
         let ping = try sample(roundTrips) { _ = try client.call("ping") }
-        print("  \(label):")
+        print("  \(label): \(HostSteal.describe(since: stolenBefore)) while the round trips ran")
         print("    status round trip             \(raw.summary("us"))")
         print("      slowest 1%: \(waits)")
         print("    status, reply parsed          \(parsed.summary("us"))")
