@@ -96,6 +96,8 @@ let package = Package(
 /// trimmed at link time (measured in README, "Benchmarks"): lld, relative relocations packed
 /// (DT_RELR, glibc 2.36+), and with `--static-swift-stdlib` libstdc++ linked statically too
 /// (Linker/static-libstdc++/libstdc++.so). Together about 1.3 ms of a 6 ms `bulkhead status`.
+/// Only the CLI target has these flags: SwiftPM refuses unsafe flags in the products a
+/// dependent uses, and a package that depends on WorkerKit uses WorkerKit and CLinux only.
 enum FastStart {
     static let linkerFlags = [
         "-use-ld=lld",
