@@ -167,31 +167,25 @@ public struct InstanceCgroup: Sendable {
     /// separate v1 memory group. The caller closes them after the spawn.
     /// - Parameter killed: `killAll` was used on the group since it was made.
     public func openForSpawn(killed: Bool) -> CgroupPlacement {
-        let birthInGroup = birthInGroup && (!killed || birthSurvivesKill)
         var placement = CgroupPlacement()
-        if let t = trackingPath, !birthInGroup, let procs = try? FileDescriptor.open(t + "/cgroup.procs", O_WRONLY) {
-            placement.procs.append(procs)
-        }
-        if let t = trackingPath, birthInGroup,
+        let tracking = Self.openProcs(trackingPath)
+        if let tracking, let t = trackingPath, birthInGroup && (!killed || birthSurvivesKill),
            let directory = try? FileDescriptor.open(t, O_RDONLY | O_DIRECTORY) {
-            if let procs = try? FileDescriptor.open(t + "/cgroup.procs", O_WRONLY) {
-                placement.birth = (directory, procs)
-            } else {
-                directory.close()
-            }
+            placement.birth = (directory, tracking)
+        } else if let tracking {
+            placement.procs.append(tracking)
         }
-        if let m = memoryPath, m != trackingPath, let procs = try? FileDescriptor.open(m + "/cgroup.procs", O_WRONLY) {
-            placement.procs.append(procs)
-        }
+        if memoryPath != trackingPath, let memory = Self.openProcs(memoryPath) { placement.procs.append(memory) }
         return placement
     }
 
     /// Every cgroup.procs file of the instance (for a child that places itself).
     public func openProcsFiles() -> [FileDescriptor] {
-        var paths: [String] = []
-        if let t = trackingPath { paths.append(t + "/cgroup.procs") }
-        if let m = memoryPath, m != trackingPath { paths.append(m + "/cgroup.procs") }
-        return paths.compactMap { try? FileDescriptor.open($0, O_WRONLY) }
+        [trackingPath, memoryPath == trackingPath ? nil : memoryPath].compactMap { Self.openProcs($0) }
+    }
+
+    private static func openProcs(_ group: String?) -> FileDescriptor? {
+        group.flatMap { try? FileDescriptor.open($0 + "/cgroup.procs", O_WRONLY) }
     }
 
     /// Processes still in the instance's cgroup.

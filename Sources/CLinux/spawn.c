@@ -129,6 +129,16 @@ static int child_main(void *arg) {
 // One stack per spawning thread, reused: the parent is suspended while the child runs on it.
 static __thread void *child_stack;
 
+// Maps this thread's child stack the first time; 0, or the errno of the mmap.
+static int ensure_child_stack(void) {
+    if (child_stack) return 0;
+    void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return errno;
+    child_stack = stack;
+    return 0;
+}
+
 // Moving a process into a cgroup (a write to cgroup.procs) write-locks the kernel's
 // cgroup_threadgroup_rwsem, and unless the hierarchy is mounted `favordynmods` that waits for
 // an RCU grace period: milliseconds on a busy machine, spent while our loop thread is
@@ -169,6 +179,19 @@ static long clone3_call(struct bh_clone_args *args, int (*fn)(void *), void *arg
     return result;
 }
 
+// clone3(flags | CLONE_INTO_CGROUP) of `fn(arg)` on the child stack, into `cgroup_fd`: the
+// child's pid, or -errno.
+static long clone3_into_cgroup(unsigned long flags, int cgroup_fd, int (*fn)(void *), void *arg) {
+    struct bh_clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = flags | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.stack = (unsigned long long)(unsigned long)child_stack;
+    args.stack_size = CHILD_STACK_SIZE;
+    args.cgroup = (unsigned long long)cgroup_fd;
+    return clone3_call(&args, fn, arg);
+}
+
 // 0 until clone3 was refused as unknown (ENOSYS) or its cgroup field unsupported (E2BIG).
 static int clone3_unavailable;
 
@@ -180,23 +203,12 @@ static int exit_at_once(void *unused) {
 
 int bh_probe_clone_into_cgroup(int cgroup_fd) {
 #ifdef BH_HAVE_CLONE3
-    if (!child_stack) {
-        void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (stack == MAP_FAILED) return -errno;
-        child_stack = stack;
-    }
-    struct bh_clone_args args;
-    memset(&args, 0, sizeof args);
-    args.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP;
-    args.exit_signal = SIGCHLD;
-    args.stack = (unsigned long long)(unsigned long)child_stack;
-    args.stack_size = CHILD_STACK_SIZE;
-    args.cgroup = (unsigned long long)cgroup_fd;
+    int stack_error = ensure_child_stack();
+    if (stack_error) return -stack_error;
     sigset_t all, previous;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &previous);
-    long pid = clone3_call(&args, exit_at_once, NULL);
+    long pid = clone3_into_cgroup(CLONE_VM | CLONE_VFORK, cgroup_fd, exit_at_once, NULL);
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
     if (pid < 0) return (int)pid;
     int status = 0;
@@ -210,15 +222,11 @@ int bh_probe_clone_into_cgroup(int cgroup_fd) {
 
 bh_spawn_result bh_spawn(const bh_spawn_request *request) {
     bh_spawn_result result = { 0, 0, 0 };
-    if (!child_stack) {
-        void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (stack == MAP_FAILED) {
-            result.failed_stage = BH_SPAWN_STAGE_CLONE;
-            result.error = errno;
-            return result;
-        }
-        child_stack = stack;
+    int stack_error = ensure_child_stack();
+    if (stack_error) {
+        result.failed_stage = BH_SPAWN_STAGE_CLONE;
+        result.error = stack_error;
+        return result;
     }
     if (request->extra_fd_count > MAX_EXTRA_FDS) {
         result.failed_stage = BH_SPAWN_STAGE_FDS;
@@ -262,15 +270,8 @@ bh_spawn_result bh_spawn(const bh_spawn_request *request) {
     int clone_errno = 0;
 #ifdef BH_HAVE_CLONE3
     if (request->into_cgroup && !clone3_unavailable) {
-        struct bh_clone_args args;
-        memset(&args, 0, sizeof args);
-        args.flags = flags | CLONE_INTO_CGROUP;
-        args.exit_signal = SIGCHLD;
-        args.stack = (unsigned long long)(unsigned long)child_stack;
-        args.stack_size = CHILD_STACK_SIZE;
-        args.cgroup = (unsigned long long)request->into_cgroup_fd;
         ctx.born_in_cgroup = 1;
-        long r = clone3_call(&args, child_main, &ctx);
+        long r = clone3_into_cgroup(flags, request->into_cgroup_fd, child_main, &ctx);
         if (r >= 0) {
             pid = (pid_t)r;
         } else {
