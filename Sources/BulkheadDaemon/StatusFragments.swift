@@ -12,31 +12,24 @@ final class StatusFragments {
         var tail: [UInt8]
     }
 
-    /// Everything the parts are made of, but the clock.
+    /// Everything the parts are made of, but the clock: the snapshot's revision stands for
+    /// the snapshot (it changes whenever the snapshot does; see `InstanceSnapshot.revision`).
     private struct Key: Equatable {
-        var snapshot: InstanceSnapshot
+        var revision: UInt64
         var rejected: Int
         /// The wall clock's offset from the monotonic one, in ms: `started_at` is written in
         /// wall time, so a stepped clock rebuilds it.
         var wallOffsetMilliseconds: Int64
-
-        init(_ s: InstanceSnapshot, rejected: Int, wallOffsetMilliseconds: Int64) {
-            snapshot = s
-            // A pending attempt matters to the parts only as "a number or null".
-            snapshot.nextAttemptAt = s.nextAttemptAt.map { _ in Instant(nanoseconds: 0) }
-            self.rejected = rejected
-            self.wallOffsetMilliseconds = wallOffsetMilliseconds
-        }
     }
 
     /// By the instance's position in the request's list, not by its id: a thousand id
-    /// lookups (hashing each worker name) were a fifth of a status request. The key holds the
-    /// id, so an entry found at a position that now holds another instance (a `status NAME`,
-    /// a reload) is simply rebuilt.
+    /// lookups (hashing each worker name) were a fifth of a status request. A revision is
+    /// never reused, so an entry found at a position that now holds another instance (a
+    /// `status NAME`, a reload) is simply rebuilt.
     private var cache: [(key: Key, parts: Parts)?] = []
 
     func parts(at position: Int, for s: InstanceSnapshot, rejected: Int, wallOffsetMilliseconds: Int64, build: () -> Parts) -> Parts {
-        let key = Key(s, rejected: rejected, wallOffsetMilliseconds: wallOffsetMilliseconds)
+        let key = Key(revision: s.revision, rejected: rejected, wallOffsetMilliseconds: wallOffsetMilliseconds)
         if position < cache.count, let hit = cache[position], hit.key == key { return hit.parts }
         let parts = build()
         if position >= cache.count { cache.append(contentsOf: repeatElement(nil, count: position + 1 - cache.count)) }

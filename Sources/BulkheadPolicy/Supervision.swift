@@ -19,6 +19,12 @@ public struct Supervision: Sendable {
     var timed = Set<InstanceID>()
     /// Position of each instance in `order`.
     var orderIndex: [InstanceID: Int] = [:]
+    /// Every instance's snapshot, in `order`, kept by `store`: `status` is asked for far more
+    /// often than a thousand snapshots change, and building them all per request (a
+    /// dictionary lookup each) was most of a request's cost.
+    var rows: [InstanceSnapshot] = []
+    /// The last `InstanceSnapshot.revision` handed out.
+    var lastRevision: UInt64 = 0
 
     struct Instance: Sendable {
         var id: InstanceID
@@ -69,11 +75,11 @@ public struct Supervision: Sendable {
     public var instanceIDs: [InstanceID] { order }
 
     public func snapshot() -> [InstanceSnapshot] {
-        order.compactMap { id in instances[id].map(snapshot) }
+        rows
     }
 
     public func snapshot(of id: InstanceID) -> InstanceSnapshot? {
-        instances[id].map(snapshot)
+        orderIndex[id].map { rows[$0] }
     }
 
     func snapshot(_ i: Instance) -> InstanceSnapshot {
@@ -154,12 +160,38 @@ public struct Supervision: Sendable {
     /// `advance` may have to act on (waiting to start, or with a stop pending).
     mutating func reindexOrder() {
         orderIndex = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        // Rows that did not change keep their revision (and whatever was cached for them).
+        let previous = Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        rows = order.compactMap { id in
+            instances[id].map { i in
+                var row = snapshot(i)
+                if let old = previous[id] {
+                    row.revision = old.revision
+                    if row == old { return old }
+                }
+                return stamped(row)
+            }
+        }
     }
 
     mutating func store(_ i: Instance) {
         instances[i.id] = i
         if i.pendingStop != nil || i.phase == .waiting { attention.insert(i.id) }
         if i.phase.deadline != nil { timed.insert(i.id) } else { timed.remove(i.id) }
+        // An instance not in `orderIndex` yet (added by a reload) gets its row from
+        // `reindexOrder`, which the reload calls once it has placed every new instance.
+        if let position = orderIndex[i.id], position < rows.count {
+            var row = snapshot(i)
+            row.revision = rows[position].revision
+            if row != rows[position] { rows[position] = stamped(row) }
+        }
+    }
+
+    mutating func stamped(_ row: InstanceSnapshot) -> InstanceSnapshot {
+        lastRevision += 1
+        var row = row
+        row.revision = lastRevision
+        return row
     }
 
     // MARK: - Moving things along
