@@ -63,6 +63,8 @@ public final class Daemon {
     var counters = Counters()
     /// The status document's per-instance bytes, reused while an instance does not change.
     let statusFragments = StatusFragments()
+    /// The status table's cells, likewise.
+    let statusTableCells = StatusTableCells()
     /// A wait4(-1) scan is owed (see `childrenChanged`).
     var orphanScanDue: Instant?
     /// How deep in `perform` the loop is (control requests that change state wait for 0).

@@ -135,7 +135,7 @@ enum StatusDocument {
 /// which showed in profiles of a thousand-instance status.)
 struct CompactWriter: ~Copyable {
     private var base: UnsafeMutablePointer<UInt8>
-    private var count = 0
+    private(set) var count = 0
     private var capacity: Int
 
     init(capacity: Int) {
@@ -226,8 +226,16 @@ struct CompactWriter: ~Copyable {
 
     mutating func spaces(_ count: Int) {
         guard count > 0 else { return }
-        reserve(count)
-        (base + self.count).initialize(repeating: 0x20, count: count)
+        // Table padding is mostly a few spaces: two word stores (over room reserved past the
+        // end) instead of a call to memset per cell.
+        reserve(max(count, 16))
+        if count <= 16 {
+            let spaces = UInt64(0x2020_2020_2020_2020)
+            UnsafeMutableRawPointer(base + self.count).storeBytes(of: spaces, as: UInt64.self)
+            UnsafeMutableRawPointer(base + self.count + 8).storeBytes(of: spaces, as: UInt64.self)
+        } else {
+            (base + self.count).initialize(repeating: 0x20, count: count)
+        }
         self.count += count
     }
 

@@ -29,46 +29,8 @@ enum StatusTable {
     /// bulkhead's own (worker names are checked by the config; status texts are the workers')
     /// is escaped.
     static func render(into w: inout CompactWriter, _ daemon: Daemon, _ snapshots: [InstanceSnapshot], _ now: Instant, width: Int?) {
-        // Pass one: the cells that need formatting, and every column's width (all ASCII but
-        // the status text, which is last and never padded).
-        var uptimes: [ShortDuration?] = []
-        var texts: [String] = []
-        uptimes.reserveCapacity(snapshots.count)
-        texts.reserveCapacity(snapshots.count)
-        var widths = header.map(\.utf8CodeUnitCount)
-        snapshots.withUnsafeBufferPointer { rows in
-            for s in rows {
-                let uptime = s.startedAt.map { ShortDuration(milliseconds: now.milliseconds(since: $0)) }
-                uptimes.append(uptime)
-                texts.append(statusText(s, now))
-                widths[0] = max(widths[0], s.id.worker.utf8.count + 1 + digitCount(Int64(s.id.index)))
-                widths[1] = max(widths[1], s.state.rawValue.utf8.count)
-                widths[2] = max(widths[2], s.pid.map { digitCount(Int64($0)) } ?? 1)
-                widths[3] = max(widths[3], uptime?.count ?? 1)
-                widths[4] = max(widths[4], digitCount(Int64(s.restarts)))
-                widths[5] = max(widths[5], s.lastClass?.rawValue.utf8.count ?? 1)
-            }
-        }
-        let fixed = widths[0..<6].reduce(0) { $0 + $1 + 2 }
-        let room = width.map { $0 - fixed } ?? Int.max
-        if snapshots.isEmpty {
-            w.raw("no instances\\n")
-        } else {
-            for (index, title) in header.enumerated() {
-                if index < 6 {
-                    w.raw(title)
-                    w.spaces(widths[index] - title.utf8CodeUnitCount + 2)
-                } else {
-                    w.escaped("STATUS", room: room)
-                }
-            }
-            w.escapedNewline()
-            snapshots.withUnsafeBufferPointer { rows in
-                for row in rows.indices {
-                    writeRow(rows[row], uptimes[row], texts[row], widths, room, into: &w)
-                }
-            }
-        }
+        daemon.statusTableCells.trim(to: daemon.slots.count)
+        renderRows(into: &w, snapshots, now, width: width, cells: daemon.statusTableCells)
         var about = "bulkhead \(BulkheadVersion.current), pid \(daemon.daemonPID)"
         if let server = daemon.controlServer { about += ", up \(duration(now.milliseconds(since: server.startedAt)))" }
         if daemon.supervision.shuttingDown { about += ", shutting down" }
@@ -78,21 +40,64 @@ enum StatusTable {
         w.escapedNewline()
     }
 
-    /// One instance's line, its cells padded to the column widths.
-    private static func writeRow(_ s: borrowing InstanceSnapshot, _ uptime: ShortDuration?, _ text: String, _ widths: [Int], _ room: Int, into w: inout CompactWriter) {
-        w.stringContents(s.id.worker)
-        w.raw(":")
-        w.int(Int64(s.id.index))
-        w.spaces(widths[0] - (s.id.worker.utf8.count + 1 + digitCount(Int64(s.id.index))) + 2)
-        w.plain(s.state.rawValue)
-        w.spaces(widths[1] - s.state.rawValue.utf8.count + 2)
-        if let pid = s.pid {
-            w.int(Int64(pid))
-            w.spaces(widths[2] - digitCount(Int64(pid)) + 2)
-        } else {
-            w.raw("-")
-            w.spaces(widths[2] + 1)
+    /// The header and one line per instance, from the cells `cells` keeps.
+    static func renderRows(into w: inout CompactWriter, _ snapshots: [InstanceSnapshot], _ now: Instant, width: Int?, cells: StatusTableCells) {
+        guard !snapshots.isEmpty else {
+            w.raw("no instances\\n")
+            return
         }
+        snapshots.withUnsafeBufferPointer { snapshots in
+            let (layouts, kept) = cells.rows(for: snapshots)
+            // Pass one: the cells that move with the clock, and every column's width (all
+            // ASCII but the status text, which is last and never padded).
+            var uptimes: [ShortDuration?] = []
+            var clockTexts: [String?] = Array(repeating: nil, count: snapshots.count)
+            uptimes.reserveCapacity(snapshots.count)
+            var widths = header.map(\.utf8CodeUnitCount)
+            for position in snapshots.indices {
+                let layout = layouts[position]
+                let uptime = snapshots[position].startedAt.map { ShortDuration(milliseconds: now.milliseconds(since: $0)) }
+                if layout.movesWithClock { clockTexts[position] = statusText(snapshots[position], now) }
+                widths[0] = max(widths[0], layout.instanceWidth)
+                widths[1] = max(widths[1], snapshots[position].state.rawValue.utf8.count)
+                widths[2] = max(widths[2], layout.pidWidth)
+                widths[3] = max(widths[3], uptime?.count ?? 1)
+                widths[4] = max(widths[4], layout.restartsWidth)
+                widths[5] = max(widths[5], layout.lastWidth)
+                uptimes.append(uptime)
+            }
+            let fixed = widths[0..<6].reduce(0) { $0 + $1 + 2 }
+            let room = width.map { $0 - fixed } ?? Int.max
+            for (index, title) in header.enumerated() {
+                if index < 6 {
+                    w.raw(title)
+                    w.spaces(widths[index] - title.utf8CodeUnitCount + 2)
+                } else {
+                    w.escaped("STATUS", room: room)
+                }
+            }
+            w.escapedNewline()
+            for position in snapshots.indices {
+                kept[position].withUnsafeBufferPointer { bytes in
+                    writeRow(layouts[position], bytes, state: snapshots[position].state, uptimes[position], clockText: clockTexts[position], widths, room, into: &w) {
+                        statusText(snapshots[position], now)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One instance's line, its cells padded to the column widths.
+    private static func writeRow(
+        _ row: StatusTableCells.Layout, _ bytes: UnsafeBufferPointer<UInt8>, state: InstanceState, _ uptime: ShortDuration?,
+        clockText: String?, _ widths: [Int], _ room: Int, into w: inout CompactWriter, keptText: () -> String
+    ) {
+        w.plain(UnsafeBufferPointer(rebasing: bytes[0..<row.instanceEnd]))
+        w.spaces(widths[0] - row.instanceWidth + 2)
+        w.plain(state.rawValue)
+        w.spaces(widths[1] - state.rawValue.utf8.count + 2)
+        w.plain(UnsafeBufferPointer(rebasing: bytes[row.instanceEnd..<row.pidEnd]))
+        w.spaces(widths[2] - row.pidWidth + 2)
         if let uptime {
             uptime.withUTF8 { w.plain($0) }
             w.spaces(widths[3] - uptime.count + 2)
@@ -100,17 +105,27 @@ enum StatusTable {
             w.raw("-")
             w.spaces(widths[3] + 1)
         }
-        w.int(Int64(s.restarts))
-        w.spaces(widths[4] - digitCount(Int64(s.restarts)) + 2)
-        let last = s.lastClass?.rawValue ?? "-"
-        w.plain(last)
-        if text.isEmpty {
-            w.escapedNewline()   // no trailing spaces
-            return
+        w.plain(UnsafeBufferPointer(rebasing: bytes[row.pidEnd..<row.restartsEnd]))
+        w.spaces(widths[4] - row.restartsWidth + 2)
+        w.plain(UnsafeBufferPointer(rebasing: bytes[row.restartsEnd..<row.lastEnd]))
+        if let clockText, !clockText.isEmpty {
+            w.spaces(widths[5] - row.lastWidth + 2)
+            w.escaped(clockText, room: room)
+        } else if !row.movesWithClock && row.hasText {
+            w.spaces(widths[5] - row.lastWidth + 2)
+            if row.textScalars <= max(room, 1) {
+                w.plain(UnsafeBufferPointer(rebasing: bytes[row.lastEnd..<row.textEnd]))
+            } else {
+                w.escaped(keptText(), room: room)   // cut for a narrow terminal
+            }
         }
-        w.spaces(widths[5] - last.utf8.count + 2)
-        w.escaped(text, room: room)
+        // A row without status text has no trailing spaces.
         w.escapedNewline()
+    }
+
+    /// An instance whose STATUS cell counts down ("restart in 1.6s").
+    static func movesWithClock(_ state: InstanceState) -> Bool {
+        state == .backoff || state == .open
     }
 
     static func digitCount(_ value: Int64) -> Int {
