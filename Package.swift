@@ -10,13 +10,16 @@ import PackageDescription
 //   BulkheadControl the control protocol and its client, the journal reader: what the CLI needs
 //   CJournalReader  sd-journal reading through dlopen, so the CLI links no libsystemd
 //   BulkheadDaemon  the supervisor: one event loop that feeds events to policy and performs actions
-//   Supervisor      the `bulkhead` executable: the CLI (no Yams, no Foundation: it starts fast)
+//   Supervisor      the `bulkhead` executable: answers a plain `bulkhead status` itself (no argument
+//                   parser, no Foundation: it starts fast) and execs `bulkhead-cli` for the rest
+//   BulkheadCLI     `bulkhead-cli`: every command, with ArgumentParser (help, completions)
 //   DaemonMain      `bulkhead-daemon`: `bulkhead daemon` and `check-config` exec it
 let package = Package(
     name: "bulkhead",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bulkhead", targets: ["Supervisor"]),
+        .executable(name: "bulkhead-cli", targets: ["BulkheadCLI"]),
         .executable(name: "bulkhead-daemon", targets: ["DaemonMain"]),
         .library(name: "WorkerKit", targets: ["WorkerKit"]),
         .executable(name: "crashlab", targets: ["CrashLab"]),
@@ -56,6 +59,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "Supervisor",
+            dependencies: ["BulkheadControl", "BulkheadSystem"],
+            linkerSettings: [.unsafeFlags(FastStart.linkerFlags)]
+        ),
+        .executableTarget(
+            name: "BulkheadCLI",
             dependencies: [
                 "BulkheadControl", "BulkheadPolicy", "BulkheadJSON", "BulkheadSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -92,11 +100,11 @@ let package = Package(
     ]
 )
 
-/// The `bulkhead` CLI starts for every command a person or a script runs, so its start-up is
-/// trimmed at link time (measured in README, "Benchmarks"): lld, relative relocations packed
+/// `bulkhead` and `bulkhead-cli` start for every command a person or a script runs, so their
+/// start-up is trimmed at link time (measured in README, "Benchmarks"): lld, relative relocations packed
 /// (DT_RELR, glibc 2.36+), and with `--static-swift-stdlib` libstdc++ linked statically too
 /// (Linker/static-libstdc++/libstdc++.so). Together about 1.3 ms of a 6 ms `bulkhead status`.
-/// Only the CLI target has these flags: SwiftPM refuses unsafe flags in the products a
+/// Only the CLI targets have these flags: SwiftPM refuses unsafe flags in the products a
 /// dependent uses, and a package that depends on WorkerKit uses WorkerKit and CLinux only.
 enum FastStart {
     static let linkerFlags = [

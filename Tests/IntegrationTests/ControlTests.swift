@@ -313,6 +313,37 @@ struct ControlTests {
         #expect(bash.code == 0)
         #expect(bash.stdout.contains("status"))
     }
+
+    @Test("bulkhead answers a plain status itself and hands everything else to bulkhead-cli next to it")
+    func frontAndFullCLI() throws {
+        let daemon = try DaemonHarness(Self.config)
+        try daemon.start()
+        try daemon.waitForStatus(what: "api:0 running") { $0["api:0"]?["state"] as? String == "running" }
+        // A copy of `bulkhead` alone in a directory: no bulkhead-cli beside it.
+        let alone = NSTemporaryDirectory() + "bh-front-\(getpid())"
+        try FileManager.default.createDirectory(atPath: alone, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: alone) }
+        try FileManager.default.copyItem(atPath: Products.path("bulkhead"), toPath: alone + "/bulkhead")
+
+        for arguments in [["status"], ["status", "api"], ["status", "--json"], ["status", "api:0", "--socket=\(daemon.socketPath)"]] {
+            let plain = try Products.run("bulkhead", arguments + ["--socket", daemon.socketPath], from: alone)
+            #expect(plain.code == 0, "\(arguments): \(plain.stderr)")
+            #expect(plain.stdout.contains("api:0"), "\(arguments)")
+        }
+        for arguments in [["stop", "api:1"], ["status", "--help"], ["--version"]] {
+            let handed = try Products.run("bulkhead", arguments + ["--socket", daemon.socketPath], from: alone)
+            #expect(handed.code == 1, "\(arguments)")
+            #expect(handed.stderr == "bulkhead: cannot run \(alone)/bulkhead-cli: No such file or directory; install bulkhead-cli next to bulkhead (swift build puts both in .build/<configuration>/)\n")
+        }
+        #expect(try daemon.statusJSON().instances["api:1"]?["state"] as? String == "running", "the lone front changed nothing")
+
+        // Next to it, the same command lines are served, as they are from the build directory.
+        let version = try Products.run("bulkhead", ["--version"])
+        #expect(version.code == 0 && version.stdout.hasPrefix("0."), "\(version.stderr)")
+        let stop = try Products.run("bulkhead", ["stop", "api:1", "--socket", daemon.socketPath])
+        #expect(stop.code == 0 && stop.stdout.contains("api:1: stopping"), "\(stop.stderr)")
+        try daemon.stop()
+    }
 }
 
 extension Products {

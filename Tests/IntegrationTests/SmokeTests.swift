@@ -74,6 +74,7 @@ struct SmokeTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let lonely = directory.appendingPathComponent("bulkhead").path
         try FileManager.default.copyItem(atPath: Products.path("bulkhead"), toPath: lonely)
+        try FileManager.default.copyItem(atPath: Products.path("bulkhead-cli"), toPath: directory.appendingPathComponent("bulkhead-cli").path)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: lonely)
         p.arguments = ["check-config", "/nonexistent.yaml"]

@@ -231,14 +231,16 @@ enum Products {
         directory + "/" + name
     }
 
+    /// - Parameter directory: run the copy of `name` in this directory instead of the build's.
     static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:], user: String? = nil,
-                    timeout: Double = 60) throws -> (code: Int32, stdout: String, stderr: String) {
+                    from directory: String? = nil, timeout: Double = 60) throws -> (code: Int32, stdout: String, stderr: String) {
         let p = Process()
+        let executable = directory.map { $0 + "/" + name } ?? path(name)
         if let user {
             p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            p.arguments = ["-u", user, "--", path(name)] + arguments
+            p.arguments = ["-u", user, "--", executable] + arguments
         } else {
-            p.executableURL = URL(fileURLWithPath: path(name))
+            p.executableURL = URL(fileURLWithPath: executable)
             p.arguments = arguments
         }
         var env = ProcessInfo.processInfo.environment

@@ -33,7 +33,6 @@ struct BulkheadCommand: ParsableCommand {
 
     /// ArgumentParser's own `main`, except that a usage error exits 2 (SPEC §5), not 64.
     static func main() {
-        FastPath.runStatusIfPlain(CommandLine.arguments)
         do {
             var command = try parseAsRoot()
             try command.run()

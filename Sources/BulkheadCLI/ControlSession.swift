@@ -41,18 +41,13 @@ enum CLI {
         }
     }
 
-    /// Prints the failure's sentence on stderr; the details (one config error a line, one
-    /// instance a line) follow it. Returns the exit code to throw.
+    /// Prints the failure (`ControlClient.Failure.report`); returns the exit code to throw.
     static func fail(_ failure: ControlClient.Failure) -> ExitCode {
-        let code = fail(failure.message, code: failure.exitCode)
-        if case .daemon(let reply) = failure, reply.code != .unknownName, !reply.details.isEmpty {
-            FileDescriptor.standardError.writeLine(reply.details.map { "  " + $0 }.joined(separator: "\n"))
-        }
-        return code
+        ExitCode(failure.report())
     }
 
     static func fail(_ message: String, code: Int32) -> ExitCode {
-        FileDescriptor.standardError.writeLine(message.hasPrefix("bulkhead ") ? message : "bulkhead: " + message)
+        ControlClient.Failure.report(message, code: code)
         return ExitCode(code)
     }
 
@@ -87,11 +82,5 @@ enum CLI {
         return (workers + names).filter { $0.hasPrefix(prefix) }
     }
 
-    /// The terminal's width when stdout is one, else nil (no truncation into pipes).
-    static var terminalWidth: Int? {
-        guard isatty(1) == 1 else { return nil }
-        var size = winsize()
-        if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
-        return nil
-    }
+    static var terminalWidth: Int? { StatusPrinter.terminalWidth }
 }
