@@ -27,8 +27,8 @@ public enum StatusPrinter {
             }
             arguments.append(("format", "table"))
             if let width = terminalWidth { arguments.append(("width", .int(Int64(width)))) }
-            let result = try client.call("status", arguments)
-            try? FileDescriptor.standardOutput.writeAll(result["text"]?.string ?? "")
+            let text = try client.callText("status", arguments)
+            try? FileDescriptor.standardOutput.writeAll(text)
             return 0
         } catch {
             return error.report()

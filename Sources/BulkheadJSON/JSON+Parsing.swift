@@ -55,3 +55,27 @@ extension JSON {
         try self.init(parsing: text.utf8, limits: limits)
     }
 }
+
+/// One JSON string on its own, decoded to its UTF-8 bytes without building a `JSON` value or a
+/// `String`: for a reply whose whole point is one long text (`bulkhead status`'s table).
+public enum JSONStringBytes {
+    /// The bytes `input` (a JSON string, quotes included, and nothing else but whitespace
+    /// after it) stands for; the same grammar and limits as `JSON(parsing:)`.
+    public static func decode(_ input: UnsafeRawBufferPointer, limits: JSONLimits = .default) throws(JSONError) -> [UInt8] {
+        guard input.count <= limits.maxInputBytes else {
+            throw JSONError(offset: limits.maxInputBytes, reason: .inputTooLarge(limit: limits.maxInputBytes))
+        }
+        return try input.withMemoryRebound(to: UInt8.self) { bytes in
+            Result { () throws(JSONError) in
+                var parser = JSONParser(input: bytes, limits: limits)
+                guard parser.position < bytes.count, bytes[parser.position] == ASCII.quote else {
+                    throw parser.error(.expectedString)
+                }
+                let decoded = try parser.parseStringContents(hashing: false) { Array($0) }
+                parser.skipWhitespace()
+                guard parser.position == bytes.count else { throw parser.error(.trailingData) }
+                return decoded
+            }
+        }.get()
+    }
+}

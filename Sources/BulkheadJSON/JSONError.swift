@@ -8,6 +8,8 @@ public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
         case expectedValue
         /// A string key was expected (after `{` or `,` in an object).
         case expectedKey
+        /// A string was expected (`JSONStringBytes.decode`).
+        case expectedString
         /// `:` was expected after a key.
         case expectedColon
         /// `,` or `]` was expected after an array element.
@@ -47,6 +49,7 @@ public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
             case .unexpectedEnd: "unexpected end of input"
             case .expectedValue: "expected a value"
             case .expectedKey: "expected a string key"
+            case .expectedString: "expected a string"
             case .expectedColon: "expected ':'"
             case .expectedCommaOrBracket: "expected ',' or ']'"
             case .expectedCommaOrBrace: "expected ',' or '}'"

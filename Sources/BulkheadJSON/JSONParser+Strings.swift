@@ -4,6 +4,11 @@ extension JSONParser {
     /// A string whose opening quote is at `position`; leaves `position` past the closing quote.
     /// With `hashing`, sets `lastKeyHash` from its (unescaped) bytes.
     mutating func parseString(hashing: Bool = false) throws(JSONError) -> String {
+        try parseStringContents(hashing: hashing) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// As `parseString`, but hands the unescaped UTF-8 to `body` instead of making a String.
+    mutating func parseStringContents<R>(hashing: Bool, _ body: (UnsafeBufferPointer<UInt8>) -> R) throws(JSONError) -> R {
         let start = position
         position += 1
         // Bytes from `runStart` to `position` need no unescaping; they are copied in one go.
@@ -53,12 +58,12 @@ extension JSONParser {
         position += 1  // the closing quote
         guard escaped else {
             if hashing { lastKeyHash = Self.hash(run) }
-            return String(decoding: run, as: UTF8.self)
+            return body(run)
         }
         scratch.append(contentsOf: run)
         return scratch.withUnsafeBufferPointer { decoded in
             if hashing { lastKeyHash = Self.hash(decoded) }
-            return String(decoding: decoded, as: UTF8.self)
+            return body(decoded)
         }
     }
 
