@@ -81,6 +81,4 @@ enum CLI {
         }
         return (workers + names).filter { $0.hasPrefix(prefix) }
     }
-
-    static var terminalWidth: Int? { StatusPrinter.terminalWidth }
 }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import BulkheadSystem
+import BulkheadControl
 import Glibc
 
 struct DaemonCommand: ParsableCommand {
@@ -36,23 +36,9 @@ struct DaemonCommand: ParsableCommand {
 /// so the CLI starts fast (Yams brings Foundation, whose start-up every `bulkhead status`
 /// would pay). It sits next to the real `bulkhead` executable.
 enum DaemonProgram {
-    static var path: String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { return "bulkhead-daemon" }
-        let executable = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let directory = executable.lastIndex(of: "/").map { String(executable[..<$0]) } ?? "."
-        return directory + "/bulkhead-daemon"
-    }
-
     /// Replaces this process with bulkhead-daemon; returns only the exit code of a failure.
     static func exec(_ arguments: [String]) -> ExitCode {
-        let program = path
-        let argv = ([program] + arguments).map { strdup($0) } + [nil]
-        execv(program, argv)
-        let reason = String(cString: strerror(errno))
-        FileDescriptor.standardError.writeLine(
-            "bulkhead: cannot run \(program): \(reason); install bulkhead-daemon next to bulkhead (swift build puts both in .build/<configuration>/)")
-        return ExitCode(1)
+        let argv = ([SiblingProgram.path("bulkhead-daemon")] + arguments).map { strdup($0) } + [nil]
+        return ExitCode(SiblingProgram.exec("bulkhead-daemon", argv))
     }
 }

@@ -15,7 +15,7 @@ struct TextTable {
         rows.append(row)
     }
 
-    func render(width: Int? = CLI.terminalWidth) -> String {
+    func render(width: Int? = StatusPrinter.terminalWidth) -> String {
         var widths = header.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count {

@@ -159,11 +159,7 @@ public final class ControlClient {
         if line.count > prefix.count, line.last == 0x7D, line.starts(with: prefix) {
             return line[prefix.count..<(line.count - 1)]
         }
-        switch line.withUnsafeBytes({ ControlMessage.parse($0) }) {
-        case .result(let result)?: return ArraySlice(result.encodedBytes(.compact))
-        case .failure(let failure)?: throw .daemon(failure)
-        case .event?, nil: throw .unreadable(path: path, detail: "not a protocol \(ControlProtocol.version) reply")
-        }
+        return ArraySlice(try result(of: line.withUnsafeBytes { ControlMessage.parse($0) }).encodedBytes(.compact))
     }
 
     /// Sends a request whose result is `{"text":"…"}` and returns the text's UTF-8 bytes,
@@ -182,8 +178,14 @@ public final class ControlClient {
            let text = try? JSONStringBytes.decode(UnsafeRawBufferPointer(rebasing: reply[(head - 1)..<(reply.count - 2)]), limits: .largeDocument) {
             return text
         }
-        switch ControlMessage.parse(reply) {
-        case .result(let result)?: return Array((result["text"]?.string ?? "").utf8)
+        return Array((try result(of: ControlMessage.parse(reply))["text"]?.string ?? "").utf8)
+    }
+
+    /// A reply parsed in full (where the fast paths above do not apply): its result, or the
+    /// daemon's error thrown.
+    private func result(of reply: ControlMessage?) throws(Failure) -> JSON {
+        switch reply {
+        case .result(let result)?: return result
         case .failure(let failure)?: throw .daemon(failure)
         case .event?, nil: throw .unreadable(path: path, detail: "not a protocol \(ControlProtocol.version) reply")
         }

@@ -109,13 +109,10 @@ extension Daemon {
             ProcessSignals.signalProcess(pid, signal)
         case .group:
             ProcessSignals.signalGroup(pid, signal)
-            if let cgroup = slots[id]?.cgroup {
-                if signal == SIGKILL {
-                    cgroup.killAll()
-                    slots[id]?.cgroupKilled = true
-                } else {
-                    cgroup.signalAll(signal)
-                }
+            if signal == SIGKILL {
+                slots[id]?.killCgroup()
+            } else {
+                slots[id]?.cgroup?.signalAll(signal)
             }
         }
     }

@@ -124,11 +124,10 @@ extension Daemon {
         // backtracer ran as its child and has finished: the process waited for it before dying.
         let leftovers = slot.cgroup?.members().count ?? 0
         ProcessSignals.signalGroup(exit.pid, SIGKILL)
-        if leftovers > 0, let cgroup = slot.cgroup {
+        if leftovers > 0 {
             // An empty group cannot gain members (only our spawns add them): left alone, it
             // keeps taking new processes at birth on kernels where a kill would stop that.
-            cgroup.killAll()
-            slot.cgroupKilled = true
+            slot.killCgroup()
         }
 
         let crumbs = slot.breadcrumbs?.read(limit: Self.breadcrumbCapacity)

@@ -12,7 +12,7 @@ final class InstanceSlot {
     let backtraceDirectory: String
     var cgroup: InstanceCgroup?
     var cgroupPrepared = false
-    /// `cgroup.killAll` has been used on it (see `CgroupHost.birthSurvivesKill`).
+    /// `killCgroup` has been used on it (see `CgroupHost.birthSurvivesKill`).
     var cgroupKilled = false
     /// The uid the backtrace directory was last prepared for (nil: the daemon's own).
     var backtraceDirectoryOwner: UInt32?? = .none
@@ -44,6 +44,14 @@ final class InstanceSlot {
         self.backtraceDirectory = backtraceDirectory
         stderrTail = LineRing(maxLines: max(1, output.stderrTailLines), maxBytes: 64 << 10)
         log = LineRing(maxLines: max(1, output.bufferLines), maxBytes: max(64 << 10, output.bufferLines * 256))
+    }
+
+    /// SIGKILL to everything in the instance's cgroup, remembered: on some kernels a killed
+    /// group also kills what is born in it later, so its next spawns must move in instead.
+    func killCgroup() {
+        guard let cgroup else { return }
+        cgroup.killAll()
+        cgroupKilled = true
     }
 }
 

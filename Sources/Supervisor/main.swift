@@ -11,4 +11,5 @@ import Glibc
 if let status = PlainStatus(CommandLine.arguments) {
     exit(StatusPrinter.run(names: status.names, json: status.json, socket: ControlSocketPath.forClient(explicit: status.socket)))
 }
-exit(FullCLI.exec())
+// argv[0] stays `bulkhead`: the name the full CLI's help and completion scripts use.
+exit(SiblingProgram.exec("bulkhead-cli", CommandLine.unsafeArgv))
