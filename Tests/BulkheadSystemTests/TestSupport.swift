@@ -89,12 +89,16 @@ func waitExited(_ pid: Int32, until deadline: UInt64) -> Bool {
     return waitReadable(pidfd, until: deadline)
 }
 
-/// Zombies whose parent is this process: a spawn that failed must not leave one.
+/// Zombies whose parent is this process and that never ran a program (their name is still
+/// ours): a spawn that failed before or at exec must not leave one. Children of the tests
+/// running beside it did exec, and are theirs to reap (one waited on for six seconds made
+/// this check flake when it counted every zombie).
 func zombieChildren() -> [Int32] {
     let me = getpid()
+    let myName = FileSystem.readText("/proc/thread-self/comm")   // a clone is named after its thread
     return FileSystem.list("/proc").compactMap { Int32($0) }.filter { pid in
-        guard let stat = ProcFS.stat(pid) else { return false }
-        return stat.parentPID == me && stat.state == "Z"
+        guard let stat = ProcFS.stat(pid), stat.parentPID == me, stat.state == "Z" else { return false }
+        return FileSystem.readText("/proc/\(pid)/comm") == myName
     }
 }
 
