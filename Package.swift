@@ -4,6 +4,7 @@ import PackageDescription
 // Layering (see docs/ARCHITECTURE.md):
 //   BulkheadPolicy  pure state machines and rules: no syscalls, no clock, no I/O
 //   BulkheadJSON    a small JSON value, parser and writer (no Foundation: the CLI must start fast)
+//   BulkheadForensics why a process died, from what it left (output, backtrace, kernel log): pure
 //   BulkheadConfig  YAML → validated policy types, every error with file, line and key
 //   CLinux          C shim for what Swift's Glibc module lacks (spawn, epoll, signalfd, cmsg, …)
 //   BulkheadSystem  thin typed syscall wrappers over CLinux
@@ -42,6 +43,7 @@ let package = Package(
         .target(name: "CJournalReader"),
         .target(name: "BulkheadPolicy"),
         .target(name: "BulkheadJSON"),
+        .target(name: "BulkheadForensics", dependencies: ["BulkheadPolicy", "BulkheadJSON"]),
         .target(
             name: "BulkheadConfig",
             dependencies: ["BulkheadPolicy", .product(name: "Yams", package: "Yams")]
@@ -87,6 +89,10 @@ let package = Package(
         ),
         .testTarget(name: "BulkheadPolicyTests", dependencies: ["BulkheadPolicy"]),
         .testTarget(name: "BulkheadJSONTests", dependencies: ["BulkheadJSON"]),
+        .testTarget(
+            name: "BulkheadForensicsTests",
+            dependencies: ["BulkheadForensics", "BulkheadPolicy", "BulkheadJSON"]
+        ),
         .testTarget(name: "BulkheadConfigTests", dependencies: ["BulkheadConfig", "BulkheadPolicy"]),
         .testTarget(
             name: "BulkheadSystemTests",

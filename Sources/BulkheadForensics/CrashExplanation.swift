@@ -1,0 +1,107 @@
+/// Why a process died, as well as its remains can tell: the report's `headline`, `runtime`,
+/// `crash_kind`, `crash_site`, `frames`, `fatal_message`, `source_location` and the inputs of
+/// its `fingerprint` (SPEC §7). Built by `CrashExplainer.explain(_:)`.
+public struct CrashExplanation: Equatable, Sendable {
+    /// One line on why, for every death: never empty, never the backtracer's banner.
+    public var headline: String
+    /// The runtime whose crash block was recognised (or `.swift` from the backtracer / fatal
+    /// line), nil when nothing was recognised.
+    public var runtime: Runtime?
+    /// `panic`, `fatal error`, `uncaught exception`, `runtime trap`, `stack overflow`,
+    /// `null pointer dereference`, `abort`, `sanitizer: heap-use-after-free`, … (nil: unknown).
+    public var kind: String?
+    /// The runtime's own message (`index out of bounds: the len is 3 but the index is 7`).
+    public var message: String?
+    /// The first frame in the program's own code, when known.
+    public var site: CrashSite?
+    /// The crashed thread's (goroutine's) frames, innermost first, when printed or reported.
+    public var frames: [CrashFrame]
+    /// Swift's `Fatal error: …` / `Precondition failed: …` text (SPEC §7 `fatal_message`).
+    public var fatalMessage: String?
+    /// `File.swift:42` (SPEC §7 `source_location`).
+    public var sourceLocation: String?
+    /// A runtime's panic, uncaught exception or fatal runtime error was recognised: the death is
+    /// class `crash` whatever the exit code (SPEC §7), unless a config rule says otherwise.
+    public var isRecognisedCrash: Bool
+    /// Stable text the fingerprint hashes: kind, masked message, crash-site function; no
+    /// addresses, offsets, pids or absolute paths, so a rebuild of the same code hashes the same.
+    public var fingerprintBasis: [String]
+    /// Extra facts for the report (`fault_address`, `coredump`: `coredumpctl info 1234`, …).
+    public var details: [(key: String, value: String)]
+
+    public init(headline: String, runtime: Runtime? = nil, kind: String? = nil, message: String? = nil,
+                site: CrashSite? = nil, frames: [CrashFrame] = [], fatalMessage: String? = nil,
+                sourceLocation: String? = nil, isRecognisedCrash: Bool = false, fingerprintBasis: [String] = [],
+                details: [(key: String, value: String)] = []) {
+        self.headline = headline
+        self.runtime = runtime
+        self.kind = kind
+        self.message = message
+        self.site = site
+        self.frames = frames
+        self.fatalMessage = fatalMessage
+        self.sourceLocation = sourceLocation
+        self.isRecognisedCrash = isRecognisedCrash
+        self.fingerprintBasis = fingerprintBasis
+        self.details = details
+    }
+
+    public static func == (lhs: CrashExplanation, rhs: CrashExplanation) -> Bool {
+        lhs.headline == rhs.headline && lhs.runtime == rhs.runtime && lhs.kind == rhs.kind && lhs.message == rhs.message
+            && lhs.site == rhs.site && lhs.frames == rhs.frames && lhs.fatalMessage == rhs.fatalMessage
+            && lhs.sourceLocation == rhs.sourceLocation && lhs.isRecognisedCrash == rhs.isRecognisedCrash
+            && lhs.fingerprintBasis == rhs.fingerprintBasis
+            && lhs.details.map(\.key) == rhs.details.map(\.key) && lhs.details.map(\.value) == rhs.details.map(\.value)
+    }
+}
+
+/// SPEC §7 `runtime`.
+public enum Runtime: String, Equatable, Sendable, CaseIterable {
+    case swift, go, rust, python, jvm, node
+    case cpp = "c++"
+    case c
+}
+
+/// Where in the program's own code it died.
+public struct CrashSite: Equatable, Sendable {
+    /// The function as the runtime names it, without offsets (`main.charge`, `r::main`,
+    /// `RuntimeTraps.indexOutOfRange()`).
+    public var function: String?
+    /// The file's last path component(s) as printed, never an absolute build path in the
+    /// fingerprint (`main.go`, `src/lib.rs`).
+    public var file: String?
+    public var line: Int?
+
+    public init(function: String? = nil, file: String? = nil, line: Int? = nil) {
+        self.function = function
+        self.file = file
+        self.line = line
+    }
+
+    /// `main.charge (main.go:7)`, `main.go:7`, or the function alone.
+    public var description: String {
+        let location = file.map { f in line.map { "\(f):\($0)" } ?? f }
+        switch (function, location) {
+        case let (f?, l?): return "\(f) (\(l))"
+        case let (f?, nil): return f
+        case let (nil, l?): return l
+        case (nil, nil): return ""
+        }
+    }
+}
+
+/// One frame of a printed or reported stack.
+public struct CrashFrame: Equatable, Sendable {
+    public var function: String
+    public var file: String?
+    public var line: Int?
+    /// The runtime's or the C library's own frame, not the program's.
+    public var isRuntime: Bool
+
+    public init(function: String, file: String? = nil, line: Int? = nil, isRuntime: Bool = false) {
+        self.function = function
+        self.file = file
+        self.line = line
+        self.isRuntime = isRuntime
+    }
+}
