@@ -3,7 +3,8 @@ import BulkheadPolicy
 extension Diagnostics {
     /// Reports `command[0]` when it names no executable file, looked up the way the daemon will
     /// run it: on the worker's `env.PATH` if it sets one, else on `searchPath`.
-    func checkExecutable(_ command: Located<[Located<String>]>, env: [EnvironmentEntry], cwd: String?, searchPath: String?) {
+    func checkExecutable(_ command: Located<[Located<String>]>, env: [EnvironmentEntry], cwd: String?, searchPath: String?, asWarning: Bool = false) {
+        let report: (Site, String) -> Void = asWarning ? warn : self.report
         guard let program = command.value.first else { return }
         let workerPath = env.last { $0.key == "PATH" }?.value
         let name = program.value

@@ -52,6 +52,13 @@ final class Diagnostics {
         collected.append(ConfigError(file: file, line: site.line, column: site.column, keyPath: site.path, message: message))
     }
 
+    /// Something the config's reader was told to let pass (ConfigOptions).
+    private(set) var warnings: [ConfigError] = []
+
+    func warn(_ site: Site, _ message: String) {
+        warnings.append(ConfigError(file: file, line: site.line, column: site.column, keyPath: site.path, message: message))
+    }
+
     var isEmpty: Bool { collected.isEmpty }
 
     /// Sorted by position, the order of discovery kept among equals; an error reported twice

@@ -85,8 +85,8 @@ struct DocumentReader {
         guard let mapping = diagnostics.mapping(field, known: ["keep", "max_bytes"]) else { return retention }
         for (key, value) in mapping.entries {
             switch key {
-            case "keep": if let keep = diagnostics.int(value, atLeast: 1) { retention.keep = keep }
-            case "max_bytes": if let bytes = diagnostics.size(value, allowZero: false) { retention.maxBytes = bytes }
+            case "keep": if let keep = diagnostics.int(value, in: ConfigRanges.crashReportsKeep) { retention.keep = keep }
+            case "max_bytes": if let bytes = diagnostics.size(value, in: ConfigRanges.crashReportsBytes) { retention.maxBytes = bytes }
             default: break
             }
         }
@@ -101,8 +101,8 @@ struct DocumentReader {
             case "journal":
                 let modes: [(word: String, value: OutputConfig.Journal)] = [("auto", .auto), ("on", .on), ("off", .off)]
                 if let journal = diagnostics.choice(value, modes) { output.journal = journal }
-            case "buffer_lines": if let lines = diagnostics.int(value, atLeast: 0) { output.bufferLines = lines }
-            case "stderr_tail_lines": if let lines = diagnostics.int(value, atLeast: 0) { output.stderrTailLines = lines }
+            case "buffer_lines": if let lines = diagnostics.int(value, in: ConfigRanges.bufferLines) { output.bufferLines = lines }
+            case "stderr_tail_lines": if let lines = diagnostics.int(value, in: ConfigRanges.stderrTailLines) { output.stderrTailLines = lines }
             default: break
             }
         }

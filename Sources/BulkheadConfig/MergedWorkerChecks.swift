@@ -12,7 +12,8 @@ struct MergedWorkerChecks {
         checkBackoff(spec, fields)
         if options.checksExecutables, let command = fields.command {
             let searchPath = options.searchPath ?? processSearchPath()
-            diagnostics.checkExecutable(command, env: spec.env, cwd: spec.cwd, searchPath: searchPath)
+            diagnostics.checkExecutable(command, env: spec.env, cwd: spec.cwd, searchPath: searchPath,
+                                        asWarning: options.missingExecutablesAreWarnings)
         }
     }
 

@@ -66,7 +66,36 @@ extension Diagnostics {
         return read(field).map { field.located($0) }
     }
 
+    /// A whole number; below `minimum` or above `maximum` is reported. With `atMost` the message
+    /// gives both ends (a small range such as an exit code's), otherwise it names the end passed.
     func int(_ field: Field, atLeast minimum: Int, atMost maximum: Int? = nil) -> Int? {
+        guard let value = wholeNumber(field) else { return nil }
+        if let maximum, !(minimum...maximum).contains(value) {
+            report(field.site, "must be between \(minimum) and \(maximum) (got \(value))")
+            return nil
+        }
+        guard value >= minimum else {
+            report(field.site, "must be at least \(minimum) (got \(value))")
+            return nil
+        }
+        return value
+    }
+
+    /// A whole number in `range` (ConfigRanges).
+    func int(_ field: Field, in range: ClosedRange<Int>) -> Int? {
+        guard let value = wholeNumber(field) else { return nil }
+        guard value >= range.lowerBound else {
+            report(field.site, "must be at least \(range.lowerBound) (got \(value))")
+            return nil
+        }
+        guard value <= range.upperBound else {
+            report(field.site, "\(value) is above the maximum \(range.upperBound)")
+            return nil
+        }
+        return value
+    }
+
+    private func wholeNumber(_ field: Field) -> Int? {
         guard let (text, plain) = scalar(field, expected: "a whole number") else { return nil }
         guard plain else {
             report(field.site, "expected a whole number, got the string \(quoted(text)) (remove the quotes)")
@@ -79,14 +108,6 @@ extension Diagnostics {
             } else {
                 report(field.site, "\(quoted(text)) is not a whole number")
             }
-            return nil
-        }
-        if let maximum, !(minimum...maximum).contains(value) {
-            report(field.site, "must be between \(minimum) and \(maximum) (got \(value))")
-            return nil
-        }
-        guard value >= minimum else {
-            report(field.site, "must be at least \(minimum) (got \(value))")
             return nil
         }
         return value
@@ -119,31 +140,51 @@ extension Diagnostics {
         }
     }
 
-    func duration(_ field: Field, allowZero: Bool) -> Duration? {
+    /// A duration in `range` (ConfigRanges).
+    func duration(_ field: Field, in range: ClosedRange<Duration>) -> Duration? {
         guard let (text, _) = scalar(field, expected: "a duration") else { return nil }
         guard let value = Units.duration(text) else {
             if Double(text) != nil, text.allSatisfy({ $0.isASCIIDigitCharacter || $0 == "." }) {
                 report(field.site, "\(quoted(text)) is not a duration: add a unit (e.g. \(text)s or \(text)ms)")
+            } else if Units.isDurationSyntax(text) {
+                report(field.site, "\(quoted(text)) is above the maximum \(Units.format(range.upperBound))")
             } else {
                 report(field.site, "\(quoted(text)) is not a duration (use e.g. 250ms, 10s, 5m, 1h)")
             }
             return nil
         }
-        guard allowZero || value > .zero else {
+        if value == .zero && range.lowerBound > .zero {
             report(field.site, "must be more than 0")
+            return nil
+        }
+        guard value >= range.lowerBound else {
+            report(field.site, "\(quoted(text)) is below the minimum \(Units.format(range.lowerBound))")
+            return nil
+        }
+        guard value <= range.upperBound else {
+            report(field.site, "\(quoted(text)) is above the maximum \(Units.format(range.upperBound))")
             return nil
         }
         return value
     }
 
-    func size(_ field: Field, allowZero: Bool) -> UInt64? {
+    /// A byte size in `range` (ConfigRanges).
+    func size(_ field: Field, in range: ClosedRange<UInt64>) -> UInt64? {
         guard let (text, _) = scalar(field, expected: "a size") else { return nil }
         guard let value = Units.size(text) else {
             report(field.site, "\(quoted(text)) is not a size (use e.g. 512MiB, 2GiB, 4096)")
             return nil
         }
-        guard allowZero || value > 0 else {
+        if value == 0 && range.lowerBound > 0 {
             report(field.site, "must be more than 0")
+            return nil
+        }
+        guard value >= range.lowerBound else {
+            report(field.site, "\(quoted(text)) is below the minimum \(ConfigRanges.sizeText(range.lowerBound))")
+            return nil
+        }
+        guard value <= range.upperBound else {
+            report(field.site, "\(quoted(text)) is above the maximum \(ConfigRanges.sizeText(range.upperBound))")
             return nil
         }
         return value

@@ -21,16 +21,16 @@ struct WorkerFieldsReader {
             switch key {
             case "name": fields.name = d.nonEmptyString(value).map(value.located)
             case "command": fields.command = readCommand(value)
-            case "instances": fields.instances = d.int(value, atLeast: 1).map(value.located)
+            case "instances": fields.instances = d.int(value, in: ConfigRanges.instances).map(value.located)
             case "env": fields.env = readEnvironment(value)
             case "cwd": fields.cwd = d.optional(value, d.absolutePath)
             case "user": fields.user = d.optional(value, d.nonEmptyString)
             case "group": fields.group = d.optional(value, d.nonEmptyString)
             case "ready": fields.ready = readReady(value).map(value.located)
-            case "start_timeout": fields.startTimeout = d.duration(value, allowZero: false).map(value.located)
-            case "watchdog": fields.watchdog = d.optional(value) { d.duration($0, allowZero: false) }
+            case "start_timeout": fields.startTimeout = d.duration(value, in: ConfigRanges.startTimeout).map(value.located)
+            case "watchdog": fields.watchdog = d.optional(value) { d.duration($0, in: ConfigRanges.watchdog) }
             // 0 is a choice: SIGKILL right after SIGQUIT, no time for a thread dump.
-            case "watchdog_grace": fields.watchdogGrace = d.duration(value, allowZero: true).map(value.located)
+            case "watchdog_grace": fields.watchdogGrace = d.duration(value, in: ConfigRanges.watchdogGrace).map(value.located)
             case "depends_on": fields.dependsOn = readDependsOn(value)
             case "strategy":
                 fields.strategy = d.choice(value, RestartStrategy.allCases.map { ($0.rawValue, $0) }).map(value.located)
@@ -96,7 +96,10 @@ struct WorkerFieldsReader {
         case "notify": return .notify
         case "spawn": return .spawn
         default:
-            if let duration = Units.duration(text) { return .after(duration) }
+            if Units.isDurationSyntax(text) {
+                guard let duration = diagnostics.duration(field, in: ConfigRanges.readyAfter) else { return nil }
+                return .after(duration)
+            }
             let hint = Suggestion.hint(for: text, in: ["notify", "spawn"])
             diagnostics.report(field.site, "\(quoted(text)) is not notify, spawn or a duration (e.g. 2s)\(hint)")
             return nil
@@ -124,15 +127,15 @@ struct WorkerFieldsReader {
         for (key, value) in mapping.entries {
             switch key {
             // No limit at all is not RLIM_INFINITY here but the absence of a memory cgroup limit.
-            case "memory": limits.memory = unlimitedOr(value, unlimited: nil) { d.size($0, allowZero: false) }
+            case "memory": limits.memory = unlimitedOr(value, unlimited: nil) { d.size($0, in: ConfigRanges.memory) }
             // The kernel refuses RLIM_INFINITY for RLIMIT_NOFILE, so no `unlimited`.
-            case "open_files": limits.openFiles = d.optional(value) { d.int($0, atLeast: 1).map(UInt64.init) }
+            case "open_files": limits.openFiles = d.optional(value) { d.int($0, in: ConfigRanges.openFiles).map(UInt64.init) }
             case "processes":
-                limits.processes = unlimitedOr(value, unlimited: .max) { d.int($0, atLeast: 1).map(UInt64.init) }
+                limits.processes = unlimitedOr(value, unlimited: .max) { d.int($0, in: ConfigRanges.processes).map(UInt64.init) }
             // 0 is the usual way to turn core dumps off.
-            case "core": limits.coreSize = unlimitedOr(value, unlimited: .max) { d.size($0, allowZero: true) }
+            case "core": limits.coreSize = unlimitedOr(value, unlimited: .max) { d.size($0, in: ConfigRanges.coreSize) }
             case "cpu_time": limits.cpuSeconds = unlimitedOr(value, unlimited: .max) { cpuSeconds($0) }
-            case "file_size": limits.fileSize = unlimitedOr(value, unlimited: .max) { d.size($0, allowZero: false) }
+            case "file_size": limits.fileSize = unlimitedOr(value, unlimited: .max) { d.size($0, in: ConfigRanges.fileSize) }
             default: break
             }
         }
@@ -147,7 +150,7 @@ struct WorkerFieldsReader {
 
     /// RLIMIT_CPU counts whole seconds: a fraction is rounded up, so the limit is never shorter than written.
     private func cpuSeconds(_ field: Field) -> UInt64? {
-        guard let duration = diagnostics.duration(field, allowZero: false) else { return nil }
+        guard let duration = diagnostics.duration(field, in: ConfigRanges.cpuTime) else { return nil }
         let (seconds, attoseconds) = duration.components
         return UInt64(seconds) + (attoseconds > 0 ? 1 : 0)
     }
@@ -159,23 +162,27 @@ struct WorkerFieldsReader {
         for (key, value) in mapping.entries {
             switch key {
             // 0 would restart at once, every time: multiplying 0 never backs off.
-            case "initial": backoff.initial = d.duration(value, allowZero: true).map(value.located)
-            case "max": backoff.max = d.duration(value, allowZero: false).map(value.located)
+            case "initial": backoff.initial = d.duration(value, in: ConfigRanges.backoffInitial).map(value.located)
+            case "max": backoff.max = d.duration(value, in: ConfigRanges.backoffMax).map(value.located)
             case "multiplier":
                 guard let number = d.double(value) else { continue }
-                guard number >= 1 else {
+                guard number >= ConfigRanges.multiplier.lowerBound else {
                     d.report(value.site, "must be at least 1 (got \(number)): below 1 the delays would shrink")
+                    continue
+                }
+                guard number <= ConfigRanges.multiplier.upperBound else {
+                    d.report(value.site, "\(number) is above the maximum \(ConfigRanges.decimalText(ConfigRanges.multiplier.upperBound))")
                     continue
                 }
                 backoff.multiplier = value.located(number)
             case "jitter":
                 guard let number = d.double(value) else { continue }
-                guard (0...1).contains(number) else {
+                guard ConfigRanges.jitter.contains(number) else {
                     d.report(value.site, "must be between 0 and 1 (got \(number)): it is a fraction of the delay")
                     continue
                 }
                 backoff.jitter = value.located(number)
-            case "reset_after": backoff.resetAfter = d.duration(value, allowZero: false).map(value.located)
+            case "reset_after": backoff.resetAfter = d.duration(value, in: ConfigRanges.resetAfter).map(value.located)
             default: break
             }
         }
@@ -188,11 +195,11 @@ struct WorkerFieldsReader {
         let d = diagnostics
         for (key, value) in mapping.entries {
             switch key {
-            case "max_restarts": crashLoop.maxRestarts = d.int(value, atLeast: 1).map(value.located)
-            case "window": crashLoop.window = d.duration(value, allowZero: false).map(value.located)
-            case "cooldown": crashLoop.cooldown = d.duration(value, allowZero: false).map(value.located)
+            case "max_restarts": crashLoop.maxRestarts = d.int(value, in: ConfigRanges.maxRestarts).map(value.located)
+            case "window": crashLoop.window = d.duration(value, in: ConfigRanges.window).map(value.located)
+            case "cooldown": crashLoop.cooldown = d.duration(value, in: ConfigRanges.cooldown).map(value.located)
             // 0 turns the same-crash check off.
-            case "same_crash": crashLoop.sameCrash = d.int(value, atLeast: 0).map(value.located)
+            case "same_crash": crashLoop.sameCrash = d.int(value, in: ConfigRanges.sameCrash).map(value.located)
             default: break
             }
         }
@@ -205,7 +212,7 @@ struct WorkerFieldsReader {
         for (key, value) in mapping.entries {
             switch key {
             case "signal": stop.signal = diagnostics.signal(value).map(value.located)
-            case "timeout": stop.timeout = diagnostics.duration(value, allowZero: false).map(value.located)
+            case "timeout": stop.timeout = diagnostics.duration(value, in: ConfigRanges.stopTimeout).map(value.located)
             default: break
             }
         }

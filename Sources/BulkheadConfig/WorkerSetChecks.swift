@@ -27,6 +27,16 @@ struct WorkerSetChecks {
             diagnostics.report(worker.site, "missing key \"command\"")
         }
         checkDependencies(workers, known: Array(firstLine.keys))
+        checkTotalInstances(workers)
+    }
+
+    /// Each instance costs the daemon a few fds and a little memory: a config that asks for
+    /// more than the daemon is built to hold is refused here, not found out while spawning.
+    private func checkTotalInstances(_ workers: [WorkerFields]) {
+        let total = workers.reduce(0) { $0 + ($1.instances?.value ?? 1) }
+        guard total > ConfigRanges.totalInstances, let last = workers.last else { return }
+        diagnostics.report(Site(path: "workers", line: last.site.line, column: last.site.column),
+                           "\(total) instances in all is above the maximum \(ConfigRanges.totalInstances)")
     }
 
     private func checkName(_ name: Located<String>) {

@@ -92,8 +92,12 @@ public final class Daemon {
         var exitEventsLost = false
     }
 
-    public init(options: Options, config: SupervisorConfig) throws(SystemError) {
+    /// Problems the config's reader let pass at start (a missing program: only that worker fails).
+    let startWarnings: [String]
+
+    public init(options: Options, config: SupervisorConfig, startWarnings: [String] = []) throws(SystemError) {
         self.options = options
+        self.startWarnings = startWarnings
         daemonPID = getpid()
         SignalDescriptor.ignore(SIGPIPE)
         try Reaper.becomeSubreaper()
@@ -129,6 +133,9 @@ public final class Daemon {
     /// Runs until SIGTERM/SIGINT has stopped every worker. Returns the process exit code.
     public func run() -> Int32 {
         emit(SupervisorEvent(.daemon, nil, priority: 5, message: "bulkhead \(BulkheadVersion.current) supervising \(supervision.instanceIDs.count) instances (pid \(daemonPID))"))
+        for warning in startWarnings {
+            emit(SupervisorEvent(.daemon, nil, priority: 3, message: warning))
+        }
         perform(supervision.startAll(MonotonicClock.now()))
         sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)
         while !(shutdownRequested && supervision.isQuiescent) {

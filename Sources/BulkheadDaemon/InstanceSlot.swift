@@ -43,7 +43,8 @@ final class InstanceSlot {
         self.breadcrumbs = breadcrumbs
         self.backtraceDirectory = backtraceDirectory
         stderrTail = LineRing(maxLines: max(1, output.stderrTailLines), maxBytes: 64 << 10)
-        log = LineRing(maxLines: max(1, output.bufferLines), maxBytes: max(64 << 10, output.bufferLines * 256))
+        // Saturating: the config bounds buffer_lines, but no config value may trap the daemon.
+        log = LineRing(maxLines: max(1, output.bufferLines), maxBytes: max(64 << 10, output.bufferLines.multipliedReportingOverflow(by: 256).overflow ? .max : output.bufferLines * 256))
     }
 
     /// SIGKILL to everything in the instance's cgroup, remembered: on some kernels a killed

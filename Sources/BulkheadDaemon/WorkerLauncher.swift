@@ -155,7 +155,9 @@ struct WorkerLauncher {
         if let n = limits.openFiles { out.append((Int32(BH_RLIMIT_NOFILE), n, n)) }
         if let n = limits.processes { out.append((Int32(BH_RLIMIT_NPROC), n, n)) }
         if let n = limits.coreSize { out.append((Int32(BH_RLIMIT_CORE), n, n)) }
-        if let n = limits.cpuSeconds { out.append((Int32(BH_RLIMIT_CPU), n, n + 1)) }
+        // The hard limit a second later, so SIGXCPU (the soft limit) comes first; saturating, since
+        // `unlimited` is UInt64.max (RLIM_INFINITY).
+        if let n = limits.cpuSeconds { out.append((Int32(BH_RLIMIT_CPU), n, n == .max ? n : n + 1)) }
         if let n = limits.fileSize { out.append((Int32(BH_RLIMIT_FSIZE), n, n)) }
         return out
     }

@@ -17,7 +17,12 @@ public enum Classifier {
                 return Classification(.hang, rule: "default: watchdog missed, killed by bulkhead")
             case .startTimeout:
                 return Classification(.transient, rule: "default: not ready within start_timeout")
-            default:
+            case .selfStop:
+                // Expected, whatever the exit says, unless it crashed or asked for quarantine.
+                let found = firstMatchingRule(facts, rules).map { Classification($0.result, rule: $0.label) } ?? defaultClassification(facts)
+                if found.deathClass == .crash || found.deathClass == .corruption { return found }
+                return Classification(.clean, rule: "default: exited after STOPPING=1 (expected)")
+            case .operatorStop, .operatorRestart, .shutdown, .dependency, .reload, .removal:
                 // A stop we asked for is clean, however the process took it, unless it crashed
                 // on the way out: that is a bug worth a report.
                 if case .signaled(let signal, _) = facts.termination, signal != stopSignal,

@@ -255,6 +255,15 @@ public struct WorkerSpec: Equatable, Sendable {
                         watchdog: watchdog, backtrace: backtrace, ready: ready)
     }
 
+    /// Equal in everything that has an effect: where in the file it was written does not count
+    /// (a comment added above it moves every worker's line).
+    public func hasSameSettings(as other: WorkerSpec) -> Bool {
+        var a = self, b = other
+        a.sourceLine = 0
+        b.sourceLine = 0
+        return a == b
+    }
+
     public func instanceIDs() -> [InstanceID] {
         (0..<instances).map { InstanceID(worker: name, index: $0) }
     }

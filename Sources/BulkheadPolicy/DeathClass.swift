@@ -109,12 +109,16 @@ public enum StopCause: String, Equatable, Sendable {
     case removal
     case watchdog
     case startTimeout = "start-timeout"
+    /// The worker said `STOPPING=1`: it is shutting down by itself (systemd's semantics), so the
+    /// exit that follows is expected.
+    case selfStop = "STOPPING=1"
 
-    /// A stop that was asked for, as opposed to one that is itself a failure.
+    /// A stop that bulkhead asked for, as opposed to one that is itself a failure (or one the
+    /// worker began: it restarts only as `restart` says, like any other clean exit).
     var isRequested: Bool {
         switch self {
         case .operatorStop, .operatorRestart, .shutdown, .dependency, .reload, .removal: return true
-        case .watchdog, .startTimeout: return false
+        case .watchdog, .startTimeout, .selfStop: return false
         }
     }
 }

@@ -95,7 +95,10 @@ extension Supervision {
             case .stopping:
                 result.lines.append("\(id): already stopping")
             case .waiting, .backoff, .open:
-                update(id) { $0.phase = .stopped }
+                update(id) {
+                    $0.cancelScheduledRestart()
+                    $0.phase = .stopped
+                }
                 result.lines.append("\(id): stopped")
             case .stopped, .failed, .quarantined:
                 result.lines.append("\(id): already \(i.phase.state.rawValue)")
@@ -153,6 +156,7 @@ extension Supervision {
                 $0.sameCrash = nil
                 $0.breaker.reset()
                 $0.lastClass = nil
+                $0.restarts = 0
             }
             switch i.phase {
             case .failed, .quarantined, .open, .backoff, .stopped:

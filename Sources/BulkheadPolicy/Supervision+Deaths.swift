@@ -15,6 +15,7 @@ extension Supervision {
 
         var i = before
         i.pendingStop = nil
+        i.statusText = nil   // said by the process that is gone (a new pid must not show it)
         if let process, now.duration(since: process.startedAt) >= spec.backoff.resetAfter {
             // It ran long enough to count as stable before this death: start the sequence over.
             i.attempt = 0
@@ -59,9 +60,11 @@ extension Supervision {
         case .rest:
             update(id) {
                 $0.phase = .stopped
-                if deathClass == .clean && cause == nil { $0.wanted = false }
+                if deathClass == .clean && (cause == nil || cause == .selfStop) { $0.wanted = false }
             }
-            if cause?.isRequested == true {
+            if cause == .selfStop {
+                action = "none: it stopped by itself (STOPPING=1) and restart is \(spec.restart.rawValue)"
+            } else if cause?.isRequested == true {
                 action = "none: stopped as asked"
             } else if shuttingDown {
                 action = "none: bulkhead is shutting down"

@@ -67,7 +67,16 @@ extension Supervision {
         case .status(let text):
             update(id) { $0.statusText = text }
         case .stopping:
-            update(id) { $0.statusText = "stopping (STOPPING=1)" }
+            switch i.phase {
+            case .starting(let p, _), .running(let p):
+                update(id) { $0.phase = .stopping(p, cause: .selfStop, killAt: now + spec.stop.timeout) }
+                actions.append(.emit(SupervisorEvent(
+                    .stop, id, pid: p.pid,
+                    message: "stopping by itself (STOPPING=1): its exit is expected; SIGKILL if still alive after \(Units.format(spec.stop.timeout))"
+                )))
+            case .stopping, .stopped, .waiting, .spawning, .backoff, .open, .failed, .quarantined:
+                break   // already on its way down (bulkhead asked), or no process
+            }
         case .reloading:
             update(id) { $0.statusText = "reloading (RELOADING=1)" }
         case .watchdog:
@@ -76,7 +85,7 @@ extension Supervision {
         case .watchdogTrigger:
             switch i.phase {
             case .starting(let p, _), .running(let p):
-                watchdogMissed(id, p, spec: spec, now, &actions)
+                watchdogMissed(id, p, spec: spec, now, &actions, reason: "the worker sent WATCHDOG=trigger (it asks to be treated as hung)")
             default:
                 break
             }
@@ -160,9 +169,10 @@ extension Supervision {
                     update(id) { $0.phase = .stopping(p, cause: cause, killAt: nil) }
                     actions.append(.signal(id, pid: p.pid, signal: Signals.kill, scope: .group))
                     let waited = cause == .watchdog ? spec.watchdogGrace : spec.stop.timeout
+                    let after = cause == .selfStop ? "STOPPING=1" : "SIG\(Signals.name(cause == .watchdog ? Signals.quit : spec.stop.signal))"
                     actions.append(.emit(SupervisorEvent(
                         .stop, id, pid: p.pid, priority: 4,
-                        message: "still alive \(Units.format(waited)) after SIG\(Signals.name(cause == .watchdog ? Signals.quit : spec.stop.signal)): SIGKILL to the process group"
+                        message: "still alive \(Units.format(waited)) after \(after): SIGKILL to the process group"
                     )))
                 }
             case .backoff(let until):
@@ -191,11 +201,13 @@ extension Supervision {
         return actions
     }
 
-    mutating func watchdogMissed(_ id: InstanceID, _ p: RunningProcess, spec: WorkerSpec, _ now: Instant, _ actions: inout [SupervisorAction]) {
+    mutating func watchdogMissed(_ id: InstanceID, _ p: RunningProcess, spec: WorkerSpec, _ now: Instant, _ actions: inout [SupervisorAction],
+                                 reason: String? = nil) {
         update(id) { $0.phase = .stopping(p, cause: .watchdog, killAt: now + spec.watchdogGrace) }
+        let why = reason ?? "no WATCHDOG=1 for \(Units.format(spec.watchdog ?? .zero))"
         actions.append(.emit(SupervisorEvent(
             .watchdog, id, pid: p.pid, priority: 3,
-            message: "watchdog missed (no WATCHDOG=1 for \(Units.format(spec.watchdog ?? .zero))): SIGQUIT for a thread dump, SIGKILL in \(Units.format(spec.watchdogGrace))"
+            message: "watchdog missed (\(why)): SIGQUIT for a thread dump, SIGKILL in \(Units.format(spec.watchdogGrace))"
         )))
         actions.append(.signal(id, pid: p.pid, signal: Signals.quit, scope: .process))
     }

@@ -71,7 +71,7 @@ extension Supervision {
                 }
             }
             if !changed {
-                if previous == spec { summary.unchanged.append(spec.name) } else { summary.updated.append(spec.name) }
+                if previous.hasSameSettings(as: spec) { summary.unchanged.append(spec.name) } else { summary.updated.append(spec.name) }
             }
         }
         for previous in old.workers where new.worker(named: previous.name) == nil {

@@ -46,6 +46,13 @@ public struct Supervision: Sendable {
             self.id = id
             self.wanted = wanted
         }
+
+        /// `restarts` counts a restart from the moment it is scheduled (a backoff), so one that
+        /// a stop cancels before it happens is taken back: the count is of restarts performed
+        /// or still to come.
+        mutating func cancelScheduledRestart() {
+            if case .backoff = phase, restarts > 0 { restarts -= 1 }
+        }
     }
 
     /// - Parameter seed: seeds the jitter generator (tests pass a fixed one).
@@ -251,7 +258,10 @@ public struct Supervision: Sendable {
         }
         switch i.phase {
         case .waiting, .backoff, .open:
-            update(id) { $0.phase = .stopped }
+            update(id) {
+                $0.cancelScheduledRestart()
+                $0.phase = .stopped
+            }
         default:
             break
         }

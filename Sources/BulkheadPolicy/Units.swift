@@ -7,10 +7,23 @@ public enum Units {
         ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000),
     ]
 
-    /// A duration string: one or more `<number><unit>` parts (`1h30m`, `1.5s`), or `0`.
+    /// A duration string: one or more `<number><unit>` parts (`1h30m`, `1.5s`), or `0`. nil for
+    /// anything else, and for more than about 285 years (Int64 nanoseconds).
     public static func duration(_ text: String) -> Duration? {
+        guard let total = nanoseconds(text), total <= 9.0e18 else { return nil }
+        // Rounded, not truncated: 1.001 × 1e9 is 1000999999.99… in binary floating point.
+        return .nanoseconds(Int64(total.rounded()))
+    }
+
+    /// Written like a duration, whatever its size (so "100000000h" can be called too long
+    /// rather than not a duration).
+    public static func isDurationSyntax(_ text: String) -> Bool {
+        nanoseconds(text) != nil
+    }
+
+    private static func nanoseconds(_ text: String) -> Double? {
         let s = Array(text.unicodeScalars)
-        if text == "0" { return .zero }
+        if text == "0" { return 0 }
         guard !s.isEmpty else { return nil }
         var total: Double = 0
         var index = 0
@@ -25,13 +38,11 @@ public enum Units {
                 unit.unicodeScalars.append(s[index])
                 index += 1
             }
-            guard let value = Double(number), value >= 0,
+            guard let value = Double(number), value >= 0, value.isFinite,
                   let scale = durationUnits.first(where: { $0.0 == unit })?.1 else { return nil }
             total += value * Double(scale)
         }
-        guard total <= 9.0e18 else { return nil }
-        // Rounded, not truncated: 1.001 × 1e9 is 1000999999.99… in binary floating point.
-        return .nanoseconds(Int64(total.rounded()))
+        return total.isFinite ? total : nil
     }
 
     /// Shortest readable form, e.g. `250ms`, `10s`, `1m30s`.

@@ -16,8 +16,9 @@ enum DaemonEntry {
             return fail("cannot block signals: \(error)")
         }
         let loaded: SupervisorConfig
+        let warnings: [ConfigError]
         do {
-            loaded = try ConfigLoader.load(path: path)
+            (loaded, warnings) = try ConfigLoader.loadWithWarnings(path: path, options: .daemonStart)
         } catch {
             return fail("\(error)\nfix the config and start again (check it with `bulkhead check-config \(path)`).")
         }
@@ -27,7 +28,8 @@ enum DaemonEntry {
             daemon = try Daemon(
                 options: Daemon.Options(configPath: path, socketPath: socket ?? getenv("BULKHEAD_SOCKET").map { String(cString: $0) },
                                         timestamps: timestamps && !journalStamps),
-                config: loaded
+                config: loaded,
+                startWarnings: warnings.map { "\($0): that worker fails when started (the others run); fix it and `bulkhead reload`" }
             )
         } catch {
             return fail("cannot start: \(error)")

@@ -26,7 +26,9 @@ struct UnitsInConfigTests {
         ("s", #""s" is not a duration (use e.g. 250ms, 10s, 5m, 1h)"#),
         ("10S", #""10S" is not a duration (use e.g. 250ms, 10s, 5m, 1h)"#),
         ("\"\"", #""" is not a duration (use e.g. 250ms, 10s, 5m, 1h)"#),
-        ("99999999999h", #""99999999999h" is not a duration (use e.g. 250ms, 10s, 5m, 1h)"#),
+        // Written like a duration, but far past its range (issue 12: every value has a documented range).
+        ("99999999999h", #""99999999999h" is above the maximum 7d"#),
+        ("8d", #""8d" is above the maximum 7d"#),
         ("0", "must be more than 0"),
         ("0s", "must be more than 0"),
         ("[1s]", "expected a duration, got a list"),
