@@ -25,10 +25,16 @@ final class ControlConnection {
     /// The client shut down its side (or closed): no more requests will come.
     var inputClosed = false
 
-    // Output: reply bytes not written yet, from `outputStart`, then the rest of a file.
+    // Output: reply bytes not written yet, from `outputStart`, then what `source` makes.
     private(set) var output: [UInt8] = []
     private var outputStart = 0
-    var file: ReplyFile?
+    /// The rest of a reply made as the client reads (a crash report's file, `logs` lines).
+    private(set) var source: ReplySource?
+    /// `source` has nothing to add until told otherwise (a follower waiting for lines).
+    private var sourceIdle = false
+    /// What this connection has counted into `ledger`.
+    private var accounted = 0
+    let ledger: ReplyLedger
     /// Last time a write took bytes (or output was queued into an empty buffer).
     var lastProgress: Instant
     var lastActivity: Instant
@@ -37,14 +43,14 @@ final class ControlConnection {
     /// Set when the connection is to go; the daemon drops it (and closes the fd) in `settle`.
     var closed = false
 
-    /// `logs -f`: the instances it follows; lines lost because it read too slowly.
+    /// `logs -f`: the instances it follows (their lines wake its reply source).
     var following: [InstanceID] = []
-    var droppedLines = 0
 
-    init(id: Int, descriptor: FileDescriptor, peer: PeerCredentials, now: Instant) {
+    init(id: Int, descriptor: FileDescriptor, peer: PeerCredentials, ledger: ReplyLedger, now: Instant) {
         self.id = id
         self.descriptor = descriptor
         self.peer = peer
+        self.ledger = ledger
         lastProgress = now
         lastActivity = now
     }
@@ -52,7 +58,7 @@ final class ControlConnection {
     var isFollowing: Bool { !following.isEmpty }
     var closeWhenFlushed: Bool { closeRequestedAt != nil }
     var pendingBytes: Int { output.count - outputStart }
-    var hasPendingOutput: Bool { outputStart < output.count || file != nil }
+    var hasPendingOutput: Bool { outputStart < output.count || (source != nil && !sourceIdle) }
     var unhandledInput: Int { input.count - inputStart }
 
     // MARK: - Input
@@ -128,6 +134,25 @@ final class ControlConnection {
         } else {
             output.append(contentsOf: bytes)
         }
+        account()
+    }
+
+    /// The reply goes on from `source` once the bytes queued so far are written.
+    func stream(_ source: ReplySource, _ now: Instant) {
+        if !hasPendingOutput { lastProgress = now }
+        self.source = source
+        sourceIdle = false
+    }
+
+    /// Something a waiting source was waiting for happened (a followed instance wrote).
+    func wake() {
+        sourceIdle = false
+    }
+
+    private func account() {
+        let pending = output.count - outputStart
+        ledger.held += pending - accounted
+        accounted = pending
     }
 
     func requestClose(_ now: Instant) {
@@ -138,13 +163,20 @@ final class ControlConnection {
     /// Writes what it can without blocking, at most `budget` bytes (one turn's share).
     /// Returns false when the peer is gone.
     func flush(budget: Int, _ now: Instant) -> Bool {
+        defer { account() }
         var left = budget
+        var refills = 0
         while left > 0 {
             if outputStart == output.count {
-                guard let file else { break }
+                guard let source, !sourceIdle, refills < Self.refillsPerFlush else { break }
+                refills += 1
                 output.removeAll(keepingCapacity: true)
                 outputStart = 0
-                if !file.refill(into: &output) { self.file = nil }
+                switch source.refill(into: &output) {
+                case .more: break
+                case .idle: sourceIdle = true
+                case .done: self.source = nil
+                }
                 if output.isEmpty { continue }
             }
             let sent: Int
@@ -172,6 +204,10 @@ final class ControlConnection {
         return true
     }
 
+    /// Chunks a source may make per turn: its work (a selection over many rings, encoding)
+    /// is spread over turns like the writing.
+    static let refillsPerFlush = 8
+
     // MARK: - Deadlines
 
     static let closingGrace: Duration = .seconds(2)
@@ -190,16 +226,19 @@ final class ControlConnection {
 
     /// Marks it gone; the daemon unregisters and closes the fd when it drops it.
     func close() {
-        file?.close()
-        file = nil
+        source?.close()
+        source = nil
         closed = true
+        output = []
+        outputStart = 0
+        account()
     }
 }
 
 /// A crash report streamed from its file into a reply, a chunk at a time, with the pretty
 /// file's newlines taken out so the reply stays one line. (Our writer escapes newlines inside
 /// strings, so every raw newline in the file is whitespace between tokens.)
-final class ReplyFile {
+final class ReplyFile: ReplySource {
     private var descriptor: FileDescriptor?
     private var remaining: Int
     private let suffix: [UInt8]
@@ -211,9 +250,9 @@ final class ReplyFile {
         self.suffix = suffix
     }
 
-    /// Appends the next chunk (or, at the end, the suffix). Returns false once it is done.
-    func refill(into output: inout [UInt8]) -> Bool {
-        guard let fd = descriptor else { return false }
+    /// Appends the next chunk (or, at the end, the suffix).
+    func refill(into output: inout [UInt8]) -> ReplyProgress {
+        guard let fd = descriptor else { return .done }
         var buffer = [UInt8](repeating: 0, count: min(Self.chunk, max(remaining, 0)))
         let n = buffer.isEmpty ? 0 : buffer.withUnsafeMutableBytes { raw in
             (try? fd.read(into: raw)).flatMap { $0 } ?? 0
@@ -223,15 +262,21 @@ final class ReplyFile {
             for byte in buffer[0..<n] where byte != 0x0A && byte != 0x0D {
                 output.append(byte)
             }
-            return true
+            return .more
         }
         output.append(contentsOf: suffix)
         close()
-        return false
+        return .done
     }
 
     func close() {
         descriptor?.close()
         descriptor = nil
     }
+}
+
+/// The bytes all control connections hold for their clients, together: a thousand clients that
+/// ask and never read cannot make the daemon hold more than `ControlServer.heldBytesBudget`.
+final class ReplyLedger {
+    var held = 0
 }

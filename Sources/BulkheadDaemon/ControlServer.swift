@@ -1,3 +1,4 @@
+import BulkheadControl
 import BulkheadPolicy
 import BulkheadSystem
 import Glibc
@@ -25,8 +26,6 @@ final class ControlServer {
     var dirty: Set<Int> = []
     /// Instance → the connections following its output.
     var followers: [InstanceID: [Int]] = [:]
-    /// The loop turn's wall time as text, for followers' lines.
-    var lineStamp: (wall: Int64, text: String) = (0, "")
 
     let startedAt: Instant
     let daemonUID: UInt32 = geteuid()
@@ -50,20 +49,51 @@ final class ControlServer {
     /// Bytes written to one client per turn: a big reply (a crash report) goes out over
     /// several turns instead of holding the loop.
     static let writeBytesPerTurn = 512 << 10
-    /// A follower's queued lines beyond this are dropped (and counted), not buffered.
-    static let followerBufferLimit = 1 << 20
-    /// A reply larger than this is not built (a `logs -n` of huge lines).
-    static let maxReplyBytes = 32 << 20
+    /// Bytes held for all clients together (queued replies not yet read). Past it, requests
+    /// with big replies (status, logs, crashes, crash) are answered `busy`: a thousand clients
+    /// that ask and never read cannot grow the daemon without bound. One client's share is
+    /// bounded too: a reply is made a chunk at a time as it reads (ReplySource).
+    static let heldBytesBudget = 64 << 20
+    let ledger = ReplyLedger()
+
+    /// One fd held in reserve (/dev/null) for the moment the daemon runs out: it is given up to
+    /// accept the waiting client, who is told `busy` instead of hanging until it times out.
+    private var reserve: FileDescriptor?
 
     init(listener: ControlListener, control: ControlConfig, groupID: UInt32?, now: Instant) {
         self.listener = listener
         self.appliedControl = control
         self.groupID = groupID
         startedAt = now
+        reserve = try? FileDescriptor.open("/dev/null", O_RDONLY)
+    }
+
+    /// accept(2) failed for want of fds: spend the reserve on the first waiting client, answer
+    /// it `busy`, and take the reserve back. False when there was no reserve to spend.
+    func answerWithReserve(outOfDescriptors error: SystemError) -> Bool {
+        guard let held = reserve else {
+            reserve = try? FileDescriptor.open("/dev/null", O_RDONLY)
+            return false
+        }
+        held.close()
+        reserve = nil
+        if let client = try? UnixStream.accept(listener.descriptor) {
+            let failure = ControlFailure(.busy, "bulkhead is out of file descriptors (\(error.reason)); try again shortly, and raise its limit (LimitNOFILE=, ulimit -n)")
+            let bytes = ControlProtocol.encodeError(failure)
+            _ = bytes.withUnsafeBytes { try? UnixStream.sendSome(client, $0) }
+            client.close()
+        }
+        reserve = try? FileDescriptor.open("/dev/null", O_RDONLY)
+        return reserve != nil
+    }
+
+    func closeReserve() {
+        reserve?.close()
+        reserve = nil
     }
 
     func makeConnection(_ fd: FileDescriptor, _ peer: PeerCredentials, _ now: Instant) -> ControlConnection {
-        let connection = ControlConnection(id: nextID, descriptor: fd, peer: peer, now: now)
+        let connection = ControlConnection(id: nextID, descriptor: fd, peer: peer, ledger: ledger, now: now)
         nextID += 1
         connections[connection.id] = connection
         return connection

@@ -26,6 +26,20 @@ final class CrashReportStore: @unchecked Sendable {
     private var indexLines = 0
     private var droppedReports = 0
     private var threaded = false
+    /// Reports the disk refused (full, read-only, gone), oldest first: kept in memory so
+    /// `bulkhead crash ID` still answers, and written as soon as the disk takes them again.
+    private var unsaved: [(id: String, bytes: [UInt8])] = []
+    private var unsavedBytes = 0
+    /// Unsaved reports pushed out of memory by newer ones: lost for good (counted).
+    private var lostReports = 0
+    /// Write failures since the loop last asked, and the last one's reason.
+    private var failuresSinceTaken = 0
+    private var lastFailure: String?
+
+    static let maxUnsaved = 256
+    static let maxUnsavedBytes = 32 << 20
+    /// How often the writer tries the disk again while reports wait in memory.
+    static let retryNanoseconds: Int64 = 2_000_000_000
 
     /// Reports waiting to be written; past this, new ones are dropped (and counted).
     static let maxQueued = 4096
@@ -120,6 +134,24 @@ final class CrashReportStore: @unchecked Sendable {
         }
     }
 
+    /// Writes the disk refused since the last call, and why the last one failed.
+    func takeWriteFailures() -> (count: Int, reason: String?) {
+        locked {
+            defer { failuresSinceTaken = 0 }
+            return (failuresSinceTaken, lastFailure)
+        }
+    }
+
+    /// Reports held in memory for want of disk, and reports lost for good since the start.
+    var unsavedCounts: (unsaved: Int, lost: Int) {
+        locked { (unsaved.count, lostReports) }
+    }
+
+    /// A report the disk refused, from memory (nil when it is not one of those).
+    func unsavedReport(id: String) -> [UInt8]? {
+        locked { unsaved.first { $0.id == id }?.bytes }
+    }
+
     /// Waits (at most `timeoutNanoseconds`) until report `id` is on disk, if it is queued.
     func waitUntilWritten(_ id: String, timeoutNanoseconds: Int64 = 2_000_000_000) {
         var deadline = BackgroundThread.wakeDeadline(afterNanoseconds: timeoutNanoseconds)
@@ -160,7 +192,14 @@ final class CrashReportStore: @unchecked Sendable {
         _ = bh_set_thread_nice(10)   // the supervision loop and the workers come first
         pthread_mutex_lock(&mutex)
         while true {
-            while queue.isEmpty { pthread_cond_wait(&wake, &mutex) }
+            while queue.isEmpty {
+                if unsaved.isEmpty {
+                    pthread_cond_wait(&wake, &mutex)
+                } else {
+                    var deadline = BackgroundThread.wakeDeadline(afterNanoseconds: Self.retryNanoseconds)
+                    if pthread_cond_timedwait(&wake, &mutex, &deadline) == ETIMEDOUT { writeUnsaved() }
+                }
+            }
             writeQueued()
         }
     }
@@ -172,24 +211,70 @@ final class CrashReportStore: @unchecked Sendable {
             inFlight = job.id
             pthread_mutex_unlock(&mutex)
             let bytes = CrashReport.build(id: job.id, record: job.record, evidence: job.evidence).encodedBytes(.pretty) + [0x0A]
-            let saved = (try? FileSystem.writeAtomically(directory + "/" + job.id + ".json", bytes)) != nil
+            let failure = save(job.id, bytes)
             pthread_mutex_lock(&mutex)
             inFlight = nil
-            if let index = entries.lastIndex(where: { $0.id == job.id }) {
-                if saved {
-                    entries[index].bytes = bytes.count
-                    totalBytes += bytes.count
-                } else {
-                    entries.remove(at: index)
-                    known.remove(job.id)
-                }
-            }
-            if saved {
-                let summary = entries.last(where: { $0.id == job.id })?.summary ?? CrashReport.summary(id: job.id, record: job.record, wall: job.wall)
-                appendIndex(summary)
-                enforceRetention()
+            if let failure {
+                keepUnsaved(job.id, bytes, failure)
+            } else {
+                saved(job.id, bytes: bytes.count)
+                writeUnsaved()   // the disk takes writes again: the ones that waited go too
             }
             pthread_cond_broadcast(&written)
+        }
+    }
+
+    /// Called without the mutex: file work. The reason when the disk refused.
+    private func save(_ id: String, _ bytes: [UInt8]) -> String? {
+        do {
+            try FileSystem.writeAtomically(directory + "/" + id + ".json", bytes)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    /// With the mutex held: the report is on disk.
+    private func saved(_ id: String, bytes: Int) {
+        guard let index = entries.lastIndex(where: { $0.id == id }) else { return }
+        entries[index].bytes = bytes
+        totalBytes += bytes
+        appendIndex(entries[index].summary)
+        enforceRetention()
+    }
+
+    /// With the mutex held: the disk refused `id`; it waits in memory (bounded: the oldest
+    /// waiting report goes first, and is counted lost).
+    private func keepUnsaved(_ id: String, _ bytes: [UInt8], _ reason: String) {
+        failuresSinceTaken += 1
+        lastFailure = reason
+        unsaved.append((id, bytes))
+        unsavedBytes += bytes.count
+        while unsaved.count > Self.maxUnsaved || (unsavedBytes > Self.maxUnsavedBytes && unsaved.count > 1) {
+            let oldest = unsaved.removeFirst()
+            unsavedBytes -= oldest.bytes.count
+            lostReports += 1
+            entries.removeAll { $0.id == oldest.id }
+            known.remove(oldest.id)
+        }
+    }
+
+    /// With the mutex held (dropped around each file): the reports waiting in memory, oldest
+    /// first, until one is refused again.
+    private func writeUnsaved() {
+        while let next = unsaved.first {
+            pthread_mutex_unlock(&mutex)
+            let failure = save(next.id, next.bytes)
+            pthread_mutex_lock(&mutex)
+            if let failure {
+                lastFailure = failure
+                return
+            }
+            if let index = unsaved.firstIndex(where: { $0.id == next.id }) {
+                unsaved.remove(at: index)
+                unsavedBytes -= next.bytes.count
+                saved(next.id, bytes: next.bytes.count)
+            }
         }
     }
 
@@ -207,6 +292,10 @@ final class CrashReportStore: @unchecked Sendable {
         let maxBytes = Int(clamping: retentionValue.maxBytes)
         while entries.count > keep || (totalBytes > maxBytes && entries.count > 1) {
             guard let oldest = entries.first, !queue.contains(where: { $0.id == oldest.id }) else { break }
+            if let index = unsaved.firstIndex(where: { $0.id == oldest.id }) {
+                unsavedBytes -= unsaved[index].bytes.count
+                unsaved.remove(at: index)
+            }
             entries.removeFirst()
             totalBytes -= oldest.bytes
             known.remove(oldest.id)

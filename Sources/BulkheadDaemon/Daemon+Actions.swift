@@ -34,23 +34,41 @@ extension Daemon {
         }
     }
 
+    /// The instance's slot, with the fds a process of it needs (its notify socket, its
+    /// breadcrumb ring) opened if they are not.
     func slot(for id: InstanceID) throws(SystemError) -> InstanceSlot {
-        if let slot = slots[id] { return slot }
-        let notify = try NotifySocket(name: "@bulkhead/\(daemonPID)/\(id)", receiveBuffer: 64 << 10)
-        let crumbs = try? BreadcrumbFile(name: "bulkhead-breadcrumbs-\(id)", capacity: Self.breadcrumbCapacity)
-        let slot = InstanceSlot(
-            id: id, notify: notify, breadcrumbs: crumbs,
-            backtraceDirectory: backtraceRoot + "/" + id.description.replacingColons(),
+        let slot = slots[id] ?? InstanceSlot(
+            id: id, backtraceDirectory: backtraceRoot + "/" + id.description.replacingColons(),
             output: supervision.config.output
         )
-        do {
-            slot.notifyToken = try register(notify.descriptor, .readable, .notify(id))
-        } catch {
-            notify.close()
-            throw error
-        }
         slots[id] = slot
+        if slot.notify == nil {
+            let notify = try NotifySocket(name: "@bulkhead/\(daemonPID)/\(id)", receiveBuffer: 64 << 10)
+            do {
+                slot.notifyToken = try register(notify.descriptor, .readable, .notify(id))
+            } catch {
+                notify.close()
+                throw error
+            }
+            slot.notify = notify
+        }
+        if slot.breadcrumbs == nil {
+            slot.breadcrumbs = try? BreadcrumbFile(name: "bulkhead-breadcrumbs-\(id)", capacity: Self.breadcrumbCapacity)
+        }
         return slot
+    }
+
+    /// After a spawn that failed: the instance has no process, so it holds no fds until its
+    /// next attempt (a failed spawn must never leave fds behind: with fds running out, they
+    /// would starve the instances that still run, and the control socket).
+    func releaseDescriptors(of id: InstanceID) {
+        guard let slot = slots[id], slot.pid == nil else { return }
+        if let notify = slot.notify {
+            unregister(notify.descriptor, token: slot.notifyToken)
+            notify.close()
+            slot.notify = nil
+        }
+        slot.breadcrumbs = nil   // closed as it goes
     }
 
     func spawn(_ id: InstanceID) -> [SupervisorAction] {
@@ -60,6 +78,7 @@ extension Daemon {
         do {
             slot = try self.slot(for: id)
         } catch {
+            releaseDescriptors(of: id)
             return supervision.spawnFailed(id, SpawnFailure(kind: .resources, stage: "notify socket", reason: error.description), now)
         }
         do {
@@ -86,6 +105,7 @@ extension Daemon {
                 stage: error.stage.rawValue, reason: error.reason
             )
             evidence[id] = DeathEvidence(spawnError: error.description, wallNanoseconds: WallClock.nowNanoseconds(), command: spec.command)
+            releaseDescriptors(of: id)
             return supervision.spawnFailed(id, failure, MonotonicClock.now())
         }
     }
@@ -119,8 +139,10 @@ extension Daemon {
 
     func forget(_ id: InstanceID) {
         guard let slot = slots.removeValue(forKey: id) else { return }
-        unregister(slot.notify.descriptor, token: slot.notifyToken)
-        slot.notify.close()
+        if let notify = slot.notify {
+            unregister(notify.descriptor, token: slot.notifyToken)
+            notify.close()
+        }
         closeOutput(slot)
         slot.cgroup?.remove()
         FileSystem.removeTree(slot.backtraceDirectory)

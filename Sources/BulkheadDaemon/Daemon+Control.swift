@@ -43,6 +43,14 @@ extension Daemon {
             do {
                 accepted = try UnixStream.accept(server.listener.descriptor)
             } catch {
+                if [EMFILE, ENFILE].contains(error.errno), server.answerWithReserve(outOfDescriptors: error) {
+                    let (log, summary) = server.busyRefusals.admit(now)
+                    if log {
+                        let earlier = summary > 0 ? " (\(summary) more since the last such line)" : ""
+                        emit(SupervisorEvent(.daemon, nil, priority: 3, message: "control connection answered `busy`: bulkhead is out of file descriptors (\(error.reason))\(earlier)"))
+                    }
+                    continue
+                }
                 if [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errno) { pauseAccepting(server, error, now) }
                 return
             }
@@ -184,6 +192,8 @@ extension Daemon {
                 connection.deferred = request
                 server.needsService.insert(connection.id)
                 return
+            case .success(let request)? where server.ledger.held > ControlServer.heldBytesBudget && Self.bigReplyCommands.contains(request.command):
+                answer(connection, failure: ControlFailure(.busy, "bulkhead holds \(server.ledger.held >> 20) MiB of replies its clients have not read yet; try again shortly"), close: false, now)
             case .success(let request)?:
                 answer(connection, request, now)
             case .failure(let failure)?:
@@ -202,6 +212,10 @@ extension Daemon {
         }
     }
 
+    /// Requests whose replies may be large: refused while the clients' unread replies are over
+    /// budget.
+    static let bigReplyCommands: Set<String> = ["status", "logs", "crashes", "crash"]
+
     /// Requests that may be answered in the middle of performing actions (they only read).
     static let nestableCommands: Set<String> = ["ping", "status", "logs", "crashes"]
 
@@ -215,14 +229,10 @@ extension Daemon {
             connection.queue(bytes, now)
         case .failure(let failure):
             answer(connection, failure: failure, close: false, now)
-        case .file(let file):
-            connection.queue(ControlProtocol.resultPrefix, now)
-            connection.file = file
-        case .follow(let result, let ids):
-            var bytes: [UInt8] = []
-            ControlProtocol.appendResult(result, to: &bytes)
-            connection.queue(bytes, now)
-            follow(connection, ids)
+        case .stream(let prefix, let source, let ids):
+            connection.queue(prefix, now)
+            connection.stream(source, now)
+            if !ids.isEmpty { follow(connection, ids) }
         }
     }
 
@@ -236,11 +246,6 @@ extension Daemon {
         guard !connection.closed else { return }
         if !connection.flush(budget: ControlServer.writeBytesPerTurn, now) {
             connection.close()
-            return
-        }
-        if connection.droppedLines > 0 && connection.pendingBytes < ControlServer.followerBufferLimit / 2 {
-            connection.queue(ControlProtocol.encodeEvent("dropped", [("lines", .int(Int64(connection.droppedLines)))]), now)
-            connection.droppedLines = 0
         }
     }
 
@@ -366,20 +371,13 @@ extension Daemon {
         }
     }
 
-    /// A worker line was appended (called only when `slot.followers > 0`).
-    func controlLine(_ slot: InstanceSlot, _ stream: OutputStream, _ line: UnsafeRawBufferPointer) {
-        guard let server = controlServer, let clients = server.followers[slot.id], !clients.isEmpty else { return }
-        if server.lineStamp.wall != iterationWall {
-            server.lineStamp = (iterationWall, WallClockText.iso8601(iterationWall))   // once a turn, not once a line
-        }
-        let bytes = LogLineJSON.event(instance: slot.label, stream: stream, at: server.lineStamp.text, line: line)
+    /// Lines were appended to `slot`'s ring (called only when `slot.followers > 0`): its
+    /// followers read them from the ring when they next write.
+    func wakeFollowers(_ slot: InstanceSlot) {
+        guard let server = controlServer, let clients = server.followers[slot.id] else { return }
         for id in clients {
             guard let connection = server.connections[id] else { continue }
-            if connection.pendingBytes + bytes.count > ControlServer.followerBufferLimit {
-                connection.droppedLines += 1
-            } else {
-                connection.queue(bytes, wakeInstant)
-            }
+            connection.wake()
             server.dirty.insert(id)
         }
     }
@@ -416,32 +414,7 @@ extension Daemon {
         server.connections = [:]
         unregister(server.listener.descriptor, token: server.listenerToken)
         server.listener.close()
+        server.closeReserve()
         controlServer = nil
-    }
-}
-
-/// A line of worker output as `logs` sends it.
-enum LogLineJSON {
-    /// `{"v":1,"event":"line","line":{…}}` and its newline, written directly: a follower of a
-    /// chatty worker gets one per line.
-    static func event(instance: String, stream: OutputStream, at: String, line: UnsafeRawBufferPointer) -> [UInt8] {
-        var w = CompactWriter(capacity: line.count + 128)
-        w.raw("{\"v\":1,\"event\":\"line\",\"line\":{\"instance\":")
-        w.string(instance)
-        w.raw(stream == .stdout ? ",\"stream\":\"stdout\",\"at\":" : ",\"stream\":\"stderr\",\"at\":")
-        w.string(at)
-        w.raw(",\"text\":")
-        w.string(String(decoding: line, as: UTF8.self))
-        w.raw("}}\n")
-        return w.bytes
-    }
-
-    static func make(instance: String, stream: OutputStream, wall: Int64, text: String) -> JSON {
-        .object([
-            ("instance", .string(instance)),
-            ("stream", .string(stream.rawValue)),
-            ("at", .string(WallClockText.iso8601(wall))),
-            ("text", .string(text)),
-        ])
     }
 }

@@ -12,10 +12,9 @@ enum ControlOutcome {
     /// A reply already encoded (the hot `status` path builds bytes directly).
     case encoded([UInt8])
     case failure(ControlFailure)
-    /// A result, then the file's bytes spliced in as the value (a crash report).
-    case file(ReplyFile)
-    /// `logs -f`: the backlog, then the instances' lines as they come.
-    case follow(JSON, [InstanceID])
+    /// `prefix`, then what `source` makes as the client reads (a crash report's file, `logs`);
+    /// `follow`: instances whose new lines wake the source (`logs -f`).
+    case stream(prefix: [UInt8], ReplySource, follow: [InstanceID])
 }
 
 extension Daemon {
@@ -189,32 +188,23 @@ extension Daemon {
         case .success(let resolved): ids = resolved
         case .failure(let failure): return .failure(failure)
         }
-        var lines: [(label: String, line: LineRing.Line)] = []
-        for id in ids {
-            guard let slot = slots[id] else { continue }
-            lines += slot.log.lines(last: count).map { (slot.label, $0) }
-        }
-        if ids.count > 1 {
-            // Interleaved by time; the sort is stable, so each instance keeps its own order.
-            lines = lines.enumerated().sorted { ($0.element.line.wallNanoseconds, $0.offset) < ($1.element.line.wallNanoseconds, $1.offset) }.map(\.element)
-        }
-        if lines.count > count { lines.removeFirst(lines.count - count) }
-        var bytes = 0
-        var encoded: [JSON] = []
-        for (label, line) in lines.reversed() {
-            bytes += line.text.utf8.count + 96
-            if bytes > ControlServer.maxReplyBytes { break }
-            encoded.append(LogLineJSON.make(instance: label, stream: line.stream, wall: line.wallNanoseconds, text: line.text))
-        }
         let follow = args.flag("follow")
-        let result = JSON.object([
-            ("source", "buffer"),
-            ("output", .string(outputDestination)),
-            ("instances", .array(ids.map { .string($0.description) })),
-            ("lines", .array(encoded.reversed())),
-            ("following", .bool(follow)),
-        ])
-        return follow ? .follow(result, ids) : .result(result)
+        var prefix = ControlProtocol.resultPrefix
+        var head = CompactWriter(capacity: 256)
+        head.raw("{\"source\":\"buffer\",\"output\":")
+        head.string(outputDestination)
+        head.raw(",\"instances\":[")
+        for (index, id) in ids.enumerated() {
+            if index > 0 { head.raw(",") }
+            head.string(id.description)
+        }
+        head.raw("],\"lines\":[")
+        prefix += head.bytes
+        let suffix = Array((follow ? #"],"following":true}}"# : #"],"following":false}}"#).utf8) + [0x0A]
+        // An instance without a slot has never run: it has no lines (and none to follow yet;
+        // a follower of it is woken once it gets a slot, see `controlTick`).
+        let reply = LogReply(ids: ids, lookup: { [unowned self] in slots[$0] }, lines: count, follow: follow, suffix: suffix)
+        return .stream(prefix: prefix, reply, follow: follow ? ids : [])
     }
 
     // MARK: - crashes / crash
@@ -248,6 +238,13 @@ extension Daemon {
         let missing = ControlFailure(.notFound, "no crash report \"\(id.prefix(200))\"; list them with `bulkhead crashes`")
         guard Self.isCrashID(id) else { return .failure(missing) }
         reports.waitUntilWritten(id)   // a report a few milliseconds old may still be on its way
+        if let kept = reports.unsavedReport(id: id) {
+            // The disk refused it: served from memory.
+            var reply = ControlProtocol.resultPrefix
+            reply += kept.filter { $0 != 0x0A && $0 != 0x0D }
+            reply += [0x7D, 0x0A]
+            return .encoded(reply)
+        }
         let path = reports.directory + "/" + id + ".json"
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return .failure(missing) }
@@ -257,7 +254,8 @@ extension Daemon {
             Glibc.close(fd)
             return .failure(ControlFailure(.internal, "crash report \(id) cannot be read (not a regular file of at most 64 MiB)"))
         }
-        return .file(ReplyFile(descriptor: FileDescriptor(rawValue: fd), limit: Int(st.st_size), suffix: [0x7D, 0x0A]))
+        let file = ReplyFile(descriptor: FileDescriptor(rawValue: fd), limit: Int(st.st_size), suffix: [0x7D, 0x0A])
+        return .stream(prefix: ControlProtocol.resultPrefix, file, follow: [])
     }
 
     // MARK: - signal

@@ -10,10 +10,10 @@ extension Daemon {
     static let datagramsPerTurn = 64
 
     func receiveNotifications(_ id: InstanceID) {
-        guard let slot = slots[id] else { return }
+        guard let slot = slots[id], let socket = slot.notify else { return }
         for _ in 0..<Self.datagramsPerTurn {
             let datagram: NotifySocket.Datagram?
-            do { datagram = try slot.notify.receive(into: &notifyBuffer) } catch { return }
+            do { datagram = try socket.receive(into: &notifyBuffer) } catch { return }
             guard let datagram else { return }
             // Any fd that came along (a BARRIER=1 fd) is closed only after the check: the
             // sender is still alive while it waits on it, so /proc still knows it.

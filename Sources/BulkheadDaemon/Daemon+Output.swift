@@ -43,7 +43,7 @@ extension Daemon {
         if stream == .stderr { slot.stderrTail.append(batch, stream: .stderr, wallNanoseconds: iterationWall) }
         slot.log.append(batch, stream: stream, wallNanoseconds: iterationWall)
         sink.workerLines(slot.id, label: slot.label, stream: stream, batch: batch)
-        if slot.followers > 0 { batch.forEach { controlLine(slot, stream, $0) } }
+        if slot.followers > 0 { wakeFollowers(slot) }
         batch.removeAll()
     }
 

@@ -61,6 +61,7 @@ public final class Daemon {
     var iterationWall: Int64 = 0
     var deadline: Instant?
     var counters = Counters()
+    var reportFailureLog = RateLimitedLog()
     /// The status document's per-instance bytes, reused while an instance does not change.
     let statusFragments = StatusFragments()
     /// The status table's cells, likewise.
@@ -86,6 +87,8 @@ public final class Daemon {
     }
 
     struct Counters {
+        /// Crash reports the disk refused (each kept in memory until written, or lost).
+        var reportsNotSaved = 0
         var orphansReaped = 0
         var notifyRejected = 0
         var outputLinesDropped = 0
@@ -94,6 +97,8 @@ public final class Daemon {
 
     /// Problems the config's reader let pass at start (a missing program: only that worker fails).
     let startWarnings: [String]
+    /// RLIMIT_NOFILE (raised to the hard limit) against what the config needs.
+    let descriptorBudget: FileDescriptorBudget
 
     public init(options: Options, config: SupervisorConfig, startWarnings: [String] = []) throws(SystemError) {
         self.options = options
@@ -101,7 +106,8 @@ public final class Daemon {
         daemonPID = getpid()
         SignalDescriptor.ignore(SIGPIPE)
         try Reaper.becomeSubreaper()
-        _ = bh_raise_fd_limit()
+        let raised = bh_raise_fd_limit()
+        descriptorBudget = FileDescriptorBudget(limit: raised > 0 ? Int(clamping: raised) : 1024)
         epoll = try Epoll()
         controlEpoll = try Epoll(capacity: 64)
         signals = try SignalDescriptor(Self.handledSignals)
@@ -136,6 +142,7 @@ public final class Daemon {
         for warning in startWarnings {
             emit(SupervisorEvent(.daemon, nil, priority: 3, message: warning))
         }
+        warnIfDescriptorsShort()
         perform(supervision.startAll(MonotonicClock.now()))
         sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)
         while !(shutdownRequested && supervision.isQuiescent) {
@@ -272,11 +279,24 @@ public final class Daemon {
         emit(SupervisorEvent(.outputDropped, nil, priority: 4, message: "output too slow: \(dropped) lines dropped (\(counters.outputLinesDropped) in all)"))
     }
 
-    /// Crash reports the writer could not keep up with (a storm of thousands of deaths).
+    /// Crash reports the writer could not keep up with (a storm of thousands of deaths), and
+    /// reports the disk refused (rate-limited: a full disk in a crash storm is one line a minute).
     func reportDroppedReports() {
         let dropped = reports.takeDroppedReports()
-        guard dropped > 0 else { return }
-        emit(SupervisorEvent(.outputDropped, nil, priority: 3, message: "crash report writer too slow: \(dropped) reports not written (their exit events were logged)"))
+        if dropped > 0 {
+            emit(SupervisorEvent(.outputDropped, nil, priority: 3, message: "crash report writer too slow: \(dropped) reports not written (their exit events were logged)"))
+        }
+        let (failed, reason) = reports.takeWriteFailures()
+        guard failed > 0 else { return }
+        counters.reportsNotSaved += failed
+        let (log, summary) = reportFailureLog.admit(wakeInstant)
+        guard log else { return }
+        let (unsaved, lost) = reports.unsavedCounts
+        let earlier = summary > 0 ? "; \(summary) more since the last such line" : ""
+        emit(SupervisorEvent(
+            .reportNotSaved, nil, priority: 3,
+            message: "crash report not saved: \(reason ?? "write failed") (\(unsaved) kept in memory and written when the disk takes them, \(lost) lost\(earlier))"
+        ))
     }
 
     // MARK: - Reload
@@ -298,10 +318,17 @@ public final class Daemon {
             let (actions, summary) = supervision.reload(config, now)
             reports.retention = config.crashReports
             perform(actions)
+            warnIfDescriptorsShort()
             return .applied(summary)
         } catch {
             emit(SupervisorEvent(.reload, nil, priority: 3, message: "reload refused, nothing changed: \(error)"))
             return .refused("\(error)")
+        }
+    }
+
+    func warnIfDescriptorsShort() {
+        if let shortfall = descriptorBudget.shortfall(instances: supervision.instanceIDs.count) {
+            emit(SupervisorEvent(.daemon, nil, priority: 3, message: shortfall))
         }
     }
 
@@ -312,7 +339,7 @@ public final class Daemon {
         sink.beginIteration(wallNanoseconds: WallClock.nowNanoseconds())
         for slot in slots.values {
             slot.cgroup?.remove()
-            slot.notify.close()
+            slot.notify?.close()
             FileSystem.removeTree(slot.backtraceDirectory)
         }
         cgroups?.removeBase()

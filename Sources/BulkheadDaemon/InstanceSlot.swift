@@ -6,9 +6,11 @@ import BulkheadSystem
 final class InstanceSlot {
     let id: InstanceID
     let label: String
-    let notify: NotifySocket
+    /// Held while the instance may have a process, released after a spawn that failed: an
+    /// instance that cannot start (out of fds, say) must not keep fds the others need.
+    var notify: NotifySocket?
     var notifyToken: UInt64 = 0
-    let breadcrumbs: BreadcrumbFile?
+    var breadcrumbs: BreadcrumbFile?
     let backtraceDirectory: String
     var cgroup: InstanceCgroup?
     var cgroupPrepared = false
@@ -36,11 +38,9 @@ final class InstanceSlot {
     var stderrTail: LineRing
     var log: LineRing
 
-    init(id: InstanceID, notify: NotifySocket, breadcrumbs: BreadcrumbFile?, backtraceDirectory: String, output: OutputConfig) {
+    init(id: InstanceID, backtraceDirectory: String, output: OutputConfig) {
         self.id = id
         self.label = id.description
-        self.notify = notify
-        self.breadcrumbs = breadcrumbs
         self.backtraceDirectory = backtraceDirectory
         stderrTail = LineRing(maxLines: max(1, output.stderrTailLines), maxBytes: 64 << 10)
         // Saturating: the config bounds buffer_lines, but no config value may trap the daemon.

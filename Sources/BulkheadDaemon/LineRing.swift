@@ -93,6 +93,28 @@ struct LineRing {
         return out.reversed()
     }
 
+    // MARK: - By sequence number: line n is the n-th ever appended (0-based), so a reader can
+    // walk forward while lines are appended and tell when one it wanted has been dropped.
+
+    /// The oldest line still held.
+    var firstSequence: UInt64 { totalAppended - UInt64(count) }
+
+    /// When line `sequence` was read, or nil once it is gone (or not yet written).
+    func wallNanoseconds(at sequence: UInt64) -> Int64? {
+        record(at: sequence)?.wallNanoseconds
+    }
+
+    /// Line `sequence`'s stream and bytes, handed to `body` in place; nil once it is gone.
+    func withLine<R>(at sequence: UInt64, _ body: (OutputStream, Int64, UnsafeRawBufferPointer) -> R) -> R? {
+        guard let r = record(at: sequence) else { return nil }
+        return bytes.withUnsafeBytes { body(r.stream, r.wallNanoseconds, UnsafeRawBufferPointer(rebasing: $0[r.offset..<(r.offset + r.length)])) }
+    }
+
+    private func record(at sequence: UInt64) -> Record? {
+        guard sequence >= firstSequence, sequence < totalAppended else { return nil }
+        return records[(first + Int(sequence - firstSequence)) % maxLines]
+    }
+
     /// Lines appended after cursor `seen` (a previous `totalAppended`), oldest first.
     func lines(after seen: UInt64) -> [Line] {
         guard totalAppended > seen else { return [] }

@@ -26,6 +26,11 @@ enum StatusDocument {
         w.int(daemon.controlServer.map { now.duration(since: $0.startedAt).milliseconds } ?? 0)
         w.raw(",\"shutting_down\":")
         w.raw(daemon.supervision.shuttingDown ? "true" : "false")
+        let (unsaved, lost) = daemon.reports.unsavedCounts
+        w.raw(",\"crash_reports_unsaved\":")
+        w.int(Int64(unsaved))
+        w.raw(",\"crash_reports_lost\":")
+        w.int(Int64(lost))
         var counts = [Int](repeating: 0, count: stateOrder.count)
         for snapshot in snapshots { counts[position(of: snapshot.state)] += 1 }
         w.raw("},\"summary\":")

@@ -115,7 +115,7 @@ struct WorkerLauncher {
         var env: [String] = ["PATH=\(path)", "HOME=\(home)"] + inheritedVariables
         if let user = spec.user { env += ["USER=\(user)", "LOGNAME=\(user)"] }
         env += [
-            "NOTIFY_SOCKET=\(slot.notify.name)",
+            "NOTIFY_SOCKET=\(slot.notify?.name ?? "")",
             "BULKHEAD_WORKER=\(spec.name)",
             "BULKHEAD_INSTANCE=\(slot.label)",
             "BULKHEAD_INSTANCE_INDEX=\(slot.id.index)",

@@ -36,6 +36,7 @@ public enum JournalMessageID {
         case .waiting: return "17327a80f9534b98a36e36473daaad12"
         case .notifyRejected: return "759a369cf6764313b56ee571d0bec878"
         case .outputDropped: return "a9a8d4a701a243b3bf41d7092eb8c2dc"
+        case .reportNotSaved: return "0e1f49dfc1a645028c60843c5906346a"
         case .daemon: return "266ad6c2c7fa42ac97b5b4c157b1df8c"
         }
     }

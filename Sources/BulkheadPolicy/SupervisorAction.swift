@@ -35,6 +35,8 @@ public enum EventKind: String, Equatable, Sendable {
     case waiting
     case notifyRejected = "notify-rejected"
     case outputDropped = "output-dropped"
+    /// A crash report the disk refused (full, read-only): kept in memory, written later.
+    case reportNotSaved = "report-not-saved"
     /// The daemon itself: startup, shutdown, environment notes.
     case daemon
 }

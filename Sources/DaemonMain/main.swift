@@ -11,6 +11,11 @@ import Glibc
 //   bulkhead-daemon daemon --config PATH [--socket PATH] [--no-timestamps]
 //   bulkhead-daemon check-config PATH
 
+// A daemon started with stdin, stdout or stderr closed (`bulkhead daemon <&- >&- 2>&-`) would
+// hand the next fd it opens — the control socket, a pipe — the number 0, 1 or 2, and then every
+// line meant for stderr would go into it. Hold those numbers with /dev/null first, as daemons do.
+StandardDescriptors.openMissingAsDevNull()
+
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch DaemonArguments.parse(arguments) {
 case .daemon(let config, let socket, let timestamps):

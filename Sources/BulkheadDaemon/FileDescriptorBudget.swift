@@ -1,0 +1,26 @@
+import BulkheadPolicy
+
+/// How many fds the daemon needs for a config, against its RLIMIT_NOFILE: out of fds, spawns
+/// fail (counted, backed off) and control clients are told `busy`, so a config that cannot fit
+/// is said at start and at reload, in one sentence that says what to do.
+struct FileDescriptorBudget {
+    /// Per instance with a process: its stdout and stderr pipes, its notify socket, its pidfd
+    /// and its breadcrumb memfd.
+    static let perInstance = 5
+    /// The daemon's own: epoll, signalfd, exit events, control listener, its lock and reserve,
+    /// /dev/null, the journal, the writer threads' files, and room for a few control clients.
+    static let fixed = 64
+
+    let limit: Int
+
+    func needed(instances: Int) -> Int {
+        Self.fixed + instances.multipliedReportingOverflow(by: Self.perInstance).partialValue
+    }
+
+    /// nil when it fits.
+    func shortfall(instances: Int) -> String? {
+        let need = needed(instances: instances)
+        guard need > limit else { return nil }
+        return "\(instances) instances need about \(need) file descriptors (\(Self.perInstance) each); the limit is \(limit): raise LimitNOFILE= (or ulimit -n), or run fewer instances, or spawns will fail with EMFILE"
+    }
+}
