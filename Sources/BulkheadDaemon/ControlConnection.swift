@@ -32,6 +32,8 @@ final class ControlConnection {
     private(set) var source: ReplySource?
     /// `source` has nothing to add until told otherwise (a follower waiting for lines).
     private var sourceIdle = false
+    /// Bytes written to the client since it connected.
+    private(set) var written = 0
     /// What this connection has counted into `ledger`.
     private var accounted = 0
     let ledger: ReplyLedger
@@ -59,6 +61,8 @@ final class ControlConnection {
     var closeWhenFlushed: Bool { closeRequestedAt != nil }
     var pendingBytes: Int { output.count - outputStart }
     var hasPendingOutput: Bool { outputStart < output.count || (source != nil && !sourceIdle) }
+    /// All it has made is written, and its source has more to make.
+    var waitsForRefill: Bool { outputStart == output.count && source != nil && !sourceIdle }
     var unhandledInput: Int { input.count - inputStart }
 
     // MARK: - Input
@@ -160,15 +164,16 @@ final class ControlConnection {
         discardInput()
     }
 
-    /// Writes what it can without blocking, at most `budget` bytes (one turn's share).
-    /// Returns false when the peer is gone.
-    func flush(budget: Int, _ now: Instant) -> Bool {
+    /// Writes what it can without blocking, at most `budget` bytes (one turn's share), asking
+    /// its source for more only if `mayRefill` (making a reply costs the loop; writing one
+    /// already made costs a syscall). Returns false when the peer is gone.
+    func flush(budget: Int, mayRefill: () -> Bool, _ now: Instant) -> Bool {
         defer { account() }
         var left = budget
         var refills = 0
         while left > 0 {
             if outputStart == output.count {
-                guard let source, !sourceIdle, refills < Self.refillsPerFlush else { break }
+                guard let source, !sourceIdle, refills < Self.refillsPerFlush, mayRefill() else { break }
                 refills += 1
                 output.removeAll(keepingCapacity: true)
                 outputStart = 0
@@ -191,6 +196,7 @@ final class ControlConnection {
             if sent == 0 { break }
             outputStart += sent
             left -= sent
+            written += sent
             lastProgress = now
             lastActivity = now
         }

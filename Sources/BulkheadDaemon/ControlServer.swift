@@ -21,9 +21,9 @@ final class ControlServer {
     /// real earliest, which only costs a scan).
     var earliestDeadline: Instant?
     /// Complete requests left over because a turn's budget ran out.
-    var needsService: Set<Int> = []
+    var needsService = WorkQueue()
     /// Connections given output since they were last flushed (followers' lines).
-    var dirty: Set<Int> = []
+    var dirty = WorkQueue()
     /// Instance → the connections following its output.
     var followers: [InstanceID: [Int]] = [:]
 
@@ -49,6 +49,25 @@ final class ControlServer {
     /// Bytes written to one client per turn: a big reply (a crash report) goes out over
     /// several turns instead of holding the loop.
     static let writeBytesPerTurn = 512 << 10
+    /// Bytes written to all clients together per turn: a thousand clients each owed a large
+    /// reply are served a little each turn, and a `status` between them waits one short turn.
+    static let writeBytesPerLoopTurn = 2 << 20
+    var writeBudget = ControlServer.writeBytesPerLoopTurn
+    /// The loop time control work may take per turn (answering, encoding, writing): past it,
+    /// what is left waits for the next turn, in arrival order, so deaths and spawns are never
+    /// held up for long and a `status` asked behind a thousand other requests waits a few
+    /// short turns, not one long one.
+    static let timePerLoopTurn: Duration = .milliseconds(4)
+    private var turnEnds = Instant.zero
+
+    func beginTurn(at now: Instant) {
+        turnEnds = now + Self.timePerLoopTurn
+        requestBudget = Self.requestsPerLoopTurn
+        writeBudget = Self.writeBytesPerLoopTurn
+    }
+
+    /// This turn still has time for control work.
+    var hasTimeLeft: Bool { MonotonicClock.now() < turnEnds }
     /// Bytes held for all clients together (queued replies not yet read). Past it, requests
     /// with big replies (status, logs, crashes, crash) are answered `busy`: a thousand clients
     /// that ask and never read cannot grow the daemon without bound. One client's share is
@@ -157,5 +176,31 @@ struct RateLimitedLog {
         }
         suppressed += 1
         return (false, summary)
+    }
+}
+
+/// Connections with work left over, first come first served: a set for membership, a list for
+/// the order.
+struct WorkQueue {
+    private var order: [Int] = []
+    private var members: Set<Int> = []
+
+    var isEmpty: Bool { order.isEmpty }
+
+    mutating func insert(_ id: Int) {
+        if members.insert(id).inserted { order.append(id) }
+    }
+
+    mutating func remove(_ id: Int) {
+        if members.remove(id) != nil { order.removeAll { $0 == id } }
+    }
+
+    /// Everything queued, in order; the queue is left empty.
+    mutating func takeAll() -> [Int] {
+        defer {
+            order = []
+            members = []
+        }
+        return order
     }
 }

@@ -96,9 +96,6 @@ extension Daemon {
             }
             return
         }
-        // Room for a whole status of a thousand instances (~250 KiB) in the socket, so it is
-        // written in one turn instead of waiting a turn for the client to read the first part.
-        UnixSocketCalls.setSendBuffer(fd, bytes: 512 << 10)
         let connection = server.makeConnection(fd, peer, now)
         do {
             connection.token = try register(fd, .readable, .controlClient(connection.id))
@@ -168,6 +165,8 @@ extension Daemon {
         var budget = ControlServer.requestsPerTurn
         while !connection.closed && !connection.closeWhenFlushed && !connection.isFollowing && !connection.hasPendingOutput {
             guard connection.deferred != nil || connection.hasCompleteLine else { break }
+            // Counted, not timed: answering is cheap (a reply is made later, as it is written,
+            // and writing has the turn's time budget); a request read now is answered now.
             guard budget > 0, server.requestBudget > 0 else {
                 server.needsService.insert(connection.id)
                 return
@@ -226,6 +225,11 @@ extension Daemon {
             ControlProtocol.appendResult(result, to: &bytes)
             connection.queue(bytes, now)
         case .encoded(let bytes):
+            if bytes.count > 128 << 10 {
+                // Room for a whole status of a thousand instances (~250 KiB) in the socket, so
+                // it goes out in one turn instead of waiting a turn for the client to read.
+                UnixSocketCalls.setSendBuffer(connection.descriptor, bytes: 512 << 10)
+            }
             connection.queue(bytes, now)
         case .failure(let failure):
             answer(connection, failure: failure, close: false, now)
@@ -243,9 +247,18 @@ extension Daemon {
     }
 
     func flushControl(_ connection: ControlConnection, _ now: Instant) {
-        guard !connection.closed else { return }
-        if !connection.flush(budget: ControlServer.writeBytesPerTurn, now) {
+        guard !connection.closed, let server = controlServer else { return }
+        // Bytes already made go out at once (a status reply never waits behind a thousand
+        // `logs` replies); making more waits for a turn with time and budget left.
+        let before = connection.written
+        let mayRefill = { server.writeBudget - (connection.written - before) > 0 && server.hasTimeLeft }
+        if !connection.flush(budget: ControlServer.writeBytesPerTurn, mayRefill: mayRefill, now) {
             connection.close()
+            return
+        }
+        server.writeBudget -= connection.written - before
+        if connection.waitsForRefill {
+            server.dirty.insert(connection.id)   // this turn's share is spent: next turn
         }
     }
 
@@ -322,18 +335,20 @@ extension Daemon {
             try? controlEpoll.modify(server.listener.descriptor, .readable, token: server.listenerToken)
         }
         if !server.needsService.isEmpty {
-            let waiting = server.needsService
-            server.needsService = []
-            for id in waiting {
+            for id in server.needsService.takeAll() {
                 guard let connection = server.connections[id] else { continue }
                 serveRequests(connection, server, now)
                 settle(connection, server)
             }
         }
         if !server.dirty.isEmpty {
-            let dirty = server.dirty
-            server.dirty = []
-            for id in dirty {
+            let dirty = server.dirty.takeAll()
+            for (position, id) in dirty.enumerated() {
+                guard server.hasTimeLeft else {
+                    // The turn's time is spent: the rest keep their places for the next turn.
+                    for waiting in dirty[position...] { server.dirty.insert(waiting) }
+                    break
+                }
                 guard let connection = server.connections[id] else { continue }
                 flushControl(connection, now)
                 settle(connection, server)
@@ -347,7 +362,7 @@ extension Daemon {
         if let earliest = server.earliestDeadline, earliest <= now {
             expireControlClients(server, now)
         }
-        server.requestBudget = ControlServer.requestsPerLoopTurn
+
     }
 
     /// Looks at every client: acts on passed deadlines, and finds the next one.

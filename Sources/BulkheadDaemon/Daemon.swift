@@ -97,8 +97,6 @@ public final class Daemon {
 
     /// Problems the config's reader let pass at start (a missing program: only that worker fails).
     let startWarnings: [String]
-    /// RLIMIT_NOFILE (raised to the hard limit) against what the config needs.
-    let descriptorBudget: FileDescriptorBudget
 
     public init(options: Options, config: SupervisorConfig, startWarnings: [String] = []) throws(SystemError) {
         self.options = options
@@ -106,8 +104,7 @@ public final class Daemon {
         daemonPID = getpid()
         SignalDescriptor.ignore(SIGPIPE)
         try Reaper.becomeSubreaper()
-        let raised = bh_raise_fd_limit()
-        descriptorBudget = FileDescriptorBudget(limit: raised > 0 ? Int(clamping: raised) : 1024)
+        _ = bh_raise_fd_limit()
         epoll = try Epoll()
         controlEpoll = try Epoll(capacity: 64)
         signals = try SignalDescriptor(Self.handledSignals)
@@ -163,6 +160,7 @@ public final class Daemon {
             }
             wakeInstant = MonotonicClock.now()
             iterationWall = WallClock.nowNanoseconds()
+            controlServer?.beginTurn(at: wakeInstant)
             sink.beginIteration(wallNanoseconds: iterationWall)
             // Signals first; then the control socket, so an operator's request never waits
             // behind a batch of deaths and respawns; then deaths, output, notify messages.
@@ -327,7 +325,7 @@ public final class Daemon {
     }
 
     func warnIfDescriptorsShort() {
-        if let shortfall = descriptorBudget.shortfall(instances: supervision.instanceIDs.count) {
+        if let shortfall = FileDescriptorBudget.current().shortfall(instances: supervision.instanceIDs.count) {
             emit(SupervisorEvent(.daemon, nil, priority: 3, message: shortfall))
         }
     }

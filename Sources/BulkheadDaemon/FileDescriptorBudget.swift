@@ -1,4 +1,5 @@
 import BulkheadPolicy
+import Glibc
 
 /// How many fds the daemon needs for a config, against its RLIMIT_NOFILE: out of fds, spawns
 /// fail (counted, backed off) and control clients are told `busy`, so a config that cannot fit
@@ -12,6 +13,13 @@ struct FileDescriptorBudget {
     static let fixed = 64
 
     let limit: Int
+
+    /// Against the soft RLIMIT_NOFILE now (a `prlimit` may have changed it since the start).
+    static func current() -> FileDescriptorBudget {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return FileDescriptorBudget(limit: 1024) }
+        return FileDescriptorBudget(limit: limit.rlim_cur == rlim_t.max ? .max : Int(clamping: limit.rlim_cur))
+    }
 
     func needed(instances: Int) -> Int {
         Self.fixed + instances.multipliedReportingOverflow(by: Self.perInstance).partialValue

@@ -22,7 +22,9 @@ enum ReplyProgress: Equatable {
 }
 
 enum ReplyChunk {
-    static let bytes = 64 << 10
+    /// What a connection holds of a reply its client has not read: small, since a thousand
+    /// stalled clients each hold one.
+    static let bytes = 16 << 10
 }
 
 /// `logs`: the newest `lines` lines of some instances, interleaved by time, as one JSON reply
@@ -58,6 +60,7 @@ final class LogReply: ReplySource {
     private var wroteFirstLine = false
     /// Lines a follower lost (the ring moved past them before it read them), not yet reported.
     private var lost: UInt64 = 0
+    private var stamps = TimestampCache()
 
     /// Backward steps of the selection per refill: a `logs all -n 100000` over a thousand
     /// instances is spread over turns like any other reply.
@@ -186,7 +189,7 @@ final class LogReply: ReplySource {
                     w.raw(",")
                 }
                 wroteFirstLine = true
-                Self.writeLine(&w, instance: cursor.slot.label, stream: stream, wall: wall, text: text)
+                writeLine(&w, instance: cursor.slot.label, stream: stream, wall: wall, text: text)
                 if asEvents { w.raw("}\n") }
             }
             cursors[top.index].next += 1
@@ -211,11 +214,11 @@ final class LogReply: ReplySource {
     }
 
     /// `{"instance":"api:0","stream":"stdout","at":"…","text":"…"}` (docs/CONTROL.md).
-    static func writeLine(_ w: inout CompactWriter, instance: String, stream: OutputStream, wall: Int64, text: UnsafeRawBufferPointer) {
+    func writeLine(_ w: inout CompactWriter, instance: String, stream: OutputStream, wall: Int64, text: UnsafeRawBufferPointer) {
         w.raw("{\"instance\":")
         w.string(instance)
         w.raw(stream == .stdout ? ",\"stream\":\"stdout\",\"at\":" : ",\"stream\":\"stderr\",\"at\":")
-        w.iso8601(wall)
+        stamps.write(wall, into: &w)
         w.raw(",\"text\":")
         // Worker bytes need not be UTF-8: invalid sequences become U+FFFD, as before.
         w.string(String(decoding: text, as: UTF8.self))
@@ -279,5 +282,29 @@ private struct MinHeap {
 
     mutating func pop() -> HeapKey? {
         heap.pop().map { HeapKey(wall: -($0.wall &+ 1), index: -($0.index &+ 1)) }
+    }
+}
+
+/// `"2026-11-29T14:03:27.412Z"` for many lines of the same second: the date and time are
+/// formatted once per second (gmtime and twelve digits), the milliseconds per line.
+struct TimestampCache {
+    private var second: Int64 = .min
+    /// `"2026-11-29T14:03:27.` for `second`.
+    private var head: [UInt8] = []
+
+    mutating func write(_ wallNanoseconds: Int64, into w: inout CompactWriter) {
+        let thisSecond = wallNanoseconds / 1_000_000_000
+        if thisSecond != second {
+            var full = CompactWriter(capacity: 32)
+            full.iso8601(thisSecond * 1_000_000_000)
+            head = Array(full.bytes.dropLast(5))   // without `000Z"`
+            second = thisSecond
+        }
+        w.raw(head)
+        let millis = Int((wallNanoseconds / 1_000_000) % 1000)
+        w.byte(UInt8(millis / 100) + 0x30)
+        w.byte(UInt8(millis / 10 % 10) + 0x30)
+        w.byte(UInt8(millis % 10) + 0x30)
+        w.raw("Z\"")
     }
 }

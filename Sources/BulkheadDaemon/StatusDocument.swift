@@ -175,6 +175,10 @@ struct CompactWriter: ~Copyable {
         capacity = grown
     }
 
+    mutating func byte(_ value: UInt8) {
+        append(value)
+    }
+
     @inline(__always)
     private mutating func append(_ byte: UInt8) {
         reserve(1)
