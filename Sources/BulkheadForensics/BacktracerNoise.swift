@@ -36,8 +36,12 @@ enum BacktracerNoise {
         guard let banner = bannerRange(in: text) else {
             return text.trimmingSpaces == "done ***" ? "" : text
         }
-        var after = text[banner.upperBound...]
-        if after.hasSuffix(" done ***") { after = after.dropLast(" done ***".count) }
+        var after = text[banner.upperBound...].trimmingSpaces
+        if after == "done ***" {
+            after = ""
+        } else if after.hasSuffix(" done ***") {
+            after = after.dropLast(" done ***".count)
+        }
         let rest = String(text[..<banner.lowerBound]) + String(after)
         return isBlank(rest) ? "" : rest
     }
