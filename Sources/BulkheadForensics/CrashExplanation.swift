@@ -81,6 +81,7 @@ public struct CrashSite: Equatable, Sendable {
     /// The file's last path component(s) as printed, never an absolute build path in the
     /// fingerprint (`main.go`, `src/lib.rs`).
     public var file: String?
+    /// The line in `file`; nil when unknown (a Swift frame at line 0 is code the compiler made).
     public var line: Int?
 
     public init(function: String? = nil, file: String? = nil, line: Int? = nil) {
@@ -107,6 +108,7 @@ public struct CrashFrame: Equatable, Sendable {
     public var function: String
     /// As printed or reported: the Swift backtracer gives absolute build paths.
     public var file: String?
+    /// The line in `file`, when known.
     public var line: Int?
     /// The runtime's or the C library's own frame, not the program's.
     public var isRuntime: Bool
@@ -128,6 +130,7 @@ public struct CrashFrame: Equatable, Sendable {
 
 /// One thread of a Swift backtracer report.
 public struct CrashThread: Equatable, Sendable {
+    /// The thread's name (`crashlab` for a main thread, `oot.default-qos` for a Dispatch worker).
     public var name: String?
     /// The thread the signal hit (for a SIGQUIT dump: the one that took the signal).
     public var crashed: Bool
