@@ -4,26 +4,49 @@
 ///   helper's own errors may split in two (`…0x5619...swift-backtrace: unable to open … for
 ///   writing` then ` done ***`);
 /// - its helpers' complaints (`swift-runtime: failed to suspend thread …`, `swift-backtrace: …`);
-/// - the JSON report itself when it had nowhere else to go;
+/// - the JSON report itself when it had nowhere else to go, whole or in the pieces the daemon
+///   cut it into;
 /// - the whole text-format report, `*** Program crashed: … ***` (or `*** Swift runtime failure: …
-///   ***`) down to `Backtrace took 0.03s`;
+///   ***`) down to `Backtrace took 0.03s`, and its lines one by one when its start has scrolled
+///   out of the tail (`TextReportLines`);
 /// - the interactive prompt, in case a worker had a terminal.
+/// All of it goes to stderr; stdout lines between are the program's.
 enum BacktracerNoise {
     /// `lines` without the backtracer's, and without blank ones: what the program itself said.
     static func meaningful(_ lines: [OutputLine]) -> [OutputLine] {
         var kept: [OutputLine] = []
         var inTextReport = false
+        var jsonReport: JSONBalance?
+        var jsonPieces = 0
         for line in lines {
+            guard line.stream == .stderr else {
+                if !isBlank(line.text) { kept.append(line) }
+                continue
+            }
             let text = withoutBanner(line.text)
             if inTextReport {
                 if text.hasPrefix("Backtrace took ") { inTextReport = false }
+                continue
+            }
+            if var report = jsonReport {
+                // The rest of a report the daemon cut at its line limit, up to its closing brace.
+                report.feed(line.text)
+                jsonPieces += 1
+                jsonReport = report.isClosed || jsonPieces >= SwiftBacktraceInOutput.maxJSONPieces ? nil : report
                 continue
             }
             if startsTextReport(text) {
                 inTextReport = true
                 continue
             }
-            if isBlank(text) || isHelperLine(text) || SwiftBacktraceJSON.startsReport(text) { continue }
+            if SwiftBacktraceJSON.startsReport(text) {
+                var report = JSONBalance()
+                report.feed(text)
+                jsonReport = report.isClosed ? nil : report
+                jsonPieces = 1
+                continue
+            }
+            if isBlank(text) || isHelperLine(text) || TextReportLines.isReportLine(text) { continue }
             kept.append(OutputLine(line.stream, text))
         }
         return kept

@@ -5,9 +5,11 @@ import BulkheadPolicy
 struct SwiftEvidence {
     /// The signal the process died of; nil for an exit or a failed spawn.
     let signal: Int32?
-    /// The runtime's `Fatal error: …` (or unprefixed runtime message) on stderr. Only for a death
-    /// by signal: a Swift trap never exits, so after an exit such a line is just something the
-    /// program printed.
+    /// The runtime's `Fatal error: …` (or unprefixed runtime message) on stderr, when the death
+    /// is one such a message ends in: a trap (SIGILL, SIGTRAP), an abort (SIGABRT: exclusivity,
+    /// `unowned`, actor executor checks), or SIGKILL cutting its backtrace short. After an exit,
+    /// or with a memory fault, such a line is something the program printed earlier, not why
+    /// it died.
     let fatal: SwiftFatalMessage?
     /// The backtracer's report: the file's bytes, else one printed on stderr.
     let backtrace: SwiftBacktrace?
@@ -20,11 +22,15 @@ struct SwiftEvidence {
 
     init(_ scene: DeathScene) {
         if case .signaled(let signal, _) = scene.termination { self.signal = signal } else { signal = nil }
-        fatal = signal == nil ? nil : SwiftFatalMessage.last(in: scene.output.filter { $0.stream == .stderr })
+        let endsInMessage = signal.map(Self.signalsAfterAMessage.contains) ?? false
+        fatal = endsInMessage ? SwiftFatalMessage.last(in: scene.output.filter { $0.stream == .stderr }) : nil
         backtrace = scene.swiftBacktraceJSON.flatMap(SwiftBacktraceJSON.parse) ?? SwiftBacktraceInOutput.last(in: scene.output)
         backtraceIsCause = Self.explains(backtrace, signal: signal)
         site = backtraceIsCause ? backtrace?.crashedThread.flatMap { SwiftCrashSite.innermost($0.frames) } : nil
     }
+
+    /// SIGILL, SIGTRAP, SIGABRT, SIGKILL.
+    static let signalsAfterAMessage: Set<Int32> = [4, 5, 6, 9]
 
     /// The crashed thread's frames when the report is the cause, innermost first.
     var causeFrames: [SwiftBacktrace.Frame] {

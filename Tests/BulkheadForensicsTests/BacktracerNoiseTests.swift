@@ -29,3 +29,34 @@ import Testing
         #expect(BacktracerNoise.meaningful(mixed) == [OutputLine(.stdout, "serving")])
     }
 }
+
+/// What is left of the backtracer's output when the daemon's tail or line limit cut it.
+@Suite struct BacktracerNoiseInCutOutputTests {
+    @Test func theEndOfATextReportWithoutItsStartIsStillNoise() throws {
+        for name in ["release-stack-overflow.text.stderr", "release-trap-in-taskgroup.text.stderr", "debug-fatal-error.text.stderr",
+                     "release-overflow-add.text.stderr", "release-abort.text.stderr", "debug-exclusivity.text.stderr"] {
+            let lines = CrashFixtures.lines(try #require(CrashFixtures.text(CrashFixtures.backtraces + "/" + name)))
+            let headline = try #require(lines.firstIndex { $0.hasPrefix("*** Program crashed: ") || $0.hasPrefix("*** Swift runtime failure: ") })
+            for start in (headline + 1)..<lines.count {
+                let kept = BacktracerNoise.meaningful(lines[start...].map { OutputLine(.stderr, $0) })
+                #expect(kept.isEmpty, "\(name) from line \(start + 1): \(kept.map(\.text))")
+            }
+        }
+    }
+
+    @Test func piecesOfACutJSONReportAreNoise() throws {
+        let report = String(decoding: try #require(CrashFixtures.read(CrashFixtures.backtraces + "/release-overflow-add.json")), as: UTF8.self)
+            .trimmingCharacters(in: "\n")
+        let third = report.count / 3
+        let a = report.index(report.startIndex, offsetBy: third), b = report.index(a, offsetBy: third)
+        let lines = [OutputLine(.stderr, "before"), OutputLine(.stderr, String(report[..<a])), OutputLine(.stdout, "between"),
+                     OutputLine(.stderr, String(report[a..<b])), OutputLine(.stderr, String(report[b...])), OutputLine(.stderr, "after")]
+        #expect(BacktracerNoise.meaningful(lines).map(\.text) == ["before", "between", "after"])
+    }
+
+    @Test func aProgramsOwnLinesThatLookALittleLikeAReportStay() {
+        let own = ["Thread pool ready:", "3 jobs in queue", "cache 0x10 entries", "request 12 0x7f in flight",
+                   "deadbeef 0x1234-0x5678", "retrying..."]
+        #expect(BacktracerNoise.meaningful(own.map { OutputLine(.stderr, $0) }).map(\.text) == own)
+    }
+}

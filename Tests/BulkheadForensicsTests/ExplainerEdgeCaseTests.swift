@@ -185,3 +185,22 @@ extension String {
         return String(text)
     }
 }
+
+/// A Swift fatal line counts only with the deaths such a message ends in.
+@Suite struct FatalMessageSignalTests {
+    @Test func anOldFatalLineDoesNotExplainASegfault() throws {
+        // A child's (or an earlier) trap message, then this process's own null dereference.
+        var scene = try CrashFixtures.scene(mode: "debug", kind: "null-deref")
+        scene.output.insert(OutputLine(.stderr, "Helper/Child.swift:9: Fatal error: child gave up"), at: 0)
+        let explanation = CrashExplainer.explain(scene)
+        #expect(explanation.headline == "null pointer dereference in MemoryFaults.nullDereference() (MemoryFaults.swift:45)")
+        #expect(explanation.fatalMessage == nil)
+    }
+
+    @Test func aTrapWhoseBacktraceWasCutShortByAKillKeepsItsMessage() {
+        let scene = DeathScene(termination: .signaled(signal: 9, coreDumped: false),
+                               output: [OutputLine(.stderr, "App/Job.swift:12: Fatal error: ledger out of balance"),
+                                        OutputLine(.stderr, ""), OutputLine(.stderr, "*** Signal 4: Backtracing from 0x55d1c3a2b1f4...")])
+        #expect(CrashExplainer.explain(scene).headline == "Fatal error: ledger out of balance at Job.swift:12")
+    }
+}
