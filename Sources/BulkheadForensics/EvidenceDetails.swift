@@ -12,7 +12,7 @@ enum EvidenceDetails {
             if let description = backtrace.description { add("backtrace_description", description) }
             if evidence.backtraceIsCause, let thread = backtrace.crashedThread {
                 if let runtimeFailure = backtrace.runtimeFailure { add("runtime_failure", runtimeFailure) }
-                if let signal = evidence.signal, signal == 11 || signal == 7, let address = backtrace.faultAddress {
+                if let signal = evidence.signal, signal == SignalWords.segmentationFault || signal == SignalWords.busError, let address = backtrace.faultAddress {
                     add("fault_address", FaultCause.hex(address))
                 }
                 if let name = thread.name { add("crashed_thread", name) }

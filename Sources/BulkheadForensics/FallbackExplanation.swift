@@ -16,7 +16,7 @@ enum FallbackExplanation {
         switch scene.termination {
         case .signaled(let signal, _):
             basis = [FingerprintText.entry("how", SignalWords.name(signal))]
-            if let kernel, let cause = cause(kernel) {
+            if let kernel, kernel.signal == signal, let cause = cause(kernel) {
                 headline = cause.words + (kernel.image.map { " in \($0)" } ?? "") + " (\(SignalWords.name(signal)))"
                 kind = cause.kind
                 basis.append(FingerprintText.entry("what", FingerprintText.masked(cause.kind)))

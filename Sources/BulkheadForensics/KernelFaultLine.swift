@@ -30,6 +30,17 @@ struct KernelFaultLine: Equatable, Sendable {
     /// The mapped file the instruction was in (`libc.so.6`, `cworker`).
     var image: String?
 
+    /// The signal such a fault is delivered as, to check the line against the death.
+    var signal: Int32? {
+        switch fault {
+        case .segfault, .generalProtection: return SignalWords.segmentationFault
+        case .trap("invalid opcode"): return SignalWords.illegalInstruction
+        case .trap("divide error"): return SignalWords.floatingPointException
+        case .trap("int3"): return SignalWords.trap
+        case .trap: return nil
+        }
+    }
+
     static func parse(_ raw: String) -> KernelFaultLine? {
         // /dev/kmsg: `priority,sequence,time,flags;message`; dmesg: `[  12.34] message`.
         var text = Substring(raw)

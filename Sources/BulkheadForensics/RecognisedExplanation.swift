@@ -11,7 +11,7 @@ enum RecognisedExplanation {
             frames: crash.frames.isEmpty ? swiftFrames : crash.frames, isRecognisedCrash: crash.isCrash,
             fingerprintBasis: crash.fingerprintBasis
         )
-        if isCLibraryAbort(crash), evidence.signal == 6, evidence.backtraceIsCause {
+        if isCLibraryAbort(crash), evidence.signal == SignalWords.abort, evidence.backtraceIsCause {
             let site = evidence.site?.site ?? crash.site
             let message = crash.message.map { ": " + $0 } ?? ""
             explanation.headline = "abort() called" + SwiftFaultReading.place(site, library: nil) + message

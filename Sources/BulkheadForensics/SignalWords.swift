@@ -3,6 +3,17 @@ import BulkheadPolicy
 /// Signals in words, for headlines (`SIGSEGV (segmentation fault)`), and the backtracer's words
 /// for them, to tell whether its report is about the signal the process died of.
 enum SignalWords {
+    // The signals a death is explained by (the generic Linux numbers, x86_64 and arm64 alike).
+    static let quit: Int32 = 3
+    static let illegalInstruction: Int32 = 4
+    static let trap: Int32 = 5
+    static let abort: Int32 = 6
+    static let busError: Int32 = 7
+    static let floatingPointException: Int32 = 8
+    static let kill: Int32 = 9
+    static let segmentationFault: Int32 = 11
+    static let badSystemCall: Int32 = 31
+
     /// `SIGSEGV`, `SIGRTMIN+2`.
     static func name(_ signal: Int32) -> String {
         let name = Signals.name(signal)
@@ -31,16 +42,16 @@ enum SignalWords {
     /// x86_64, `brk` on arm64), `Terminated` → SIGQUIT (the runtime says so for a thread dump).
     /// Nil for words this runtime has not been seen to use.
     static func signals(forBacktraceDescription description: String) -> Set<Int32>? {
-        if description.hasPrefix("Swift runtime failure") { return [4, 5] }
+        if description.hasPrefix("Swift runtime failure") { return [illegalInstruction, trap] }
         switch description {
-        case "Illegal instruction": return [4]
-        case "System trap": return [5]
-        case "Aborted": return [6]
-        case "Bus error": return [7]
-        case "Floating point exception": return [8]
-        case "Bad pointer dereference": return [11]
-        case "Terminated": return [3]
-        case "Bad system call": return [31]
+        case "Illegal instruction": return [illegalInstruction]
+        case "System trap": return [trap]
+        case "Aborted": return [abort]
+        case "Bus error": return [busError]
+        case "Floating point exception": return [floatingPointException]
+        case "Bad pointer dereference": return [segmentationFault]
+        case "Terminated": return [quit]
+        case "Bad system call": return [badSystemCall]
         default: return nil
         }
     }

@@ -29,8 +29,9 @@ struct SwiftEvidence {
         site = backtraceIsCause ? backtrace?.crashedThread.flatMap { SwiftCrashSite.innermost($0.frames) } : nil
     }
 
-    /// SIGILL, SIGTRAP, SIGABRT, SIGKILL.
-    static let signalsAfterAMessage: Set<Int32> = [4, 5, 6, 9]
+    static let signalsAfterAMessage: Set<Int32> = [
+        SignalWords.illegalInstruction, SignalWords.trap, SignalWords.abort, SignalWords.kill,
+    ]
 
     /// The crashed thread's frames when the report is the cause, innermost first.
     var causeFrames: [SwiftBacktrace.Frame] {

@@ -29,12 +29,12 @@ struct SwiftFaultReading: Equatable, Sendable {
         let library = libraryFrame(frames, siteIndex: found?.index)
 
         switch signal {
-        case 4, 5:   // SIGILL (ud2, x86_64), SIGTRAP (brk, arm64): a Swift trap
+        case SignalWords.illegalInstruction, SignalWords.trap:   // ud2 on x86_64, brk on arm64: a Swift trap
             let check = SwiftTrapCheck.name(backtrace, trapFrames: trapFrames)
             let what = check.map { "Swift runtime trap: " + $0 } ?? "Swift runtime trap"
             return SwiftFaultReading(kind: "runtime trap", headline: what + place(site, library: nil), message: check,
                                      site: site, what: check ?? "Swift runtime trap", libraryFrame: nil)
-        case 11, 7:   // SIGSEGV, SIGBUS
+        case SignalWords.segmentationFault, SignalWords.busError:
             let deep = thread.omittedFrames >= 1000 || SwiftCrashSite.deepestRepeat(frames) >= 256
             var address = backtrace.faultAddress
             var nonCanonical = false
@@ -42,7 +42,7 @@ struct SwiftFaultReading: Equatable, Sendable {
             if address == nil, case .segfault(let kernelAddress)? = kernel?.fault { address = kernelAddress }
             var cause = FaultCause.of(address: address, stackPointer: thread.stackPointer ?? kernel?.stackPointer,
                                             nonCanonical: nonCanonical, deepRecursion: deep)
-            if signal == 7 && cause.kind != "stack overflow" {
+            if signal == SignalWords.busError && cause.kind != "stack overflow" {
                 cause = FaultCause(kind: "bus error", words: "bus error" + (address.map { " at " + FaultCause.hex($0) } ?? ""))
             }
             if cause.kind == "stack overflow" {
@@ -52,16 +52,16 @@ struct SwiftFaultReading: Equatable, Sendable {
             }
             return SwiftFaultReading(kind: cause.kind, headline: cause.words + place(site, library: library), message: nil,
                                      site: site, what: cause.kind, libraryFrame: library)
-        case 8:   // SIGFPE: Swift checks its own division (a trap), so this is C code's `idiv`
+        case SignalWords.floatingPointException:   // Swift checks its own division (a trap): this is C's `idiv`
             let words = "integer division by zero or overflow"
             return SwiftFaultReading(kind: "division fault", headline: words + place(site, library: library), message: nil,
                                      site: site, what: words, libraryFrame: library)
-        case 6:   // SIGABRT: abort(); the unwinder rarely gets out of glibc, so a site is rare
+        case SignalWords.abort:   // the unwinder rarely gets out of glibc, so a site is rare
             let words = "abort() called"
             let tail = abortMessage.map { ": " + $0 } ?? ""
             return SwiftFaultReading(kind: "abort", headline: words + place(site, library: nil) + tail, message: abortMessage,
                                      site: site, what: abortMessage ?? words, libraryFrame: nil)
-        case 31:
+        case SignalWords.badSystemCall:
             let words = "bad system call (a seccomp filter or an unknown syscall)"
             return SwiftFaultReading(kind: "bad system call", headline: words + place(site, library: library), message: nil,
                                      site: site, what: "bad system call", libraryFrame: library)

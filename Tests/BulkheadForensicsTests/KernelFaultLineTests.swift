@@ -66,3 +66,14 @@ import Testing
         #expect(one.fingerprintBasis == ["how:SIGSEGV", "what:invalid memory access", "in:prog", "said:request # at # failed"])
     }
 }
+
+@Suite struct KernelLineAgainstTheSignalTests {
+    @Test func aLineAboutAnotherFaultIsIgnored() {
+        let segfault = "prog[77]: segfault at 0 ip 0000000000401136 sp 00007ffc8f0c0b10 error 4 in prog[401000+1000]"
+        let killed = CrashExplainer.explain(DeathScene(termination: .signaled(signal: 9, coreDumped: false), kernelFaultLine: segfault))
+        #expect(killed.headline == "SIGKILL (killed)")
+        let trap = "traps: prog[77] trap invalid opcode ip:401136 sp:7ffc8f0c0b10 error:0 in prog[401000+1000]"
+        let ill = CrashExplainer.explain(DeathScene(termination: .signaled(signal: 4, coreDumped: false), kernelFaultLine: trap))
+        #expect(ill.headline == "illegal instruction in prog (SIGILL)")
+    }
+}
