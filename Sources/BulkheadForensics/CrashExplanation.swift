@@ -28,11 +28,15 @@ public struct CrashExplanation: Equatable, Sendable {
     public var fingerprintBasis: [String]
     /// Extra facts for the report (`fault_address`, `coredump`: `coredumpctl info 1234`, …).
     public var details: [(key: String, value: String)]
+    /// Every thread of the Swift backtracer's report, whether or not it explains the death: for
+    /// a watchdog's SIGQUIT dump (kind `hang`) these say where each thread was stuck, while
+    /// `frames` stays empty because the dump is not a crash. Empty without a report.
+    public var threads: [CrashThread]
 
     public init(headline: String, runtime: Runtime? = nil, kind: String? = nil, message: String? = nil,
                 site: CrashSite? = nil, frames: [CrashFrame] = [], fatalMessage: String? = nil,
                 sourceLocation: String? = nil, isRecognisedCrash: Bool = false, fingerprintBasis: [String] = [],
-                details: [(key: String, value: String)] = []) {
+                details: [(key: String, value: String)] = [], threads: [CrashThread] = []) {
         self.headline = headline
         self.runtime = runtime
         self.kind = kind
@@ -44,6 +48,7 @@ public struct CrashExplanation: Equatable, Sendable {
         self.isRecognisedCrash = isRecognisedCrash
         self.fingerprintBasis = fingerprintBasis
         self.details = details
+        self.threads = threads
     }
 
     public static func == (lhs: CrashExplanation, rhs: CrashExplanation) -> Bool {
@@ -52,6 +57,12 @@ public struct CrashExplanation: Equatable, Sendable {
             && lhs.sourceLocation == rhs.sourceLocation && lhs.isRecognisedCrash == rhs.isRecognisedCrash
             && lhs.fingerprintBasis == rhs.fingerprintBasis
             && lhs.details.map(\.key) == rhs.details.map(\.key) && lhs.details.map(\.value) == rhs.details.map(\.value)
+            && lhs.threads == rhs.threads
+    }
+
+    /// The value of the first detail named `key`.
+    public func detail(_ key: String) -> String? {
+        details.first { $0.key == key }?.value
     }
 }
 
@@ -70,6 +81,7 @@ public struct CrashSite: Equatable, Sendable {
     /// The file's last path component(s) as printed, never an absolute build path in the
     /// fingerprint (`main.go`, `src/lib.rs`).
     public var file: String?
+    /// The line in `file`; nil when unknown (a Swift frame at line 0 is code the compiler made).
     public var line: Int?
 
     public init(function: String? = nil, file: String? = nil, line: Int? = nil) {
@@ -92,16 +104,45 @@ public struct CrashSite: Equatable, Sendable {
 
 /// One frame of a printed or reported stack.
 public struct CrashFrame: Equatable, Sendable {
+    /// As the runtime names it, without an offset: `static RuntimeTraps.fatalError(_:)`.
     public var function: String
+    /// As printed or reported: the Swift backtracer gives absolute build paths.
     public var file: String?
+    /// The line in `file`, when known.
     public var line: Int?
     /// The runtime's or the C library's own frame, not the program's.
     public var isRuntime: Bool
+    /// The shared object or executable the frame is in (`libswiftCore.so`, `crashlab`), when known.
+    public var image: String?
+    /// Code inlined into the frame after it (same physical frame); Swift backtraces only.
+    public var isInlined: Bool
 
-    public init(function: String, file: String? = nil, line: Int? = nil, isRuntime: Bool = false) {
+    public init(function: String, file: String? = nil, line: Int? = nil, isRuntime: Bool = false, image: String? = nil,
+                isInlined: Bool = false) {
         self.function = function
         self.file = file
         self.line = line
         self.isRuntime = isRuntime
+        self.image = image
+        self.isInlined = isInlined
+    }
+}
+
+/// One thread of a Swift backtracer report.
+public struct CrashThread: Equatable, Sendable {
+    /// The thread's name (`crashlab` for a main thread, `oot.default-qos` for a Dispatch worker).
+    public var name: String?
+    /// The thread the signal hit (for a SIGQUIT dump: the one that took the signal).
+    public var crashed: Bool
+    /// Innermost first.
+    public var frames: [CrashFrame]
+    /// Frames the backtracer left out of the middle of a deep stack.
+    public var omittedFrames: Int
+
+    public init(name: String?, crashed: Bool, frames: [CrashFrame], omittedFrames: Int = 0) {
+        self.name = name
+        self.crashed = crashed
+        self.frames = frames
+        self.omittedFrames = omittedFrames
     }
 }

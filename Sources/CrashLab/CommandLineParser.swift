@@ -4,6 +4,7 @@ enum CommandLineParser {
     enum Outcome {
         case run(Options)
         case help
+        case listKinds
         case failure(String)
     }
 
@@ -20,6 +21,8 @@ enum CommandLineParser {
                 switch flag {
                 case "-h", "--help":
                     return .help
+                case "--list-kinds":
+                    return .listKinds
                 case "--die":
                     try setEnding(&options, .die(try cursor.value(for: flag, DeathKind.parse)), flag)
                 case "--exit":

@@ -10,7 +10,8 @@ enum DeathKind: Sendable, Equatable {
     case mainActorOnDispatch
     case throwFromAsyncMain
     case abort, exclusivity, unownedAfterFree
-    case nullDeref, stackOverflow
+    case nullDeref, wildPointer, stackOverflow
+    case libcDivideByZero, doubleFree
     case trapInTaskGroup, trapInDetachedTask, trapInDispatch
     /// Raises the signal on itself with its default disposition (`signal-BUS`, `signal-KILL`, …).
     case signal(Int32)
@@ -50,7 +51,10 @@ enum DeathKind: Sendable, Equatable {
         Entry(name: "exclusivity", kind: .exclusivity, predicted: "SIGABRT"),
         Entry(name: "unowned-after-free", kind: .unownedAfterFree, predicted: "SIGABRT"),
         Entry(name: "null-deref", kind: .nullDeref, predicted: "SIGSEGV"),
+        Entry(name: "wild-pointer", kind: .wildPointer, predicted: "SIGSEGV (a high unmapped address)"),
         Entry(name: "stack-overflow", kind: .stackOverflow, predicted: "SIGSEGV"),
+        Entry(name: "libc-divide-by-zero", kind: .libcDivideByZero, predicted: "SIGFPE (glibc div(): a real idiv)"),
+        Entry(name: "double-free", kind: .doubleFree, predicted: "SIGABRT (glibc: free(): double free detected)"),
         Entry(name: "trap-in-taskgroup", kind: .trapInTaskGroup, predicted: "SIGILL (whole process)"),
         Entry(name: "trap-in-detached-task", kind: .trapInDetachedTask, predicted: "SIGILL (whole process)"),
         Entry(name: "trap-in-dispatch", kind: .trapInDispatch, predicted: "SIGILL (whole process)"),

@@ -77,6 +77,7 @@ enum Usage {
                                 ('fd N TARGET', then 'fds 0 1 2 …'), SigBlk/SigIgn/SigCgt from
                                 /proc/self/status with names, 'ids pid= ppid= pgid= sid= uid= gid=',
                                 'rlimit NAME SOFT HARD' and 'cgroup LINE'
+          --list-kinds          the --die KIND names below, one a line (signal-NAME aside)
           -h, --help            this text
 
         Order: --print-env; stop signals; breadcrumbs; --print/--eprint; grandchildren;

@@ -10,6 +10,10 @@ switch CommandLineParser.parse(Array(CommandLine.arguments.dropFirst())) {
 case .help:
     Output.write(Usage.text, to: STDOUT_FILENO)
     exit(0)
+case .listKinds:
+    // For scripts that run every kind (scripts/record-swift-crashes): one name a line.
+    Output.write(DeathKind.catalogue.map { $0.name + "\n" }.joined(), to: STDOUT_FILENO)
+    exit(0)
 case .failure(let message):
     Output.write("crashlab: \(message)\nRun 'crashlab --help' for the flags.\n", to: STDERR_FILENO)
     exit(CrashLabExit.usage)
