@@ -1,6 +1,0 @@
-import Testing
-@testable import BulkheadForensics
-
-@Test func explainerIsReachable() {
-    _ = CrashExplainer.explain(DeathScene(termination: .exited(code: 1)))
-}
