@@ -1,0 +1,54 @@
+/// The daemon calls `isBlockStart` for every output line it reads, so it costs a branch on the
+/// first byte and, for the few lines that pass it, one short byte compare (measured in
+/// docs/drafts/runtime-crashes.md: about a nanosecond a line).
+public enum CrashBlockMarkers {
+    /// True when `line` (without its newline) can start a runtime's crash block that may be too
+    /// long for the output tail: a Go `panic: ` / `fatal error: ` / `SIGSEGV: ` trace, a Rust
+    /// `thread '…' panicked` or `fatal runtime error: `, Python's `Traceback (most recent call
+    /// last):` and `Fatal Python error: `, the JVM's `Exception in thread `, C++'s
+    /// `terminate called `, V8's `FATAL ERROR: `, Node's `Uncaught `, AddressSanitizer's
+    /// `=====…` / `==PID==ERROR` lines and Redis's `=== REDIS BUG REPORT START`. The daemon pins
+    /// the block's head from such a line so a long trace cannot scroll it out.
+    ///
+    /// One-line blocks (glibc aborts, assertion failures, UBSan) and Node's short uncaught-error
+    /// block always fit the tail and are not marked.
+    public static func isBlockStart(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard line.count >= 5 else { return false }
+        switch line[0] {
+        case UInt8(ascii: "p"): return starts(line, "panic: ")
+        case UInt8(ascii: "f"): return starts(line, "fatal error: ") || starts(line, "fatal runtime error: ")
+        case UInt8(ascii: "t"): return starts(line, "thread '") || starts(line, "terminate called ")
+        case UInt8(ascii: "T"): return starts(line, "Traceback (most recent call last):")
+        case UInt8(ascii: "E"): return starts(line, "Exception in thread ")
+        case UInt8(ascii: "F"): return starts(line, "Fatal Python error: ") || starts(line, "FATAL ERROR: ")
+        case UInt8(ascii: "U"): return starts(line, "Uncaught ")
+        case UInt8(ascii: "S"): return isGoSignalLine(line)
+        case UInt8(ascii: "="):
+            // `=====…` (ASan's rule, Redis's `=== REDIS BUG REPORT START`) or `==1234==ERROR`.
+            return line[1] == UInt8(ascii: "=") && (line[2] == UInt8(ascii: "=") || isDigit(line[2]))
+        default: return false
+        }
+    }
+
+    /// `SIGSEGV: segmentation violation`: a signal the Go runtime could not turn into a panic.
+    static func isGoSignalLine(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard starts(line, "SIG") else { return false }
+        var index = 3
+        while index < line.count && index < 12, line[index] >= UInt8(ascii: "A"), line[index] <= UInt8(ascii: "Z") {
+            index += 1
+        }
+        return index > 3 && index + 1 < line.count && line[index] == UInt8(ascii: ":") && line[index + 1] == UInt8(ascii: " ")
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
+
+    static func starts(_ line: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard line.count >= count else { return false }
+        let bytes = prefix.utf8Start
+        for index in 1..<count where line[index] != bytes[index] { return false }
+        return true
+    }
+}
