@@ -9,11 +9,17 @@
 /// reach the worker's stderr, so these explain the death without being counted as the crash
 /// (`isFatal` false).
 enum CLibraryAbortRecognizer: CrashBlockRecognizer {
-    /// Lines glibc's malloc and friends print (malloc/malloc.c `malloc_printerr`), by prefix.
-    static let heapMessages = [
-        "free(): ", "malloc(): ", "realloc(): ", "calloc(): ", "munmap_chunk(): ", "malloc_consolidate(): ",
-        "_int_free(): ", "_int_malloc(): ", "tcache_thread_shutdown(): ", "double free or corruption",
-        "corrupted size vs. prev_size", "corrupted double-linked list", "Fatal glibc error: ",
+    /// Lines glibc's malloc and friends print (malloc/malloc.c `malloc_printerr`), by prefix,
+    /// filed under their first byte: every line of the window is checked.
+    static let heapMessages: [UInt8: [String]] = [
+        UInt8(ascii: "f"): ["free(): "],
+        UInt8(ascii: "m"): ["malloc(): ", "munmap_chunk(): ", "malloc_consolidate(): "],
+        UInt8(ascii: "r"): ["realloc(): "],
+        UInt8(ascii: "c"): ["calloc(): ", "corrupted size vs. prev_size", "corrupted double-linked list"],
+        UInt8(ascii: "d"): ["double free or corruption"],
+        UInt8(ascii: "_"): ["_int_free(): ", "_int_malloc(): "],
+        UInt8(ascii: "t"): ["tcache_thread_shutdown(): "],
+        UInt8(ascii: "F"): ["Fatal glibc error: "],
     ]
 
     static func lastBlock(in lines: StreamLines) -> CrashBlock? {
@@ -35,18 +41,16 @@ enum CLibraryAbortRecognizer: CrashBlockRecognizer {
     }
 
     static func isAnchor(_ line: String) -> Bool {
-        switch line.utf8.first {
+        guard let first = line.utf8.first else { return false }
+        switch first {
         case UInt8(ascii: "*"):
             if line.hasPrefix("*** ") && (line.hasSuffix("***: terminated") || line.hasPrefix("*** Error in `")) { return true }
         case UInt8(ascii: "A"):
             if line.hasPrefix("Assertion failed: ") { return true }
-        case UInt8(ascii: "c"), UInt8(ascii: "d"), UInt8(ascii: "f"), UInt8(ascii: "m"), UInt8(ascii: "r"), UInt8(ascii: "t"),
-             UInt8(ascii: "_"), UInt8(ascii: "F"):
-            if heapMessages.contains(where: { line.hasPrefix($0) }) { return true }
         default:
-            break
+            if let prefixes = heapMessages[first], prefixes.contains(where: { line.hasPrefix($0) }) { return true }
         }
-        return line.hasSuffix("' failed.") && line.contains(": Assertion `")
+        return line.utf8.last == UInt8(ascii: ".") && line.hasSuffix("' failed.") && line.contains(": Assertion `")
     }
 
     /// glibc: `prog: file.c:12: func: Assertion `expr' failed.`; musl: `Assertion failed: expr

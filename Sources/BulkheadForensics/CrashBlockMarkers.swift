@@ -6,8 +6,8 @@ public enum CrashBlockMarkers {
     /// long for the output tail: a Go `panic: ` / `fatal error: ` / `SIGSEGV: ` trace, a Rust
     /// `thread '…' panicked` or `fatal runtime error: `, Python's `Traceback (most recent call
     /// last):` and `Fatal Python error: `, the JVM's `Exception in thread `, C++'s
-    /// `terminate called `, V8's `FATAL ERROR: `, Node's `Uncaught `, AddressSanitizer's
-    /// `=====…` / `==PID==ERROR` lines and Redis's `=== REDIS BUG REPORT START`. The daemon pins
+    /// `terminate called `, V8's `FATAL ERROR: `, Node's `Uncaught `, the `=====…` rule that opens
+    /// an AddressSanitizer report, and Redis's `=== REDIS BUG REPORT START`. The daemon pins
     /// the block's head from such a line so a long trace cannot scroll it out.
     ///
     /// One-line blocks (glibc aborts, assertion failures, UBSan) and Node's short uncaught-error
@@ -24,8 +24,9 @@ public enum CrashBlockMarkers {
         case UInt8(ascii: "U"): return starts(line, "Uncaught ")
         case UInt8(ascii: "S"): return isGoSignalLine(line)
         case UInt8(ascii: "="):
-            // `=====…` (ASan's rule, Redis's `=== REDIS BUG REPORT START`) or `==1234==ERROR`.
-            return line[1] == UInt8(ascii: "=") && (line[2] == UInt8(ascii: "=") || isDigit(line[2]))
+            // ASan's rule of `=` before `==1234==ERROR: AddressSanitizer`, or Redis's report. Not
+            // `==1234==ABORTING` nor `=== REDIS BUG REPORT END`: those end a block.
+            return starts(line, "=====") || starts(line, "=== REDIS BUG REPORT START")
         default: return false
         }
     }
@@ -38,10 +39,6 @@ public enum CrashBlockMarkers {
             index += 1
         }
         return index > 3 && index + 1 < line.count && line[index] == UInt8(ascii: ":") && line[index + 1] == UInt8(ascii: " ")
-    }
-
-    static func isDigit(_ byte: UInt8) -> Bool {
-        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
 
     static func starts(_ line: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {

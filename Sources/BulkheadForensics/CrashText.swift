@@ -86,3 +86,57 @@ enum HeadlineText {
         return String(oneLine.prefix(maxMessage)) + "…"
     }
 }
+
+/// A substring search over the line's UTF-8 bytes, for the recognisers' scans over every line
+/// of the window (the standard library's generic search is slow in debug builds, and tests
+/// time the 12,000-line goroutine dump).
+enum ByteSearch {
+    static func range(of needle: StaticString, in line: String) -> Range<String.Index>? {
+        let count = needle.utf8CodeUnitCount
+        let start: Int? = line.utf8.withContiguousStorageIfAvailable { bytes in
+            guard bytes.count >= count, count > 0 else { return nil }
+            let first = needle.utf8Start[0]
+            var index = 0
+            while index <= bytes.count - count {
+                if bytes[index] == first {
+                    var matched = 1
+                    while matched < count && bytes[index + matched] == needle.utf8Start[matched] { matched += 1 }
+                    if matched == count { return index }
+                }
+                index += 1
+            }
+            return nil
+        } ?? nil
+        guard let start else { return nil }
+        let lower = line.utf8.index(line.utf8.startIndex, offsetBy: start)
+        return lower..<line.utf8.index(lower, offsetBy: count)
+    }
+}
+
+/// A line that starts a new log record rather than going on with a multi-line message:
+/// `INFO:root:retrying`, `2026-12-07 11:49:26 …`, `12:00:01.5 …`, `[worker] …`,
+/// `{"level":"info",…}`, `level=info …`. A process that logged an exception and went on writes
+/// these after the exception's message.
+enum LogRecord {
+    static let levels = ["TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"]
+
+    static func starts(_ line: String) -> Bool {
+        let bytes = line.utf8
+        guard let first = bytes.first else { return false }
+        switch first {
+        case UInt8(ascii: "["), UInt8(ascii: "{"):
+            return true
+        case UInt8(ascii: "0")...UInt8(ascii: "9"):
+            // `2026-12-07…` or `11:49:26…`
+            let head = Array(bytes.prefix(5))
+            return head.count == 5 && (head[4] == UInt8(ascii: "-") || head[2] == UInt8(ascii: ":"))
+        case UInt8(ascii: "l"), UInt8(ascii: "t"):
+            return line.hasPrefix("level=") || line.hasPrefix("time=") || line.hasPrefix("ts=")
+        default:
+            return levels.contains { level in
+                guard line.hasPrefix(level), let next = line.utf8.dropFirst(level.utf8.count).first else { return false }
+                return next == UInt8(ascii: ":") || next == UInt8(ascii: " ") || next == UInt8(ascii: "]") || next == UInt8(ascii: "|")
+            }
+        }
+    }
+}

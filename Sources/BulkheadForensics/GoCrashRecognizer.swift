@@ -59,7 +59,9 @@ enum GoCrashRecognizer: CrashBlockRecognizer {
                 } else if line.hasPrefix("[signal ") {
                     break
                 } else if panics.count == 1 && index - anchor < 20 {
-                    panics[0] += "\n" + line  // a multi-line panic value, printed as is
+                    // A multi-line panic value: printed as is, or from Go 1.23 with each further
+                    // line indented by a tab.
+                    panics[0] += "\n" + (line.hasPrefix("\t") ? line.dropFirst() : line[...])
                     continued = true
                 } else {
                     break
@@ -154,7 +156,7 @@ enum GoCrashRecognizer: CrashBlockRecognizer {
         index += 1
         while index < lines.count {
             let line = lines[index]
-            if line.isBlank || line.hasPrefix("created by ") || line.hasPrefix("goroutine ") { break }
+            if line.isBlank || line.hasPrefix("created by ") || line.hasPrefix("goroutine ") || !isTraceLine(line) { break }
             if line.hasPrefix("\t") {
                 if let function = pending {
                     let location = line.trimmed.split(separator: " ").first.flatMap { SourceLocation.parse($0) }
@@ -227,8 +229,18 @@ enum GoCrashRecognizer: CrashBlockRecognizer {
     }
 
     static func isTraceLine(_ line: String) -> Bool {
-        line.hasPrefix("\t") || line.hasPrefix("goroutine ") || line.hasPrefix("created by ") || line.hasPrefix("...")
-            || line.hasPrefix("runtime stack:") || line.hasSuffix(")") || isRegisterLine(line)
+        switch line.utf8.first {
+        case UInt8(ascii: "\t"): return true
+        case UInt8(ascii: " "), nil: return false  // another runtime's indented source line
+        case UInt8(ascii: "g"): if line.hasPrefix("goroutine ") { return true }
+        case UInt8(ascii: "c"): if line.hasPrefix("created by ") { return true }
+        case UInt8(ascii: "."): if line.hasPrefix("...") { return true }
+        default: break
+        }
+        // A frame's function line, `main.(*Ledger).Charge(0xc000010000, {0x4b1234, 0x3})`: a
+        // log line ending in `)` has a `: ` in it, a Go function name never does.
+        if line.utf8.last == UInt8(ascii: ")") { return ByteSearch.range(of: ": ", in: line) == nil }
+        return line.hasPrefix("runtime stack:") || isRegisterLine(line)
     }
 
     /// `rax    0x0` (GOTRACEBACK=crash and signal deaths dump registers).

@@ -59,11 +59,14 @@ enum JVMExceptionRecognizer: CrashBlockRecognizer {
         var message = colon.map { String(text[$0.upperBound...]) }
         index += 1
         if var text = message {
-            // A multi-line message: everything up to the first frame.
+            // A multi-line message: everything up to the first frame (the daemon may have cut
+            // one long line into several; past 4 KiB they are skipped, not kept).
+            var taken = 0
             while let line = lines.line(index), !line.isBlank, !line.hasPrefix("\t"), !line.hasPrefix("Caused by: "),
-                  text.utf8.count < 4096 {
-                text += "\n" + line
+                  !LogRecord.starts(line), taken < 64 {
+                if text.utf8.count < 4096 { text += "\n" + line }
                 index += 1
+                taken += 1
             }
             message = text
         }

@@ -63,7 +63,7 @@ enum NodeErrorRecognizer: CrashBlockRecognizer {
         if var message = block.message {
             // A multi-line message: everything up to the first frame.
             while let line = lines.line(index), !line.isBlank, !isFrameLine(line), index - errorIndex < 20,
-                  !line.hasPrefix("Node.js v") {
+                  !line.hasPrefix("Node.js v"), !line.hasPrefix("(Use `node --trace-uncaught"), !LogRecord.starts(line) {
                 message += "\n" + line
                 index += 1
             }

@@ -100,7 +100,7 @@ enum PythonTracebackRecognizer: CrashBlockRecognizer {
         guard isExceptionType(type) else { return nil }
         var message = typeEnd < line.endIndex ? String(line[line.index(after: typeEnd)...].trimmed) : nil
         var last = index
-        while let next = lines.line(last + 1), !next.isBlank, !next.hasPrefix(header), last - index < 20 {
+        while let next = lines.line(last + 1), !next.isBlank, !next.hasPrefix(header), !LogRecord.starts(next), last - index < 20 {
             message = (message ?? "") + "\n" + next
             last += 1
         }

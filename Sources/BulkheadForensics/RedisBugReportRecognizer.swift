@@ -14,9 +14,9 @@
 ///     …
 ///     === REDIS BUG REPORT END. Make sure to include from START to END. ===
 ///
-/// or, for a failed assertion, `=== ASSERTION FAILED ===` and `==> t_hash.c:512 'x' is not true`
-/// (then Redis exits 1 rather than dying of the signal). The report runs to ~330 lines (INFO,
-/// client list, a memory test); the facts are in its first ~40, which the daemon pins.
+/// or, for a failed assertion, `=== ASSERTION FAILED ===` and `==> debug.c:530 '1 == 2' is not
+/// true` (then it dies of SIGABRT). The report runs to ~330 lines (INFO, client list, a memory
+/// test); the facts are in its first ~40, which the daemon pins.
 enum RedisBugReportRecognizer: CrashBlockRecognizer {
     static let start = "=== REDIS BUG REPORT START"
 

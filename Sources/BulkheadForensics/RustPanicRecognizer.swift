@@ -57,7 +57,7 @@ enum RustPanicRecognizer: CrashBlockRecognizer {
         } else {
             location = SourceLocation.parse(afterAt.hasSuffix(":") ? afterAt.dropLast() : afterAt)
             var messageLines: [String] = []
-            while let line = lines.line(index), !line.isBlank, !isEndOfMessage(line), messageLines.count < 40 {
+            while let line = lines.line(index), !line.isBlank, !isEndOfMessage(line), !LogRecord.starts(line), messageLines.count < 40 {
                 messageLines.append(line)
                 index += 1
             }
@@ -112,7 +112,9 @@ enum RustPanicRecognizer: CrashBlockRecognizer {
         return frames
     }
 
-    /// `     0x55d4c0a0b0c1 - index_oob::pick_shard::h1f0c2a3b4c5d6e7f` → `index_oob::pick_shard`.
+    /// `     0x55d4c0a0b0c1 - index_oob::pick_shard::h1f0c2a3b4c5d6e7f` → `index_oob::pick_shard`,
+    /// `std[e28293b1aa0f68bd]::sys::backtrace::_print_fmt` → `std::sys::backtrace::_print_fmt`:
+    /// the address, the legacy symbol hash and v0 crate disambiguators change with every build.
     static func functionName(_ text: Substring) -> String {
         var name = text.trimmed
         if name.hasPrefix("0x"), let dash = name.firstRange(of: " - ") { name = name[dash.upperBound...].trimmed }
@@ -120,7 +122,20 @@ enum RustPanicRecognizer: CrashBlockRecognizer {
            name[hash.upperBound...].utf8.allSatisfy(CrashTextMask.isHex) {
             name = name[..<hash.lowerBound]
         }
-        return String(name)
+        var plain = ""
+        var rest = name
+        while let open = rest.firstIndex(of: "[") {
+            let inside = rest[rest.index(after: open)...].prefix { $0 != "]" }
+            let closes = rest.index(after: open) < rest.endIndex && inside.endIndex < rest.endIndex
+            guard closes, !inside.isEmpty, inside.utf8.allSatisfy(CrashTextMask.isHex) else {
+                plain += rest[...open]
+                rest = rest[rest.index(after: open)...]
+                continue
+            }
+            plain += rest[..<open]
+            rest = rest[rest.index(after: inside.endIndex)...]
+        }
+        return plain + rest
     }
 
     static let runtimePrefixes = ["std::", "core::", "alloc::", "<std::", "<core::", "<alloc::", "__rust", "rust_begin_unwind",

@@ -30,8 +30,13 @@ enum SanitizerReportRecognizer: CrashBlockRecognizer {
         return line[error.upperBound...].contains("Sanitizer: ")
     }
 
+    /// `file.c:9:17: runtime error: …`: the text before the marker must be a location with a
+    /// line and a column (a log line quoting Go's `panic: runtime error: …` is not UBSan).
     static func isUBSanLine(_ line: String) -> Bool {
-        line.contains(": runtime error: ") && !line.hasPrefix(" ")
+        guard let marker = ByteSearch.range(of: ": runtime error: ", in: line) else { return false }
+        let place = line[..<marker.lowerBound]
+        guard !place.contains(" "), let last = place.split(separator: ":").last, last.decimal != nil else { return false }
+        return SourceLocation.parse(place.dropLast(last.count + 1))?.line != nil
     }
 
     static func addressReport(_ lines: StreamLines, anchor: Int) -> CrashBlock? {
@@ -148,7 +153,7 @@ enum SanitizerReportRecognizer: CrashBlockRecognizer {
     /// represented in type 'int'`, maybe followed by `    #0 0x… in next_ticket …` frames.
     static func undefinedBehavior(_ lines: StreamLines, anchor: Int) -> CrashBlock? {
         let line = lines[anchor]
-        guard let marker = line.firstRange(of: ": runtime error: ") else { return nil }
+        guard let marker = ByteSearch.range(of: ": runtime error: ", in: line) else { return nil }
         let location = SourceLocation.parse(line[..<marker.lowerBound])
         let cxx = location.map { isCxx($0.file) } ?? false
         var block = CrashBlock(runtime: cxx ? .cpp : .c, kind: "sanitizer: undefined behavior",

@@ -138,6 +138,8 @@ let fixtureExpectations: [FixtureExpectation] = [
     // A service that logs its crash to stdout
     .init(name: "redis-debug-segfault", runtime: .c, kind: "fatal signal", message: nil, function: "debugCommand", file: nil, line: nil,
           headline: "Redis 7.0.15 crashed by signal 11 (SIGSEGV) at debugCommand"),
+    .init(name: "redis-debug-assert", runtime: .c, kind: "assertion failure", message: "1 == 2", function: "debugCommand",
+          file: "debug.c", line: 530, headline: "Redis assertion failed: 1 == 2 at debugCommand (debug.c:530)"),
 ]
 
 @Suite struct RuntimeFixtureTests {
