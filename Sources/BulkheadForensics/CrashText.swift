@@ -81,7 +81,7 @@ enum HeadlineText {
     static let maxMessage = 240
 
     static func clip<S: StringProtocol>(_ text: S) -> String {
-        let oneLine = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { $0.trimmed }.joined(separator: " ")
+        let oneLine = text.split(whereSeparator: \.isNewline).map { $0.trimmed }.joined(separator: " ")
         guard oneLine.count > maxMessage else { return oneLine }
         return String(oneLine.prefix(maxMessage)) + "…"
     }
