@@ -79,7 +79,7 @@ enum NodeErrorRecognizer: CrashBlockRecognizer {
         // The error's own properties: `    at … {` / `  code: 'ERR_…',` / `}`.
         if let last = lines.line(index - 1), last.hasSuffix("{") {
             while let line = lines.line(index), index - errorIndex < 200 {
-                if let code = line.trimmed.after("code: '") , code.hasSuffix("',") || code.hasSuffix("'") {
+                if let code = line.trimmed.after("code: '"), code.hasSuffix("',") || code.hasSuffix("'") {
                     block.details.append(.init("code", String(code.prefix { $0 != "'" })))
                 }
                 index += 1
@@ -104,7 +104,9 @@ enum NodeErrorRecognizer: CrashBlockRecognizer {
         if block.site == nil, let preamble, origin(preamble.file) == .own {
             block.site = CrashSite(file: preamble.displayFile, line: preamble.line)
         }
-        if block.exceptionType == nil && frames.isEmpty && preamble == nil && block.message?.isEmpty != false { return nil }
+        // Without the caret preamble (an `Uncaught …` line) it takes an Error's name or a frame:
+        // `Uncaught exceptions: 0` is a log line.
+        if preamble == nil && block.exceptionType == nil && block.kind != "unhandled rejection" && frames.isEmpty { return nil }
         return block
     }
 

@@ -126,6 +126,8 @@ import Testing
         "SIGTERM received, shutting down",
         "free() called on a buffer we own; ok",
         "runtime error: none, all good",
+        "Uncaught exceptions: 0",
+        "Uncaught TypeError in handler, continuing",
     ]
 
     @Test(arguments: ordinaryLogLines)
