@@ -47,53 +47,18 @@ enum GoCrashRecognizer: CrashBlockRecognizer {
     }
 
     static func parse(_ lines: StreamLines, anchor: Int) -> CrashBlock? {
-        var block: CrashBlock
         var index = anchor + 1
         var continued = false
         let header = lines[anchor]
+        var block: CrashBlock
         if let text = header.after("panic: ") {
-            var panics = [String(text)]
-            while let line = lines.line(index), !line.isBlank, !line.hasPrefix("goroutine ") {
-                if let nested = line.trimmed.after("panic: "), line.hasPrefix("\t") {
-                    panics.append(String(nested))
-                } else if line.hasPrefix("[signal ") {
-                    break
-                } else if panics.count == 1 && index - anchor < 20 {
-                    // A multi-line panic value: printed as is, or from Go 1.23 with each further
-                    // line indented by a tab.
-                    panics[0] += "\n" + (line.hasPrefix("\t") ? line.dropFirst() : line[...])
-                    continued = true
-                } else {
-                    break
-                }
-                index += 1
-            }
-            let chain = panics.map(withoutRecoveredMark)
-            block = CrashBlock(runtime: .go, kind: "panic", title: "Go panic", first: anchor, last: anchor)
-            block.message = chain.last
-            block.causes = chain.dropLast().reversed().map { $0 + " (recovered)" }
+            block = panic(text, lines, at: &index, continued: &continued)
+            block.first = anchor
         } else if let text = header.after("fatal error: ") {
-            block = CrashBlock(runtime: .go, kind: fatalKind(String(text)), title: "Go fatal error", first: anchor, last: anchor)
-            block.message = String(text)
-            // `runtime: out of memory: cannot allocate …`, `runtime: goroutine stack exceeds …`
-            var first = anchor
-            var notes: [String] = []
-            while first > 0, first > anchor - 4, let note = lines[first - 1].after("runtime: ") {
-                notes.insert(String(note), at: 0)
-                first -= 1
-            }
-            block.first = first
-            if !notes.isEmpty { block.details.append(.init("go_runtime", notes.joined(separator: "; "))) }
-        } else if let name = signalName(header) {
-            guard lines.line(index)?.hasPrefix("PC=") == true else { return nil }
-            block = CrashBlock(runtime: .go, kind: "fatal signal", title: "Go fatal signal", first: anchor, last: anchor)
-            block.message = header.trimmed.description
-            block.signal = String(name)
-            index += 1
-            if lines.line(index)?.hasPrefix("signal arrived during cgo execution") == true {
-                block.message? += " (signal arrived during cgo execution)"
-                index += 1
-            }
+            block = fatalError(text, lines, anchor: anchor)
+        } else if let name = signalName(header), lines.line(index)?.hasPrefix("PC=") == true {
+            block = fatalSignal(name, header, lines, at: &index)
+            block.first = anchor
         } else {
             return nil
         }
@@ -110,20 +75,74 @@ enum GoCrashRecognizer: CrashBlockRecognizer {
         } else if continued {
             return nil
         }
-        block.last = max(block.last, index - 1)
+        block.last = max(anchor, index - 1)
         readCrashingGoroutine(lines, from: index, into: &block)
         block.last = traceEnd(lines, from: block.last + 1, atLeast: block.last)
         return block
     }
 
+    /// `panic: A [recovered]` / `\tpanic: B`: the last panic is the one that killed; the ones
+    /// before it were recovered from (or were being handled) when it was raised.
+    static func panic(_ text: Substring, _ lines: StreamLines, at index: inout Int, continued: inout Bool) -> CrashBlock {
+        let start = index
+        var panics = [String(text)]
+        while let line = lines.line(index), !line.isBlank, !line.hasPrefix("goroutine "), !line.hasPrefix("[signal ") {
+            if let nested = line.trimmed.after("panic: "), line.hasPrefix("\t") {
+                panics.append(String(nested))
+            } else if panics.count == 1 && index - start < 20 {
+                // A multi-line panic value: printed as is, or by newer Go with each further line
+                // indented by a tab.
+                panics[0] += "\n" + (line.hasPrefix("\t") ? line.dropFirst() : line[...])
+                continued = true
+            } else {
+                break
+            }
+            index += 1
+        }
+        let chain = panics.map(withoutRecoveredMark)
+        var block = CrashBlock(runtime: .go, kind: "panic", title: "Go panic", first: start, last: start)
+        block.message = chain.last
+        block.causes = chain.dropLast().reversed().map { $0 + " (recovered)" }
+        return block
+    }
+
+    /// `fatal error: concurrent map writes`, with the `runtime: …` lines the runtime printed
+    /// just before it (`runtime: out of memory: cannot allocate …`, `runtime: goroutine stack
+    /// exceeds 1000000000-byte limit`).
+    static func fatalError(_ text: Substring, _ lines: StreamLines, anchor: Int) -> CrashBlock {
+        var block = CrashBlock(runtime: .go, kind: fatalKind(String(text)), title: "Go fatal error", first: anchor, last: anchor)
+        block.message = String(text)
+        var notes: [String] = []
+        while block.first > 0, block.first > anchor - 4, let note = lines[block.first - 1].after("runtime: ") {
+            notes.insert(String(note), at: 0)
+            block.first -= 1
+        }
+        if !notes.isEmpty { block.details.append(.init("go_runtime", notes.joined(separator: "; "))) }
+        return block
+    }
+
+    /// `SIGSEGV: segmentation violation` / `PC=… m=0 sigcode=1` / maybe `signal arrived during
+    /// cgo execution`: a fault the runtime could not turn into a panic (in C code, say).
+    static func fatalSignal(_ name: Substring, _ header: String, _ lines: StreamLines, at index: inout Int) -> CrashBlock {
+        var block = CrashBlock(runtime: .go, kind: "fatal signal", title: "Go fatal signal", first: index, last: index)
+        block.message = String(header.trimmed)
+        block.signal = String(name)
+        index += 1
+        if lines.line(index)?.hasPrefix("signal arrived during cgo execution") == true {
+            block.message? += " (signal arrived during cgo execution)"
+            index += 1
+        }
+        return block
+    }
+
     /// `fatal error: out of memory` is a limit more than a bug: its own kind lets a rule class it.
     static func fatalKind(_ message: String) -> String {
-        if message.hasSuffix("out of memory") { return "out of memory" }
+        if message.contains("out of memory") { return "out of memory" }
         if message == "stack overflow" { return "stack overflow" }
         return "fatal error"
     }
 
-    /// `x [recovered]` (and Go 1.23's `x [recovered, repanicked]`) → `x`.
+    /// `x [recovered]` (and newer Go's `x [recovered, repanicked]`) → `x`.
     static func withoutRecoveredMark(_ text: String) -> String {
         for mark in [" [recovered]", " [recovered, repanicked]"] where text.hasSuffix(mark) {
             return String(text.dropLast(mark.count))

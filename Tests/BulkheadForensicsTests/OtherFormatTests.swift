@@ -47,8 +47,9 @@ import Testing
         #expect(crash.lines.lowerBound == 0)
     }
 
-    /// Go 1.23+ (runtime/panic.go printpanicval): a re-panic with the recovered value is marked
-    /// `[recovered, repanicked]`, and further lines of a multi-line value are indented by a tab.
+    /// Go releases later than Debian's 1.19 (runtime/panic.go, printpanics/printpanicval): a
+    /// re-panic with the recovered value is marked `[recovered, repanicked]`, and further lines
+    /// of a multi-line value are indented by a tab.
     @Test func goNewerPanicMarks() throws {
         let repanicked = try #require(RuntimeCrashRecognizer.recognise(err(
             "panic: lost lease [recovered, repanicked]", "", "goroutine 1 [running]:", "main.renew()", "\t/app/lease.go:40 +0x6b")))
