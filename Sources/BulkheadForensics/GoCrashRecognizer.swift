@@ -99,10 +99,14 @@ enum GoCrashRecognizer: CrashBlockRecognizer {
             }
             index += 1
         }
-        let chain = panics.map(withoutRecoveredMark)
         var block = CrashBlock(runtime: .go, kind: "panic", title: "Go panic", first: start, last: start)
-        block.message = chain.last
-        block.causes = chain.dropLast().reversed().map { $0 + " (recovered)" }
+        block.message = panics.last.map { withoutRecoveredMark($0).text }
+        // The earlier ones, newest first: recovered before the next was raised, or still
+        // unwinding when a deferred call panicked.
+        block.causes = panics.dropLast().reversed().map { panic in
+            let (text, recovered) = withoutRecoveredMark(panic)
+            return text + (recovered ? " (recovered)" : " (while panicking)")
+        }
         return block
     }
 
@@ -142,12 +146,12 @@ enum GoCrashRecognizer: CrashBlockRecognizer {
         return "fatal error"
     }
 
-    /// `x [recovered]` (and newer Go's `x [recovered, repanicked]`) → `x`.
-    static func withoutRecoveredMark(_ text: String) -> String {
+    /// `x [recovered]` (and newer Go's `x [recovered, repanicked]`) → (`x`, recovered).
+    static func withoutRecoveredMark(_ text: String) -> (text: String, recovered: Bool) {
         for mark in [" [recovered]", " [recovered, repanicked]"] where text.hasSuffix(mark) {
-            return String(text.dropLast(mark.count))
+            return (String(text.dropLast(mark.count)), true)
         }
-        return text
+        return (text, false)
     }
 
     /// `SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4814e8]`

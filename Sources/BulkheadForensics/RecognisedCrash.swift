@@ -31,9 +31,9 @@ public struct RecognisedCrash: Equatable, Sendable {
     /// The exception's or thrown value's type as the runtime printed it:
     /// `java.lang.NullPointerException`, `TypeError`, `std::runtime_error`.
     public var exceptionType: String?
-    /// What led to it, oldest last: the JVM's `Caused by:` chain, Python's chained exceptions,
-    /// the panics Go recovered from before the fatal one, the other Rust thread whose panic
-    /// `main` unwrapped. Each as `Type: message` (masked nowhere: for people).
+    /// What led to it, the oldest last: the JVM's `Caused by:` chain, Python's chained
+    /// exceptions, Go's earlier panics (recovered, or unwinding when a deferred call panicked),
+    /// the other Rust thread whose panic `main` unwrapped. As printed, not masked: for people.
     public var causes: [String]
     /// `goroutine 18`, `main`, `reconciler`, `T0`, when the block names one.
     public var thread: String?

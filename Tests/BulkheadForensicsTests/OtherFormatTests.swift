@@ -47,6 +47,24 @@ import Testing
         #expect(crash.lines.lowerBound == 0)
     }
 
+    /// Real, go1.19.8: a deferred call panics while the first panic unwinds (nothing recovered).
+    @Test func goPanicWhilePanicking() throws {
+        let crash = try #require(RuntimeCrashRecognizer.recognise(stderrBlock("""
+            panic: write failed: disk full
+            \tpanic: cleanup failed: lock not held
+
+            goroutine 1 [running]:
+            main.cleanup()
+            \t/tmp/extra/nested.go:4 +0x27
+            panic({0x45c500, 0x47b8b0})
+            \t/usr/lib/go-1.19/src/runtime/panic.go:884 +0x212
+            main.main()
+            \t/tmp/extra/nested.go:9 +0x49
+            """)))
+        #expect(crash.headline == "Go panic: cleanup failed: lock not held at main.cleanup (nested.go:4)")
+        #expect(crash.causes == ["write failed: disk full (while panicking)"])
+    }
+
     /// Go releases later than Debian's 1.19 (runtime/panic.go, printpanics/printpanicval): a
     /// re-panic with the recovered value is marked `[recovered, repanicked]`, and further lines
     /// of a multi-line value are indented by a tab.
