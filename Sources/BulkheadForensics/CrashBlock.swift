@@ -63,7 +63,7 @@ struct CrashBlock {
     func recognised(in lines: StreamLines) -> RecognisedCrash {
         let ends = ShellDeathNotice.onlyTrailers(lines, after: last)
         let firstPosition = lines.position[first]
-        let lastPosition = lines.position[min(last, lines.count - 1)]
+        let lastPosition = max(firstPosition, lines.position[min(last, lines.count - 1)])
         return RecognisedCrash(
             runtime: runtime, kind: kind, message: message, site: site, frames: frames, headline: headline,
             fingerprintBasis: fingerprintBasis, isCrash: isFatal && ends, exceptionType: exceptionType, causes: causes,

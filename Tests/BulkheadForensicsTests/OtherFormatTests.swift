@@ -312,6 +312,12 @@ import Testing
             "*** Error in `./sessions': double free or corruption (fasttop): 0x0000000001d4a010 ***")))
         #expect(old.message == "double free or corruption (fasttop): 0x0000000001d4a010")
         #expect(old.fingerprintBasis.contains("message:double free or corruption (fasttop): #"))
+        for line in ["malloc(): corrupted top size", "double free or corruption (out)", "munmap_chunk(): invalid pointer",
+                     "corrupted size vs. prev_size", "Fatal glibc error: malloc assertion failure in sysmalloc: (old_top == initial_top (av))"] {
+            let crash = RuntimeCrashRecognizer.recognise(err("sessions: expiring", line))
+            #expect(crash?.headline == "C abort (glibc): " + line)
+            #expect(crash?.isCrash == false)
+        }
         let smashing = try #require(RuntimeCrashRecognizer.recognise(err("*** stack smashing detected ***: terminated")))
         #expect(smashing.kind == "stack smashing")
         let cxxAssert = try #require(RuntimeCrashRecognizer.recognise(err(
