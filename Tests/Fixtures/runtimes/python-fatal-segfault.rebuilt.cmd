@@ -1,0 +1,5 @@
+command: /tmp/bulkhead-crash-programs-rebuilt/python/fatal_segfault.py
+environment: env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8, stdin /dev/null, cwd /tmp
+ended: signal SIGSEGV
+toolchain: Python 3.11.7
+recorded: 2026-12-07 by scripts/record-runtime-crashes on Debian GNU/Linux 12 (bookworm) x86_64
