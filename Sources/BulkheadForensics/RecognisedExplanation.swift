@@ -11,7 +11,10 @@ enum RecognisedExplanation {
             frames: crash.frames.isEmpty ? swiftFrames : crash.frames, isRecognisedCrash: crash.isCrash,
             fingerprintBasis: crash.fingerprintBasis
         )
-        if isCLibraryAbort(crash), evidence.signal == SignalWords.abort, evidence.backtraceIsCause {
+        if isCLibraryAbort(crash), evidence.signal == SignalWords.abort, !evidence.backtraceIsCause {
+            // No backtrace to say where: the same words as with one, without the place.
+            explanation.headline = "abort() called" + (crash.message.map { ": " + $0 } ?? "")
+        } else if isCLibraryAbort(crash), evidence.signal == SignalWords.abort, evidence.backtraceIsCause {
             let site = evidence.site?.site ?? crash.site
             let message = crash.message.map { ": " + $0 } ?? ""
             explanation.headline = "abort() called" + SwiftFaultReading.place(site, library: nil) + message

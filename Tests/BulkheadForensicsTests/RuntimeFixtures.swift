@@ -12,7 +12,7 @@ enum RuntimeFixtures {
     }()
 
     static func bytes(_ name: String) throws -> [UInt8] {
-        guard let file = fopen(directory + "/" + name, "rb") else { throw FixtureMissing(name: name) }
+        guard let file = fopen(directory + "/" + name, "rb") else { throw RuntimeFixtureMissing(name: name) }
         defer { fclose(file) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
@@ -29,7 +29,7 @@ enum RuntimeFixtures {
         try split(bytes(name + ".out")).map { line in
             if let text = line.after("out| ") { return OutputLine(.stdout, text) }
             if let text = line.after("err| ") { return OutputLine(.stderr, text) }
-            throw FixtureMissing(name: name + ".out (unmarked line: \(line))")
+            throw RuntimeFixtureMissing(name: name + ".out (unmarked line: \(line))")
         }
     }
 
@@ -58,7 +58,7 @@ enum RuntimeFixtures {
     }
 }
 
-struct FixtureMissing: Error, CustomStringConvertible {
+struct RuntimeFixtureMissing: Error, CustomStringConvertible {
     var name: String
     var description: String { "no fixture \(name) in Tests/Fixtures/runtimes (scripts/record-runtime-crashes)" }
 }
