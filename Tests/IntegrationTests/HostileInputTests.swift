@@ -173,13 +173,18 @@ struct HostileInputTests {
           crash_loop: { same_crash: 0, max_restarts: 100000 }
         workers:
           - name: crasher
-            command: [{{crashlab}}, --die, abort, --after, 20ms]
-            instances: 5
-            backoff: { initial: 10ms, max: 20ms }
+            command: [{{crashlab}}, --die, abort, --after, 100ms]
+            backoff: { initial: 300ms, max: 300ms, jitter: 0 }
         """) { daemon in
+            // The disk fills up (a filler file takes every block left).
+            let filler = directory + "/filler"
+            let fd = open(filler, O_WRONLY | O_CREAT, 0o600)
+            let block = [UInt8](repeating: 0x5A, count: 4096)
+            while block.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) > 0 {}
+            close(fd)
             let refused = try await daemon.nextLine(what: "a report-not-saved event") { $0.contains("* report-not-saved: ") }
             #expect(refused.line.contains("No space left on device"), "\(refused.line)")
-            let exit = try await daemon.next("crasher:1", "exit", after: refused.index)
+            let exit = try await daemon.next("crasher:0", "exit", after: refused.index)
             let id = try #require(DaemonHarness.crashID(in: exit.line))
             let shown = try await daemon.command(["crash", id, "--json"])
             #expect(shown.code == 0, "crash \(id) while the disk is full: \(shown.stderr)")
@@ -188,14 +193,13 @@ struct HostileInputTests {
             let counters = document["daemon"] as? [String: Any]
             #expect((counters?["crash_reports_unsaved"] as? Int ?? 0) > 0, "\(counters ?? [:])")
 
-            // Space again: stop the storm, free the disk, and the waiting reports reach it.
+            // Space again: stop the crashes, remove the filler, and the waiting reports reach the
+            // disk, the one named above among them.
             #expect(try await daemon.command(["stop", "crasher"]).code == 0)
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory + "/crashes")) ?? [] where name != "index.jsonl" {
-                try? FileManager.default.removeItem(atPath: directory + "/crashes/" + name)
-            }
+            try FileManager.default.removeItem(atPath: filler)
             let written = await Processes.waitUntil {
                 let unsaved = ((try? daemon.statusJSON().document["daemon"]) as? [String: Any])?["crash_reports_unsaved"] as? Int
-                return unsaved == 0
+                return unsaved == 0 && FileManager.default.fileExists(atPath: directory + "/crashes/" + id + ".json")
             }
             #expect(written, "reports still waiting in memory after space returned")
         }
@@ -297,7 +301,7 @@ struct HostileInputTests {
         if address.startswith("@"): address = "\\0" + address[1:]
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         s.sendto(b"STOPPING=1", address)
-        time.sleep(1.5)
+        while not os.path.exists(os.environ["GO"]): time.sleep(0.01)
         raise SystemExit(1)
         """
         try await withDaemon("""
@@ -305,11 +309,13 @@ struct HostileInputTests {
         workers:
           - name: leaving
             command: [/usr/bin/python3, "{{dir}}/leave.py"]
+            env: { GO: "{{dir}}/go" }
         """, prepare: { daemon in
             try script.write(toFile: daemon.directory + "/leave.py", atomically: true, encoding: .utf8)
         }) { daemon in
             let stop = try await daemon.next("leaving:0", "stop", containing: ["STOPPING=1"])
             try await daemon.status(what: "stopping") { $0["leaving:0"]?["state"] as? String == "stopping" }
+            FileManager.default.createFile(atPath: daemon.directory + "/go", contents: nil)
             let exit = try await daemon.next("leaving:0", "exit", after: stop.index)
             #expect(exit.line.contains(": clean ("), "\(exit.line)")
             #expect(DaemonHarness.crashID(in: exit.line) == nil)
