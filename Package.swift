@@ -10,8 +10,8 @@ import PackageDescription
 //   BulkheadSystem  thin typed syscall wrappers over CLinux
 //   BulkheadControl the control protocol and its client, the journal reader: what the CLI needs
 //   CJournalReader  sd-journal reading through dlopen, so the CLI links no libsystemd
-//   BulkheadDaemon  the supervisor: one event loop that feeds events to policy and performs actions
-//   Supervisor      the `bulkhead` executable: answers a plain `bulkhead status` itself (no argument
+//   Supervisor      the supervisor: one event loop that routes events between its parts and policy
+//   BulkheadFront   the `bulkhead` executable: answers a plain `bulkhead status` itself (no argument
 //                   parser, no Foundation: it starts fast) and execs `bulkhead-cli` for the rest
 //   BulkheadCLI     `bulkhead-cli`: every command, with ArgumentParser (help, completions)
 //   DaemonMain      `bulkhead-daemon`: `bulkhead daemon` and `check-config` exec it
@@ -19,7 +19,7 @@ let package = Package(
     name: "bulkhead",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "bulkhead", targets: ["Supervisor"]),
+        .executable(name: "bulkhead", targets: ["BulkheadFront"]),
         .executable(name: "bulkhead-cli", targets: ["BulkheadCLI"]),
         .executable(name: "bulkhead-daemon", targets: ["DaemonMain"]),
         .library(name: "WorkerKit", targets: ["WorkerKit"]),
@@ -54,13 +54,14 @@ let package = Package(
             dependencies: ["BulkheadPolicy", "BulkheadJSON", "BulkheadSystem", "CJournalReader"]
         ),
         .target(
-            name: "BulkheadDaemon",
+            name: "Supervisor",
             dependencies: [
-                "BulkheadPolicy", "BulkheadJSON", "BulkheadConfig", "BulkheadControl", "BulkheadSystem", "CLinux", "CSystemd",
+                "BulkheadPolicy", "BulkheadJSON", "BulkheadConfig", "BulkheadControl", "BulkheadForensics", "BulkheadSystem",
+                "CLinux", "CSystemd",
             ]
         ),
         .executableTarget(
-            name: "Supervisor",
+            name: "BulkheadFront",
             dependencies: ["BulkheadControl", "BulkheadSystem"],
             linkerSettings: [.unsafeFlags(FastStart.linkerFlags)]
         ),
@@ -74,7 +75,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "DaemonMain",
-            dependencies: ["BulkheadDaemon", "BulkheadConfig", "BulkheadPolicy", "BulkheadSystem"]
+            dependencies: ["Supervisor", "BulkheadConfig", "BulkheadPolicy", "BulkheadSystem"]
         ),
         .target(
             name: "WorkerKit",
@@ -85,7 +86,7 @@ let package = Package(
         .executableTarget(name: "TinyWorker"),
         .executableTarget(
             name: "Benchmarks",
-            dependencies: ["BulkheadDaemon", "BulkheadControl", "BulkheadSystem", "BulkheadJSON", "CLinux"]
+            dependencies: ["Supervisor", "BulkheadControl", "BulkheadSystem", "BulkheadJSON", "CLinux"]
         ),
         .testTarget(name: "BulkheadPolicyTests", dependencies: ["BulkheadPolicy"]),
         .testTarget(name: "BulkheadJSONTests", dependencies: ["BulkheadJSON"]),
@@ -96,7 +97,11 @@ let package = Package(
         .testTarget(name: "BulkheadConfigTests", dependencies: ["BulkheadConfig", "BulkheadPolicy"]),
         .testTarget(
             name: "BulkheadSystemTests",
-            dependencies: ["BulkheadSystem", "BulkheadDaemon", "BulkheadControl", "BulkheadJSON", "CLinux"]
+            dependencies: ["BulkheadSystem", "BulkheadControl", "BulkheadJSON", "BulkheadPolicy", "CLinux"]
+        ),
+        .testTarget(
+            name: "SupervisorTests",
+            dependencies: ["Supervisor", "BulkheadSystem", "BulkheadControl", "BulkheadJSON", "BulkheadPolicy", "CLinux"]
         ),
         .testTarget(
             name: "IntegrationTests",

@@ -1,5 +1,5 @@
 import BulkheadConfig
-import BulkheadDaemon
+import Supervisor
 import BulkheadPolicy
 import BulkheadSystem
 import Glibc

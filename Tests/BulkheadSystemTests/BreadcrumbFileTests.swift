@@ -1,3 +1,4 @@
+import BulkheadPolicy
 import BulkheadSystem
 import CLinux
 import Glibc

@@ -1,4 +1,4 @@
-@testable import BulkheadDaemon
+@testable import Supervisor
 import BulkheadJSON
 @testable import BulkheadPolicy
 import Testing

@@ -1,4 +1,4 @@
-@testable import BulkheadDaemon
+@testable import Supervisor
 import Testing
 
 /// `FatalErrorParser` on real captures: what a trap said about itself, from stderr and the

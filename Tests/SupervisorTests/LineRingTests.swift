@@ -1,4 +1,4 @@
-@testable import BulkheadDaemon
+@testable import Supervisor
 import Testing
 
 /// `LineRing`: the per-instance tail, bounded by lines and by bytes.

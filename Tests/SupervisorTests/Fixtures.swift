@@ -4,7 +4,7 @@ import BulkheadSystem
 enum Fixtures {
     static let directory: String = {
         var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(2)  // BulkheadSystemTests/Fixtures.swift
+        parts.removeLast(2)  // SupervisorTests/Fixtures.swift
         return parts.joined(separator: "/") + "/Fixtures/backtraces"
     }()
 

@@ -1,4 +1,4 @@
-@testable import BulkheadDaemon
+@testable import Supervisor
 import BulkheadJSON
 import BulkheadSystem
 import CLinux

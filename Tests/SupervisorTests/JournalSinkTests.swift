@@ -1,4 +1,4 @@
-@testable import BulkheadDaemon
+@testable import Supervisor
 import BulkheadPolicy
 import BulkheadSystem
 import Glibc

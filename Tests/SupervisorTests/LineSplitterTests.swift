@@ -1,4 +1,4 @@
-@testable import BulkheadDaemon
+@testable import Supervisor
 import Testing
 
 /// `LineSplitter`: a byte stream into lines, none longer than `maxLine`.

@@ -1,4 +1,4 @@
-@testable import BulkheadDaemon
+@testable import Supervisor
 import BulkheadControl
 import BulkheadJSON
 import BulkheadPolicy
