@@ -35,6 +35,11 @@ public enum Classifier {
         if let matched = firstMatchingRule(facts, rules) {
             return Classification(matched.result, rule: matched.label)
         }
+        if let crash = facts.runtimeCrash, crash.isCrash, !facts.killedForLimit {
+            // A panic exits 2 (Go) or 101 (Rust), an uncaught exception 1: read as a plain exit,
+            // the crash-loop logic would treat a deterministic bug like a flaky network.
+            return Classification(.crash, rule: "default: \(crash.runtime) \(crash.kind)")
+        }
         return defaultClassification(facts)
     }
 

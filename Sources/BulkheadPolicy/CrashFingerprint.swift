@@ -4,6 +4,9 @@
 /// `index 7 out of range` and `index 9 out of range` are the same bug.
 public enum CrashFingerprint {
     public static func compute(_ facts: DeathFacts) -> String {
+        if !facts.fingerprintBasis.isEmpty {
+            return hex(fnv1a(facts.fingerprintBasis.joined(separator: "\n")))
+        }
         var parts: [String] = []
         let frames = facts.topFrames.prefix(5).map(mask)
         if facts.fatalMessage != nil || facts.sourceLocation != nil || !frames.isEmpty {
@@ -39,7 +42,7 @@ public enum CrashFingerprint {
             if c == "0", scalars.dropFirst().first == "x" {
                 scalars = scalars.dropFirst(2).drop { $0.properties.isASCIIHexDigit }
                 out += "#"
-            } else if c == "$", scalars.dropFirst().prefix { $0.properties.isASCIIHexDigit }.count >= 6 {
+            } else if c == "$", scalars.dropFirst().prefix(while: { $0.properties.isASCIIHexDigit }).count >= 6 {
                 // The Swift runtime's `(unknown context at $55c40ac955e0)`: an address too.
                 scalars = scalars.dropFirst().drop { $0.properties.isASCIIHexDigit }
                 out += "#"

@@ -86,9 +86,16 @@ public struct DeathFacts: Equatable, Sendable {
     public var topFrames: [String]
     /// The kernel or a cgroup killed it for a limit (OOM kill counted during its life).
     public var killedForLimit: Bool
+    /// A runtime's panic, uncaught exception or fatal error recognised in its output (SPEC §7:
+    /// class `crash` whatever the exit code, unless a rule says otherwise).
+    public var runtimeCrash: RuntimeCrash?
+    /// What the fingerprint hashes when the crash was read (kind, masked message, crash site;
+    /// no addresses or offsets); empty: the fingerprint is made from the fields above.
+    public var fingerprintBasis: [String]
 
     public init(termination: Termination, stderrTail: [String] = [], fatalMessage: String? = nil, sourceLocation: String? = nil,
-                headline: String? = nil, topFrames: [String] = [], killedForLimit: Bool = false) {
+                headline: String? = nil, topFrames: [String] = [], killedForLimit: Bool = false,
+                runtimeCrash: RuntimeCrash? = nil, fingerprintBasis: [String] = []) {
         self.termination = termination
         self.stderrTail = stderrTail
         self.fatalMessage = fatalMessage
@@ -96,6 +103,23 @@ public struct DeathFacts: Equatable, Sendable {
         self.headline = headline
         self.topFrames = topFrames
         self.killedForLimit = killedForLimit
+        self.runtimeCrash = runtimeCrash
+        self.fingerprintBasis = fingerprintBasis
+    }
+}
+
+/// A runtime's crash recognised in a worker's output: which runtime, what kind (`go`,
+/// `panic`), and whether it is a crash (a panic, an uncaught exception, a fatal runtime
+/// error) or only says more about a death its signal already classifies.
+public struct RuntimeCrash: Equatable, Sendable {
+    public var runtime: String
+    public var kind: String
+    public var isCrash: Bool
+
+    public init(runtime: String, kind: String, isCrash: Bool) {
+        self.runtime = runtime
+        self.kind = kind
+        self.isCrash = isCrash
     }
 }
 

@@ -32,6 +32,20 @@ extension Supervision {
         return actions
     }
 
+    /// The mechanism will not perform a spawn it was asked for (bulkhead is shutting down and
+    /// dropped its queue): the instance rests as if it had never been asked to start.
+    public mutating func spawnCancelled(_ id: InstanceID, _ now: Instant) -> [SupervisorAction] {
+        var actions: [SupervisorAction] = []
+        guard let i = instances[id], case .spawning = i.phase else { return actions }
+        update(id) {
+            $0.pendingStop = nil
+            $0.phase = .stopped
+        }
+        if !i.wanted || i.removed { settleDown(id, &actions) }
+        advance(now, &actions)
+        return actions
+    }
+
     /// The instance's main process was reaped.
     public mutating func exited(_ id: InstanceID, pid: Int32, facts: DeathFacts, _ now: Instant) -> [SupervisorAction] {
         var actions: [SupervisorAction] = []

@@ -16,12 +16,6 @@ public final class ExitTimestamps {
         descriptor.close()
     }
 
-    /// poll(POLLIN) for at most `milliseconds`.
-    public func waitReadable(milliseconds: Int32) -> Bool {
-        var p = pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, milliseconds) > 0
-    }
-
     /// Everything pending: (pid, exit time in monotonic nanoseconds). `lost` is set when the
     /// kernel dropped events (a burst of unrelated exits overflowed the queue).
     public func drain(lost: inout Bool) -> [(pid: Int32, nanoseconds: UInt64)] {

@@ -66,6 +66,16 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
 
     /// The same file at BH_HIGH_FD_BASE or above: where every long-lived fd of the daemon goes,
     /// so that spawning a worker never has to close them (see `bh_spawn`).
+    /// poll(POLLIN) for at most `milliseconds`, EINTR retried: whether it became readable.
+    public func waitReadable(milliseconds: Int32) -> Bool {
+        var p = pollfd(fd: rawValue, events: Int16(POLLIN), revents: 0)
+        while true {
+            let rc = poll(&p, 1, milliseconds)
+            if rc < 0 && errno == EINTR { continue }
+            return rc > 0
+        }
+    }
+
     public func movedHigh() -> FileDescriptor {
         FileDescriptor(rawValue: bh_fd_move_high(rawValue))
     }

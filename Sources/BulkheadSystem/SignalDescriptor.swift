@@ -39,6 +39,12 @@ public struct SignalDescriptor: ~Copyable {
         return out
     }
 
+    /// Waits at most `milliseconds` for a signal to be pending (shutdown's last reaping only:
+    /// the loop itself waits in epoll).
+    public func waitReadable(milliseconds: Int32) -> Bool {
+        descriptor.waitReadable(milliseconds: milliseconds)
+    }
+
     public static func ignore(_ signal: Int32) {
         _ = bh_ignore_signal(signal)
     }

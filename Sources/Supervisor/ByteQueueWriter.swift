@@ -1,3 +1,4 @@
+import BulkheadSystem
 import CLinux
 import Glibc
 
@@ -13,9 +14,9 @@ final class ByteQueueWriter: @unchecked Sendable {
     private let capacity: Int
     private let reserve: Int
     private let deliver: Deliver
-    private var mutex = pthread_mutex_t()
-    private var wake = pthread_cond_t()
-    private var drained = pthread_cond_t()
+    private let monitor = ThreadMonitor()
+    private lazy var wake = ThreadMonitor.Condition(monitor)
+    private lazy var drained = ThreadMonitor.Condition(monitor)
     private var queue: [UInt8] = []
     private var writing = false
     private var threaded = false
@@ -26,9 +27,6 @@ final class ByteQueueWriter: @unchecked Sendable {
         self.capacity = capacity
         self.reserve = reserve
         self.deliver = deliver
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&wake, nil)
-        pthread_cond_init(&drained, nil)
         queue.reserveCapacity(1 << 20)
         threaded = BackgroundThread.start { [self] in runLoop() }
     }
@@ -41,16 +39,14 @@ final class ByteQueueWriter: @unchecked Sendable {
                 salvage: ((_ keep: (UnsafeRawBufferPointer) -> Void) -> Void)? = nil) -> Bool {
         guard threaded else {
             let refused = deliver(bytes)
-            pthread_mutex_lock(&mutex)
-            droppedLines += refused
-            pthread_mutex_unlock(&mutex)
+            monitor.withLock { droppedLines += refused }
             return true
         }
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        monitor.lock()
+        defer { monitor.unlock() }
         if queue.count + bytes.count <= capacity {
             queue.append(contentsOf: bytes)
-            pthread_cond_signal(&wake)
+            wake.signal()
             return true
         }
         droppedLines += lines
@@ -58,47 +54,48 @@ final class ByteQueueWriter: @unchecked Sendable {
         salvage? { part in
             if queue.count + part.count <= capacity + reserve { queue.append(contentsOf: part) }
         }
-        if queue.count > before { pthread_cond_signal(&wake) }
+        if queue.count > before { wake.signal() }
         return false
     }
 
     /// Lines dropped since the last call.
     func takeDroppedLines() -> Int {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        let n = droppedLines
-        droppedLines = 0
-        return n
+        monitor.withLock {
+            let n = droppedLines
+            droppedLines = 0
+            return n
+        }
     }
 
     /// Waits (at most `timeoutNanoseconds`) until everything queued has been delivered.
     func drain(timeoutNanoseconds: Int64) {
         guard threaded else { return }
-        var deadline = BackgroundThread.wakeDeadline(afterNanoseconds: timeoutNanoseconds)
-        pthread_mutex_lock(&mutex)
+        let end = MonotonicDeadline(afterNanoseconds: timeoutNanoseconds)
+        monitor.lock()
         while !queue.isEmpty || writing {
-            if pthread_cond_timedwait(&drained, &mutex, &deadline) == ETIMEDOUT { break }
+            guard let left = end.remaining else { break }
+            _ = drained.wait(nanoseconds: left)
         }
-        pthread_mutex_unlock(&mutex)
+        monitor.unlock()
     }
 
     private func runLoop() {
         _ = bh_set_thread_nice(10)   // the supervision loop and the workers come first
         var local: [UInt8] = []
         local.reserveCapacity(1 << 20)
-        pthread_mutex_lock(&mutex)
+        monitor.lock()
         while true {
-            while queue.isEmpty { pthread_cond_wait(&wake, &mutex) }
+            while queue.isEmpty { wake.wait() }
             swap(&local, &queue)
             writing = true
-            pthread_mutex_unlock(&mutex)
+            monitor.unlock()
             let refused = local.withUnsafeBytes { deliver($0) }
             // A flood's buffer is not kept for ever.
             local.removeAll(keepingCapacity: local.capacity <= 4 << 20)
-            pthread_mutex_lock(&mutex)
+            monitor.lock()
             droppedLines += refused
             writing = false
-            if queue.isEmpty { pthread_cond_broadcast(&drained) }
+            if queue.isEmpty { drained.broadcast() }
         }
     }
 }

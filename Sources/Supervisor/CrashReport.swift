@@ -1,4 +1,5 @@
 import BulkheadControl
+import BulkheadForensics
 import BulkheadJSON
 import BulkheadPolicy
 import BulkheadSystem
@@ -40,9 +41,19 @@ enum CrashReport {
         o.append(("rule", .string(record.classification.rule)))
         o.append(("fatal_message", record.facts.fatalMessage.map(JSON.string) ?? .null))
         o.append(("source_location", record.facts.sourceLocation.map(JSON.string) ?? .null))
-        o.append(("headline", record.facts.headline.map(JSON.string) ?? .null))
-        o.append(("backtrace", evidence?.backtrace?.json(allThreads: record.classification.deathClass == .hang) ?? .null))
+        o.append(("headline", .string(headline(record))))
+        let explanation = evidence?.explanation
+        o.append(("runtime", explanation?.runtime.map { .string($0.rawValue) } ?? .null))
+        o.append(("crash_kind", explanation?.kind.map(JSON.string) ?? .null))
+        o.append(("crash_site", explanation?.site.map(site) ?? .null))
+        if let message = explanation?.message { o.append(("crash_message", .string(message))) }
+        o.append(("backtrace", explanation.map { backtrace($0, allThreads: record.classification.deathClass == .hang) } ?? .null))
+        let details = (explanation?.details ?? []).filter { !Self.detailsWrittenElsewhere.contains($0.key) }
+        if !details.isEmpty { o.append(("details", .object(details.map { ($0.key, JSON.string($0.value)) }))) }
         o.append(("stderr_tail", .array((evidence?.stderrTail.map(\.text) ?? record.facts.stderrTail).map(JSON.string))))
+        o.append(("output_tail", .array((evidence?.outputTail ?? []).suffix(Self.outputTailLines).map { line in
+            .object([("stream", .string(line.stream.rawValue)), ("text", .string(line.text))])
+        })))
         o.append(("breadcrumbs", .array((evidence?.breadcrumbs ?? []).map { crumb in
             .object([
                 ("at", .string(WallClockText.iso8601(crumb.wallNanoseconds))),
@@ -51,6 +62,9 @@ enum CrashReport {
             ])
         })))
         o.append(("fingerprint", .string(record.fingerprint)))
+        if !record.facts.fingerprintBasis.isEmpty {
+            o.append(("fingerprint_basis", .array(record.facts.fingerprintBasis.map(JSON.string))))
+        }
         o.append(("restarts", .int(Int64(record.restarts))))
         o.append(("action", .string(record.action)))
         if let note = record.note { o.append(("note", .string(note))) }
@@ -71,16 +85,70 @@ enum CrashReport {
         return .object(o)
     }
 
+    /// Lines of `output_tail` in a report (the window the explanation read is longer).
+    static let outputTailLines = 60
+    /// Details of an explanation that have a field of their own, or say nothing a reader needs.
+    static let detailsWrittenElsewhere: Set<String> = ["backtrace_description", "thread_count", "crashed_thread", "omitted_frames", "runtime_failure"]
+
+    /// One line on why, for every death (SPEC §7): the explanation's; for a death bulkhead
+    /// caused (watchdog, start timeout, liveness), the rule that says so, since the worker's
+    /// last words (a thread dump's banner) do not.
+    static func headline(_ record: DeathRecord) -> String {
+        if case .spawnFailed(let failure) = record.facts.termination {
+            return "could not start (\(failure.stage): \(failure.reason))"
+        }
+        if record.classification.deathClass == .hang || record.classification.rule.contains("start_timeout") {
+            return String(record.classification.rule.trimmingPrefix("default: "))
+        }
+        if let headline = record.facts.headline { return headline }
+        // A worker's line may be 32 KiB: a headline is one line to read.
+        guard let line = CrashFingerprint.stderrHeadline(record.facts.stderrTail) else { return "" }
+        return line.count > 200 ? String(line.prefix(199)) + "…" : line
+    }
+
+    static func site(_ site: CrashSite) -> JSON {
+        .object([
+            ("function", site.function.map(JSON.string) ?? .null),
+            ("file", site.file.map(JSON.string) ?? .null),
+            ("line", site.line.map { .int(Int64($0)) } ?? .null),
+        ])
+    }
+
+    /// The crashed thread's frames, or (a SIGQUIT dump) every thread's.
+    static func backtrace(_ explanation: CrashExplanation, allThreads: Bool, maxFramesPerThread: Int = 48, maxThreads: Int = 64) -> JSON {
+        func frames(_ frames: [CrashFrame]) -> JSON {
+            .array(frames.prefix(maxFramesPerThread).enumerated().map { index, f in
+                var o: [(String, JSON)] = [("index", .int(Int64(index))), ("function", .string(f.function))]
+                if let image = f.image { o.append(("image", .string(image))) }
+                if let file = f.file, let line = f.line, line > 0 { o.append(("source", .string("\(file):\(line)"))) }
+                if f.isInlined { o.append(("inlined", true)) }
+                if f.isRuntime { o.append(("runtime", true)) }
+                return .object(o)
+            })
+        }
+        guard !explanation.threads.isEmpty || !explanation.frames.isEmpty else { return .null }
+        var o: [(String, JSON)] = []
+        if let description = explanation.detail("backtrace_description") { o.append(("signal_description", .string(description))) }
+        if let failure = explanation.detail("runtime_failure") { o.append(("runtime_failure", .string(failure))) }
+        o.append(("thread_count", .int(Int64(max(explanation.threads.count, 1)))))
+        let crashed = explanation.threads.first { $0.crashed }
+        if allThreads || (explanation.threads.count > 1 && crashed == nil) {
+            o.append(("threads", .array(explanation.threads.prefix(maxThreads).map { t in
+                .object([("name", t.name.map(JSON.string) ?? .null), ("frames", frames(t.frames))])
+            })))
+        } else {
+            o.append(("crashed_thread", crashed?.name.map(JSON.string) ?? .null))
+            o.append(("frames", frames(explanation.frames.isEmpty ? crashed?.frames ?? [] : explanation.frames)))
+        }
+        return .object(o)
+    }
+
     /// The one-line summary kept in the index (for `bulkhead crashes`).
     /// One line on why: the fatal message or the runtime's headline when there is one; for a
     /// death bulkhead caused (watchdog, start timeout), the rule that says so, since the
     /// worker's last words (a thread dump's banner) do not.
     static func reason(_ record: DeathRecord) -> String {
-        if let message = record.facts.fatalMessage ?? record.facts.headline { return message }
-        if record.classification.deathClass == .hang || record.classification.rule.contains("start_timeout") {
-            return String(record.classification.rule.trimmingPrefix("default: "))
-        }
-        return CrashFingerprint.stderrHeadline(record.facts.stderrTail) ?? ""
+        headline(record)
     }
 
     static func summary(id: String, record: DeathRecord, wall: Int64) -> JSON {

@@ -14,9 +14,12 @@ import Glibc
 /// lists the summary at once; the file follows a few milliseconds later.
 final class CrashReportStore: @unchecked Sendable {
     let directory: String
-    private var mutex = pthread_mutex_t()
-    private var wake = pthread_cond_t()
-    private var written = pthread_cond_t()
+    private let monitor = ThreadMonitor()
+    private lazy var wake = ThreadMonitor.Condition(monitor)
+    private lazy var written = ThreadMonitor.Condition(monitor)
+    /// Readable when reports were written (an eventfd the writer thread adds to): the loop
+    /// answers `crash ID` requests that waited for one, and never waits itself.
+    private let writtenSignal: EventSignal?
     private var retentionValue: CrashReportRetention
     private var entries: [(id: String, bytes: Int, summary: JSON)] = []
     private var known = Set<String>()
@@ -61,17 +64,13 @@ final class CrashReportStore: @unchecked Sendable {
     init(directory: String, retention: CrashReportRetention, background: Bool = true) {
         self.directory = directory
         self.retentionValue = retention
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&wake, nil)
-        pthread_cond_init(&written, nil)
+        writtenSignal = try? EventSignal()
         load()
         if background { threaded = BackgroundThread.start { [self] in runLoop() } }
     }
 
     private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return body()
+        monitor.withLock(body)
     }
 
     /// Reads the index, keeping entries whose file still exists, in the files' (time) order.
@@ -120,7 +119,7 @@ final class CrashReportStore: @unchecked Sendable {
             if !threaded {
                 writeQueued()
             } else {
-                pthread_cond_signal(&wake)
+                wake.signal()
             }
             return true
         }
@@ -152,14 +151,34 @@ final class CrashReportStore: @unchecked Sendable {
         locked { unsaved.first { $0.id == id }?.bytes }
     }
 
-    /// Waits (at most `timeoutNanoseconds`) until report `id` is on disk, if it is queued.
+    /// Report `id` is queued or being written (the loop defers a `crash ID` for it rather than
+    /// wait, see `writtenSignal`).
+    func isPending(_ id: String) -> Bool {
+        locked { pendingUnlocked(id) }
+    }
+
+    private func pendingUnlocked(_ id: String) -> Bool {
+        inFlight == id || queue.contains { $0.id == id }
+    }
+
+    /// What the loop watches to learn that reports were written.
+    var writtenDescriptor: FileDescriptor? { writtenSignal?.descriptor }
+
+    /// The loop saw `writtenDescriptor` readable.
+    func takeWrittenSignal() {
+        writtenSignal?.take()
+    }
+
+    /// Waits (at most `timeoutNanoseconds`) until report `id` is on disk, if it is queued. Off
+    /// the loop only: shutdown, and tests.
     func waitUntilWritten(_ id: String, timeoutNanoseconds: Int64 = 2_000_000_000) {
-        var deadline = BackgroundThread.wakeDeadline(afterNanoseconds: timeoutNanoseconds)
-        pthread_mutex_lock(&mutex)
-        while queue.contains(where: { $0.id == id }) || inFlight == id {
-            if pthread_cond_timedwait(&written, &mutex, &deadline) == ETIMEDOUT { break }
+        let end = MonotonicDeadline(afterNanoseconds: timeoutNanoseconds)
+        monitor.lock()
+        while pendingUnlocked(id) {
+            guard let left = end.remaining else { break }
+            _ = written.wait(nanoseconds: left)
         }
-        pthread_mutex_unlock(&mutex)
+        monitor.unlock()
     }
 
     /// Waits until every queued report is written (shutdown).
@@ -190,14 +209,13 @@ final class CrashReportStore: @unchecked Sendable {
 
     private func runLoop() {
         _ = bh_set_thread_nice(10)   // the supervision loop and the workers come first
-        pthread_mutex_lock(&mutex)
+        monitor.lock()
         while true {
             while queue.isEmpty {
                 if unsaved.isEmpty {
-                    pthread_cond_wait(&wake, &mutex)
-                } else {
-                    var deadline = BackgroundThread.wakeDeadline(afterNanoseconds: Self.retryNanoseconds)
-                    if pthread_cond_timedwait(&wake, &mutex, &deadline) == ETIMEDOUT { writeUnsaved() }
+                    wake.wait()
+                } else if !wake.wait(nanoseconds: Self.retryNanoseconds) {
+                    writeUnsaved()
                 }
             }
             writeQueued()
@@ -209,10 +227,10 @@ final class CrashReportStore: @unchecked Sendable {
         while !queue.isEmpty {
             let job = queue.removeFirst()
             inFlight = job.id
-            pthread_mutex_unlock(&mutex)
+            monitor.unlock()
             let bytes = CrashReport.build(id: job.id, record: job.record, evidence: job.evidence).encodedBytes(.pretty) + [0x0A]
             let failure = save(job.id, bytes)
-            pthread_mutex_lock(&mutex)
+            monitor.lock()
             inFlight = nil
             if let failure {
                 keepUnsaved(job.id, bytes, failure)
@@ -220,7 +238,8 @@ final class CrashReportStore: @unchecked Sendable {
                 saved(job.id, bytes: bytes.count)
                 writeUnsaved()   // the disk takes writes again: the ones that waited go too
             }
-            pthread_cond_broadcast(&written)
+            written.broadcast()
+            writtenSignal?.signal()
         }
     }
 
@@ -263,9 +282,9 @@ final class CrashReportStore: @unchecked Sendable {
     /// first, until one is refused again.
     private func writeUnsaved() {
         while let next = unsaved.first {
-            pthread_mutex_unlock(&mutex)
+            monitor.unlock()
             let failure = save(next.id, next.bytes)
-            pthread_mutex_lock(&mutex)
+            monitor.lock()
             if let failure {
                 lastFailure = failure
                 return

@@ -1,25 +1,19 @@
+import BulkheadForensics
 import BulkheadPolicy
 import BulkheadSystem
-import Glibc
 
-/// Performing what policy decided.
+/// Performing what policy decided, and feeding it what the parts saw.
 extension Daemon {
-    /// Performs actions in order; actions produced while performing (a spawn's outcome) are
-    /// appended and performed in turn, so nothing recurses.
-    func perform(_ initial: [SupervisorAction]) {
-        performDepth += 1
-        defer { performDepth -= 1 }
-        var queue = initial
-        var index = 0
-        while index < queue.count {
-            let action = queue[index]
-            index += 1
+    /// Performs actions in order. Spawns are queued and performed a few per turn
+    /// (`performSpawns`): a thousand of them never keep an operator's request, a death or a
+    /// signal waiting, and nothing is performed from inside another action.
+    func perform(_ actions: [SupervisorAction]) {
+        for action in actions {
             switch action {
             case .spawn(let id):
-                queue.append(contentsOf: spawn(id))
-                serviceControl()   // a burst of spawns must not hold an operator's request
+                pendingSpawns.append(id)
             case .signal(let id, let pid, let signal, let scope):
-                send(signal, to: id, pid: pid, scope: scope)
+                processes.send(signal, to: id, pid: pid, scope: scope)
             case .record(let record):
                 recordDeath(record)
             case .emit(let event):
@@ -27,135 +21,87 @@ extension Daemon {
             case .forget(let id):
                 forget(id)
             }
-            if index > 4096 {
-                queue.removeFirst(index)
-                index = 0
-            }
         }
     }
 
-    /// The instance's slot, with the fds a process of it needs (its notify socket, its
-    /// breadcrumb ring) opened if they are not.
-    func slot(for id: InstanceID) throws(SystemError) -> InstanceSlot {
-        let slot = slots[id] ?? InstanceSlot(
-            id: id, backtraceDirectory: backtraceRoot + "/" + id.description.replacingColons(),
-            output: supervision.config.output
-        )
-        slots[id] = slot
-        if slot.notify == nil {
-            let notify = try NotifySocket(name: "@bulkhead/\(daemonPID)/\(id)", receiveBuffer: 64 << 10)
-            do {
-                slot.notifyToken = try register(notify.descriptor, .readable, .notify(id))
-            } catch {
-                notify.close()
-                throw error
-            }
-            slot.notify = notify
+    /// Queued spawns, for at most `spawnTimePerTurn` (at least one per turn).
+    func performSpawns() {
+        guard !pendingSpawns.isEmpty else { return }
+        let until = MonotonicClock.now() + Self.spawnTimePerTurn
+        var done = 0
+        while done < pendingSpawns.count {
+            let id = pendingSpawns[done]
+            done += 1
+            perform(spawn(id))
+            if MonotonicClock.now() >= until { break }
         }
-        if slot.breadcrumbs == nil {
-            slot.breadcrumbs = try? BreadcrumbFile(name: "bulkhead-breadcrumbs-\(id)", capacity: Self.breadcrumbCapacity)
-        }
-        return slot
+        pendingSpawns.removeFirst(done)
     }
 
-    /// After a spawn that failed: the instance has no process, so it holds no fds until its
-    /// next attempt (a failed spawn must never leave fds behind: with fds running out, they
-    /// would starve the instances that still run, and the control socket).
-    func releaseDescriptors(of id: InstanceID) {
-        guard let slot = slots[id], slot.pid == nil else { return }
-        if let notify = slot.notify {
-            unregister(notify.descriptor, token: slot.notifyToken)
-            notify.close()
-            slot.notify = nil
-        }
-        slot.breadcrumbs = nil   // closed as it goes
-    }
-
-    func spawn(_ id: InstanceID) -> [SupervisorAction] {
-        let now = MonotonicClock.now()
+    private func spawn(_ id: InstanceID) -> [SupervisorAction] {
         guard let spec = supervision.spec(for: id) else { return [] }
-        let slot: InstanceSlot
+        let socket: String
         do {
-            slot = try self.slot(for: id)
+            socket = try notify.socketName(for: id)
         } catch {
-            releaseDescriptors(of: id)
-            return supervision.spawnFailed(id, SpawnFailure(kind: .resources, stage: "notify socket", reason: error.description), now)
+            return supervision.spawnFailed(id, SpawnFailure(kind: .resources, stage: "notify socket", reason: error.description), MonotonicClock.now())
         }
-        do {
-            let launched = try launcher.launch(spec, slot: slot)
-            slot.pid = launched.pid
-            slot.spawnedAtWall = WallClock.nowNanoseconds()
-            slot.oomBaseline = slot.cgroup?.oomKills() ?? 0
-            slot.stderrTail.removeAll()
-            pids[launched.pid] = id
-            if let pidfd = Reaper.pidfd(for: launched.pid) {
-                if let token = try? register(pidfd, .readable, .process(id)) {
-                    slot.pidfd = pidfd
-                    slot.pidfdToken = token
-                } else {
-                    pidfd.close()   // the wait4(-1) scan reaps it instead
-                }
-            }
-            attachOutput(slot, launched.stdout, .stdout)
-            attachOutput(slot, launched.stderr, .stderr)
-            return supervision.spawned(id, pid: launched.pid, MonotonicClock.now())
-        } catch {
-            let failure = SpawnFailure(
-                kind: error.isResourceShortage ? .resources : .configuration,
-                stage: error.stage.rawValue, reason: error.reason
-            )
-            evidence[id] = DeathEvidence(spawnError: error.description, wallNanoseconds: WallClock.nowNanoseconds(), command: spec.command)
-            releaseDescriptors(of: id)
+        switch processes.spawn(id, spec, notifySocket: socket) {
+        case .spawned(let spawned):
+            output.attach(id, stdout: spawned.stdout, stderr: spawned.stderr)
+            output.outputs[id]?.followers = control.followerCount(id)
+            return supervision.spawned(id, pid: spawned.pid, MonotonicClock.now())
+        case .failed(let failure, let evidence):
+            // The instance has no process: it holds no fd until its next attempt.
+            notify.release(id)
+            self.evidence[id] = evidence
             return supervision.spawnFailed(id, failure, MonotonicClock.now())
         }
     }
 
-    func attachOutput(_ slot: InstanceSlot, _ fd: FileDescriptor, _ stream: OutputStream) {
-        let pipe = OutputPipe(fd: fd, stream: stream, maxLine: WorkerLauncher.maxLine)
-        do {
-            pipe.token = try register(fd, .readable, .output(slot.id, stream))
-        } catch {
-            fd.close()
-            return
-        }
-        if stream == .stdout { slot.stdout = pipe } else { slot.stderr = pipe }
+    /// The instance left the configuration and is stopped: every part lets it go.
+    private func forget(_ id: InstanceID) {
+        processes.forget(id)
+        output.forget(id)
+        notify.forget(id)
+        pendingSpawns.removeAll { $0 == id }
     }
 
-    /// `group`: the whole process group (the instance's session leader's pgid is its pid) and
-    /// every process left in its cgroup; `process`: the main process only.
-    func send(_ signal: Int32, to id: InstanceID, pid: Int32, scope: SignalScope) {
-        switch scope {
-        case .process:
-            ProcessSignals.signalProcess(pid, signal)
-        case .group:
-            ProcessSignals.signalGroup(pid, signal)
-            if signal == SIGKILL {
-                slots[id]?.killCgroup()
-            } else {
-                slots[id]?.cgroup?.signalAll(signal)
-            }
-        }
+    /// A death, reaped: what it left is read (BulkheadForensics) and policy decides.
+    func handleDeath(_ reaped: ReapedProcess) {
+        let id = reaped.id
+        let spec = supervision.spec(for: id)
+        output.processEnded(id)
+        let instanceOutput = output.outputs[id]
+        let window = instanceOutput?.crashWindow() ?? (output: [], blockHead: [])
+        let tail = instanceOutput?.stderrTail.lines(last: supervision.config.output.stderrTailLines) ?? []
+        let termination: Termination = reaped.exit.exited
+            ? .exited(code: reaped.exit.code)
+            : .signaled(signal: reaped.exit.code, coreDumped: reaped.exit.coreDumped)
+        let scene = DeathScene(termination: termination, output: window.output, blockHead: window.blockHead,
+                               swiftBacktraceJSON: reaped.backtraceJSON, pid: reaped.exit.pid)
+        let explanation = CrashExplainer.explain(scene)
+        let facts = DeathFacts(
+            termination: termination, stderrTail: tail.map(\.text), fatalMessage: explanation.fatalMessage,
+            sourceLocation: explanation.sourceLocation, headline: explanation.headline,
+            topFrames: explanation.frames.filter { !$0.isRuntime }.prefix(5).map(\.function),
+            killedForLimit: reaped.killedForLimit,
+            runtimeCrash: explanation.runtime.flatMap { runtime in
+                explanation.kind.map { RuntimeCrash(runtime: runtime.rawValue, kind: $0, isCrash: explanation.isRecognisedCrash) }
+            },
+            fingerprintBasis: explanation.fingerprintBasis
+        )
+        evidence[id] = DeathEvidence(reaped, command: spec?.command ?? [], stderrTail: tail, outputTail: window.output,
+                                     explanation: explanation)
+        perform(supervision.exited(id, pid: reaped.exit.pid, facts: facts, MonotonicClock.now()))
     }
 
-    func forget(_ id: InstanceID) {
-        guard let slot = slots.removeValue(forKey: id) else { return }
-        if let notify = slot.notify {
-            unregister(notify.descriptor, token: slot.notifyToken)
-            notify.close()
+    /// What arrived on an instance's notify socket.
+    func receiveNotifications(_ id: InstanceID) {
+        let received = notify.receive(id, mainPID: processes.slots[id]?.pid)
+        for event in received.events { emit(event) }
+        for notification in received.notifications {
+            perform(supervision.notified(id, notification, MonotonicClock.now()))
         }
-        closeOutput(slot)
-        slot.cgroup?.remove()
-        FileSystem.removeTree(slot.backtraceDirectory)
-    }
-
-    func closeOutput(_ slot: InstanceSlot) {
-        for pipe in [slot.stdout, slot.stderr].compactMap({ $0 }) where pipe.open {
-            pipe.splitter.flush { deliver($0, slot, pipe.stream) }
-            unregister(pipe.fd, token: pipe.token)
-            pipe.fd.close()
-            pipe.open = false
-        }
-        slot.stdout = nil
-        slot.stderr = nil
     }
 }

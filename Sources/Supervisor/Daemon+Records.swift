@@ -28,7 +28,12 @@ enum ExitEvent {
         case .spawnFailed(let failure): how = "could not start (\(failure.stage): \(failure.reason))"
         }
         var message = "\(how): \(record.classification.deathClass.rawValue) (\(record.classification.rule))"
-        if let reason = record.facts.fatalMessage ?? record.facts.headline { message += " — \(reason)" }
+        // Why, when something was read (a fatal message, a fault, a runtime's crash): the
+        // report and `bulkhead crashes` always have a headline; this line says it only when it
+        // adds to "exited with code N".
+        if record.facts.fatalMessage != nil || record.facts.runtimeCrash != nil {
+            message += " — \(CrashReport.headline(record))"
+        }
         message += "; \(record.action)"
         if let note = record.note { message += "; \(note)" }
         if let latency { message += "; noticed in \(latency)us" }

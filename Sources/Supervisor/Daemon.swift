@@ -1,13 +1,16 @@
-import BulkheadControl
 import BulkheadConfig
+import BulkheadControl
+import BulkheadForensics
 import BulkheadPolicy
 import BulkheadSystem
 import CLinux
 import Glibc
 
-/// The supervisor: one thread, one epoll loop, one reaper. Every event (a death, a notify
-/// datagram, a control request, a signal, a deadline) becomes a call into `Supervision`, and the
-/// actions it returns are performed here. Nothing else mutates the instance table.
+/// The supervisor: one thread, one loop. It owns the policy (`Supervision`) and routes events
+/// between it and the parts that each own their state — the processes (`ProcessTable`), their
+/// output (`OutputPipeline`), their notify sockets (`NotifyReceiver`), the control socket
+/// (`ControlServer`), crash reports (`CrashReportStore`), systemd (`SystemdNotifier`) and the
+/// event stream (`SupervisorEvents`). Nothing else changes policy; nothing here is re-entered.
 public final class Daemon {
     public struct Options: Sendable {
         public var configPath: String
@@ -25,78 +28,47 @@ public final class Daemon {
         }
     }
 
-    static let breadcrumbCapacity = 64
     /// The signals the loop takes as events; blocked in every thread from the start of `main`.
     public static let handledSignals: [Int32] = [SIGCHLD, SIGTERM, SIGINT, SIGHUP]
 
     let options: Options
-    var supervision: Supervision
-    var epoll: Epoll
-    /// The control socket's fds, nested in `epoll`: the loop can look at just them between two
-    /// deaths of a burst, so an operator's request waits for one death's handling at most.
-    var controlEpoll: Epoll
-    let signals: SignalDescriptor
-    var exitTimes: ExitTimestamps?
-    let sink: OutputSink
-    let launcher: WorkerLauncher
-    let reports: CrashReportStore
-    let cgroups: CgroupHost?
     let daemonPID: Int32
-
-    var slots: [InstanceID: InstanceSlot] = [:]
-    var pids: [Int32: InstanceID] = [:]
-    var sources: [UInt64: Source] = [:]
-    var nextToken: UInt64 = 1
-    /// Kernel exit times (monotonic ns) of our instances' main processes, until reaped.
-    var exitStamps: [Int32: UInt64] = [:]
-    /// What the reaper gathered about a death, until its `record` action is performed.
-    var evidence: [InstanceID: DeathEvidence] = [:]
-    let readBuffer: UnsafeMutableRawBufferPointer
-    /// Reused by every pipe read (see `LineBatch`).
-    var spareBatch = LineBatch(reserving: true)
-    var notifyBuffer = [UInt8](repeating: 0, count: NotifyMessage.maxDatagram)
-
-    var shutdownRequested = false
-    var wakeInstant = Instant.zero
-    var iterationWall: Int64 = 0
-    var deadline: Instant?
-    var counters = Counters()
-    var reportFailureLog = RateLimitedLog()
-    /// The status document's per-instance bytes, reused while an instance does not change.
-    let statusFragments = StatusFragments()
-    /// The status table's cells, likewise.
-    let statusTableCells = StatusTableCells()
-    /// A wait4(-1) scan is owed (see `childrenChanged`).
-    var orphanScanDue: Instant?
-    /// How deep in `perform` the loop is (control requests that change state wait for 0).
-    var performDepth = 0
-    var controlServer: ControlServer?
+    var supervision: Supervision
+    let loop: EventLoop
+    let signals: SignalDescriptor
+    let processes: ProcessTable
+    let output: OutputPipeline
+    let notify: NotifyReceiver
+    let reports: CrashReportStore
+    let events: SupervisorEvents
+    let status = StatusView()
+    private(set) var control: ControlServer!
     /// bulkhead's own sd_notify client; nil without NOTIFY_SOCKET (Daemon+Systemd.swift).
     var systemd: SystemdNotifier?
+    /// Problems the config's reader let pass at start (a missing program: only that worker fails).
+    let startWarnings: [String]
 
-    enum Source {
-        case signals
-        case exitTimes
-        case output(InstanceID, OutputStream)
-        case notify(InstanceID)
-        case process(InstanceID)
-        case control
-        case controlClient(Int)
-        /// `controlEpoll` has something ready.
-        case controlPoll
-    }
+    /// What the reaper gathered about a death, until its `record` action is performed.
+    var evidence: [InstanceID: DeathEvidence] = [:]
+    /// Spawns policy asked for, performed a few per turn (see `spawnTimePerTurn`).
+    var pendingSpawns: [InstanceID] = []
+    var shutdownRequested = false
+    /// When the loop woke for this turn.
+    var wakeInstant = Instant.zero
+    var counters = Counters()
+    var reportFailureLog = RateLimitedLog()
 
     struct Counters {
         /// Crash reports the disk refused (each kept in memory until written, or lost).
         var reportsNotSaved = 0
-        var orphansReaped = 0
-        var notifyRejected = 0
         var outputLinesDropped = 0
-        var exitEventsLost = false
     }
 
-    /// Problems the config's reader let pass at start (a missing program: only that worker fails).
-    let startWarnings: [String]
+    /// Loop time spent on deaths, output and notify messages per turn, and on spawning: what is
+    /// left is level-triggered or queued and comes back next turn, so a burst of deaths or a
+    /// thousand spawns never keep an operator's request (or a signal) waiting long.
+    static let workerTimePerTurn: Duration = .milliseconds(4)
+    static let spawnTimePerTurn: Duration = .milliseconds(4)
 
     public init(options: Options, config: SupervisorConfig, startWarnings: [String] = []) throws(SystemError) {
         self.options = options
@@ -105,129 +77,155 @@ public final class Daemon {
         SignalDescriptor.ignore(SIGPIPE)
         try Reaper.becomeSubreaper()
         _ = bh_raise_fd_limit()
-        epoll = try Epoll()
-        controlEpoll = try Epoll(capacity: 64)
+        loop = try EventLoop()
         signals = try SignalDescriptor(Self.handledSignals)
-        exitTimes = try? ExitTimestamps()
+        try loop.register(signals.descriptor, .readable, .signals)
         let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
         let host = config.cgroups == .off ? nil : CgroupHost(name: "bulkhead-\(getpid())")
-        cgroups = host
-        launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority())
+        let backtraceRoot = config.stateDir + "/backtraces"
+        let launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority())
+        processes = try ProcessTable(loop: loop, launcher: launcher, cgroups: host, backtraceRoot: backtraceRoot)
+        let sink = OutputSinks.make(config.output.journal, timestamps: options.timestamps)
+        events = SupervisorEvents(sink: sink)
+        output = OutputPipeline(loop: loop, sink: sink, config: config.output)
+        notify = NotifyReceiver(loop: loop, daemonPID: getpid())
         reports = CrashReportStore(directory: config.stateDir + "/crashes", retention: config.crashReports)
-        sink = OutputSinks.make(config.output.journal, timestamps: options.timestamps)
         supervision = Supervision(config: config, seed: options.seed == 0 ? UInt64(bitPattern: WallClock.nowNanoseconds()) : options.seed)
-        readBuffer = .allocate(byteCount: 64 << 10, alignment: 16)
         try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)
         try FileSystem.makeDirectories(backtraceRoot, mode: 0o755)
-        try register(signals.descriptor, .readable, .signals)
-        try register(controlEpoll.descriptor, .readable, .controlPoll)
-        if let exitTimes {
-            try register(exitTimes.descriptor, .readable, .exitTimes)
+        if let written = reports.writtenDescriptor { try loop.register(written, .readable, .reportsWritten) }
+        control = try makeControlServer(config.control)
+        output.linesAppended = { [unowned self] instance in control.linesAppended(instance.id) }
+        control.followersChanged = { [unowned self] id, count in
+            if let instance = output.outputs[id] { instance.followers = count }
         }
-        try startControl()
         startSystemd()
         for note in host?.notes ?? [] {
-            emit(SupervisorEvent(.daemon, nil, priority: 5, message: note))
+            events.publish(SupervisorEvent(.daemon, nil, priority: 5, message: note))
         }
     }
 
-    var backtraceRoot: String { supervision.config.stateDir + "/backtraces" }
+    /// Binds the control socket.
+    private func makeControlServer(_ control: ControlConfig) throws(SystemError) -> ControlServer {
+        guard let path = ControlSocketPath.forDaemon(override: options.socketPath, configured: control.socket) else {
+            throw SystemError(ENOENT, "no place for the control socket: XDG_RUNTIME_DIR is not set (set control.socket in the config, or pass --socket)")
+        }
+        let gid = try Self.controlGroupID(control.group)
+        let listener = try ControlListener(path: path, mode: control.mode, group: gid)
+        do {
+            return try ControlServer(listener: listener, control: control, groupID: gid, loop: loop, context: self, now: MonotonicClock.now())
+        } catch {
+            listener.close()
+            throw error
+        }
+    }
+
+    static func controlGroupID(_ group: String?) throws(SystemError) -> UInt32? {
+        guard let group else { return nil }
+        do {
+            return try Users.lookup(group: group)
+        } catch {
+            throw SystemError(error.errno, "control.group \"\(group)\" cannot be used (\(error.call))")
+        }
+    }
+
+    // MARK: - The loop
 
     /// Runs until SIGTERM/SIGINT has stopped every worker. Returns the process exit code.
     public func run() -> Int32 {
-        emit(SupervisorEvent(.daemon, nil, priority: 5, message: "bulkhead \(BulkheadVersion.current) supervising \(supervision.instanceIDs.count) instances (pid \(daemonPID))"))
+        events.publish(SupervisorEvent(.daemon, nil, priority: 5, message: "bulkhead \(BulkheadVersion.current) supervising \(supervision.instanceIDs.count) instances (pid \(daemonPID))"))
         for warning in startWarnings {
-            emit(SupervisorEvent(.daemon, nil, priority: 3, message: warning))
+            events.publish(SupervisorEvent(.daemon, nil, priority: 3, message: warning))
         }
         warnIfDescriptorsShort()
         perform(supervision.startAll(MonotonicClock.now()))
-        sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)
+        output.sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)
         while !(shutdownRequested && supervision.isQuiescent) {
-            deadline = supervision.nextDeadline()
-            let wake = [deadline, controlDeadline(), systemdDeadline(), orphanScanDue].compactMap { $0 }.min()
-            var timeout: Int64?
-            if let wake {
-                let deadline = wake
-                let now = MonotonicClock.now()
-                timeout = deadline > now ? Int64(deadline.nanoseconds - now.nanoseconds) : 0
-            }
-            let events: [Epoll.Event]
-            do {
-                events = try epoll.wait(timeoutNanoseconds: timeout)
-            } catch {
-                emit(SupervisorEvent(.daemon, nil, priority: 2, message: "epoll_wait failed: \(error)"))
-                continue
-            }
-            wakeInstant = MonotonicClock.now()
-            iterationWall = WallClock.nowNanoseconds()
-            controlServer?.beginTurn(at: wakeInstant)
-            sink.beginIteration(wallNanoseconds: iterationWall)
-            // Signals first; then the control socket, so an operator's request never waits
-            // behind a batch of deaths and respawns; then deaths, output, notify messages.
-            for event in events where priority(of: event.token) == 0 { handleSignals() }
-            for event in events where priority(of: event.token) == 1 { dispatch(event) }
-            for event in events where priority(of: event.token) == 2 { dispatch(event) }
-            let now = MonotonicClock.now()
-            if let deadline, deadline <= now {
-                perform(supervision.tick(now))
-            }
-            if let due = orphanScanDue, due <= now { reapChildren() }
-            controlTick(now)
-            reportDroppedOutput()
-            reportDroppedReports()
-            systemdIterationEnded(now)
-            sink.endOfIteration()
+            turn()
         }
         finish()
         return 0
     }
 
-    func priority(of token: UInt64) -> Int {
-        switch sources[token] {
-        case .signals?: return 0
-        case .control?, .controlClient?, .controlPoll?: return 1
-        default: return 2
+    /// One turn: wait for the earliest deadline or a ready fd; then signals, the control
+    /// socket, the workers' fds (within a time budget), due deadlines, queued spawns.
+    func turn() {
+        let policyDeadline = supervision.nextDeadline()
+        let spawnsLeft: Instant? = pendingSpawns.isEmpty ? nil : .zero
+        let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, spawnsLeft].compactMap { $0 }.min()
+        let ready: [(event: Epoll.Event, source: EventLoop.Source)]
+        do {
+            ready = try loop.wait(until: wake)
+        } catch {
+            events.publish(SupervisorEvent(.daemon, nil, priority: 2, message: "epoll_wait failed: \(error)"))
+            return
         }
+        wakeInstant = MonotonicClock.now()
+        let wall = WallClock.nowNanoseconds()
+        output.sink.beginIteration(wallNanoseconds: wall)
+        output.turnWall = wall
+        control.beginTurn(at: wakeInstant)
+        let workersUntil = wakeInstant + Self.workerTimePerTurn
+        for (event, source) in ready {
+            // Level-triggered: a worker fd not handled this turn (its budget spent) is
+            // reported again on the next.
+            if source.priority == 2 && MonotonicClock.now() >= workersUntil { break }
+            dispatch(event, source)
+        }
+        let now = MonotonicClock.now()
+        if let policyDeadline, policyDeadline <= now { perform(supervision.tick(now)) }
+        for death in processes.tick(now) { handleDeath(death) }
+        performSpawns()
+        control.endTurn(MonotonicClock.now())
+        reportDroppedOutput()
+        reportDroppedReports()
+        systemdIterationEnded(MonotonicClock.now())
+        output.sink.endOfIteration()
     }
 
-    func dispatch(_ event: Epoll.Event) {
-        guard let source = sources[event.token] else { return }   // closed earlier in this batch
+    private func dispatch(_ event: Epoll.Event, _ source: EventLoop.Source) {
         switch source {
         case .signals:
-            break
+            handleSignals()
         case .exitTimes:
-            collectExitTimes()
+            for death in processes.exitEventsArrived() { handleDeath(death) }
+        case .reportsWritten:
+            reports.takeWrittenSignal()
+            control.reportsWritten(MonotonicClock.now())
         case .output(let id, let stream):
-            readOutput(id, stream, token: event.token)
+            output.readable(id, stream)
         case .notify(let id):
             receiveNotifications(id)
         case .process(let id):
-            reapInstance(id)
-        case .controlPoll:
-            serviceControl()
-        case .control:
-            acceptControl()
+            if let death = processes.processExited(id, noticed: wakeInstant) { handleDeath(death) }
+        case .controlListener:
+            control.acceptReady(MonotonicClock.now())
         case .controlClient(let client):
-            serviceControlClient(client, event)
+            control.clientReady(client, event, MonotonicClock.now())
         }
     }
 
-    func handleSignals() {
+    private func handleSignals() {
         let deliveries: [SignalDescriptor.Delivery]
         do { deliveries = try signals.drain() } catch { return }
         let children = deliveries.filter { $0.signal == SIGCHLD }.map(\.senderPID)
-        if !children.isEmpty { childrenChanged(children) }
+        if !children.isEmpty {
+            for death in processes.childrenSignalled(children, wakeInstant) { handleDeath(death) }
+        }
         for delivery in deliveries {
             switch delivery.signal {
             case SIGCHLD:
                 break
             case SIGTERM, SIGINT:
-                if !shutdownRequested {
-                    shutdownRequested = true
-                    systemdStopping()
-                    emit(SupervisorEvent(.stop, nil, priority: 5, message: "SIG\(Signals.name(delivery.signal)) from pid \(delivery.senderPID): stopping every worker, dependents first"))
-                    perform(supervision.shutdown(MonotonicClock.now()))
-                }
+                guard !shutdownRequested else { continue }
+                shutdownRequested = true
+                systemdStopping()
+                events.publish(SupervisorEvent(.stop, nil, priority: 5, message: "SIG\(Signals.name(delivery.signal)) from pid \(delivery.senderPID): stopping every worker, dependents first"))
+                perform(supervision.shutdown(MonotonicClock.now()))
+                // Spawns not made yet are not made at all (each would only be stopped again).
+                let cancelled = pendingSpawns
+                pendingSpawns.removeAll()
+                for id in cancelled { perform(supervision.spawnCancelled(id, MonotonicClock.now())) }
             case SIGHUP:
                 reloadConfiguration()
             default:
@@ -236,42 +234,14 @@ public final class Daemon {
         }
     }
 
-    // MARK: - Registration
-
-    @discardableResult
-    func register(_ fd: FileDescriptor, _ interest: Epoll.Interest, _ source: Source) throws(SystemError) -> UInt64 {
-        let token = nextToken
-        nextToken += 1
-        switch source {
-        case .control, .controlClient: try controlEpoll.add(fd, interest, token: token)
-        default: try epoll.add(fd, interest, token: token)
-        }
-        sources[token] = source
-        return token
-    }
-
-    func unregister(_ fd: FileDescriptor, token: UInt64) {
-        switch sources[token] {
-        case .control?, .controlClient?: controlEpoll.remove(fd)
-        default: epoll.remove(fd)
-        }
-        sources[token] = nil
-    }
-
-    /// Whatever the control socket has ready, now (no waiting).
-    func serviceControl() {
-        guard let events = try? controlEpoll.wait(timeoutNanoseconds: 0), !events.isEmpty else { return }
-        for event in events { dispatch(event) }
-    }
-
     // MARK: - Events out
 
     func emit(_ event: SupervisorEvent, extra: [SupervisorEvent.Field] = []) {
-        sink.event(event, extra: extra)
+        events.publish(event, extra: extra)
     }
 
-    func reportDroppedOutput() {
-        let dropped = sink.takeDroppedLines()
+    private func reportDroppedOutput() {
+        let dropped = output.sink.takeDroppedLines()
         guard dropped > 0 else { return }
         counters.outputLinesDropped += dropped
         emit(SupervisorEvent(.outputDropped, nil, priority: 4, message: "output too slow: \(dropped) lines dropped (\(counters.outputLinesDropped) in all)"))
@@ -279,7 +249,7 @@ public final class Daemon {
 
     /// Crash reports the writer could not keep up with (a storm of thousands of deaths), and
     /// reports the disk refused (rate-limited: a full disk in a crash storm is one line a minute).
-    func reportDroppedReports() {
+    private func reportDroppedReports() {
         let dropped = reports.takeDroppedReports()
         if dropped > 0 {
             emit(SupervisorEvent(.outputDropped, nil, priority: 3, message: "crash report writer too slow: \(dropped) reports not written (their exit events were logged)"))
@@ -297,11 +267,18 @@ public final class Daemon {
         ))
     }
 
+    func warnIfDescriptorsShort() {
+        if let shortfall = FileDescriptorBudget.current().shortfall(instances: supervision.instanceIDs.count) {
+            emit(SupervisorEvent(.daemon, nil, priority: 3, message: shortfall))
+        }
+    }
+
     // MARK: - Reload
 
     enum ReloadOutcome {
         case applied(Supervision.ReloadSummary)
-        /// The new config is invalid: nothing changed. Every error, one per line.
+        /// The new config is invalid, or cannot be applied here: nothing changed. Every error,
+        /// one per line.
         case refused(String)
     }
 
@@ -311,40 +288,41 @@ public final class Daemon {
         let now = MonotonicClock.now()
         systemdReloading(now)
         defer { systemdReloaded(MonotonicClock.now()) }
+        let config: SupervisorConfig
+        let groupID: UInt32?
         do {
-            let config = try ConfigLoader.load(path: options.configPath)
-            let (actions, summary) = supervision.reload(config, now)
-            reports.retention = config.crashReports
-            perform(actions)
-            warnIfDescriptorsShort()
-            return .applied(summary)
+            config = try ConfigLoader.load(path: options.configPath)
+            // What can fail applying it is tried before anything changes: a reload that would
+            // fail halfway is refused whole.
+            groupID = try Self.controlGroupID(config.control.group)
+            try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)
         } catch {
             emit(SupervisorEvent(.reload, nil, priority: 3, message: "reload refused, nothing changed: \(error)"))
             return .refused("\(error)")
         }
-    }
-
-    func warnIfDescriptorsShort() {
-        if let shortfall = FileDescriptorBudget.current().shortfall(instances: supervision.instanceIDs.count) {
-            emit(SupervisorEvent(.daemon, nil, priority: 3, message: shortfall))
+        let (actions, summary) = supervision.reload(config, now)
+        reports.retention = config.crashReports
+        output.reconfigure(config.output)
+        do {
+            try control.apply(config.control, groupID: groupID)
+        } catch {
+            emit(SupervisorEvent(.reload, nil, priority: 3, message: "control socket: could not apply the new control.mode/control.group: \(error)"))
         }
+        perform(actions)
+        warnIfDescriptorsShort()
+        return .applied(summary)
     }
 
     // MARK: - Exit
 
-    func finish() {
-        stopControl()
-        sink.beginIteration(wallNanoseconds: WallClock.nowNanoseconds())
-        for slot in slots.values {
-            slot.cgroup?.remove()
-            slot.notify?.close()
-            FileSystem.removeTree(slot.backtraceDirectory)
-        }
-        cgroups?.removeBase()
-        reapStrays(timeoutNanoseconds: 2_000_000_000)
+    private func finish() {
+        control.stop()
+        output.sink.beginIteration(wallNanoseconds: WallClock.nowNanoseconds())
+        notify.closeAll()
+        processes.finish(waitingOn: signals) { emit(SupervisorEvent(.daemon, nil, priority: 4, message: $0)) }
         reports.drain(timeoutNanoseconds: 5_000_000_000)
         emit(SupervisorEvent(.daemon, nil, priority: 5, message: "every worker stopped; bulkhead exits"))
-        sink.drain(timeoutNanoseconds: 2_000_000_000)
+        output.sink.drain(timeoutNanoseconds: 2_000_000_000)
     }
 }
 
@@ -361,31 +339,4 @@ extension Daemon {
         guard base != Int32.min, base > -20, bh_set_thread_nice(max(base - loopPriorityBoost, -20)) == 0 else { return nil }
         return base
     }
-
-    /// Every instance is stopped, but orphans killed with their instance may still wait to be
-    /// reaped (the scan runs up to a second after a death), and one that left its group for a
-    /// session of its own, with no cgroup to find it, may still run. Leave neither behind.
-    func reapStrays(timeoutNanoseconds: Int64) {
-        let deadline = MonotonicClock.now().nanoseconds + UInt64(timeoutNanoseconds)
-        var killed: Set<Int32> = []
-        while true {
-            reapChildren()
-            let strays = Reaper.children()
-            if strays.isEmpty { break }
-            for pid in strays where ProcessSignals.signalProcess(pid, SIGKILL) == 0 { killed.insert(pid) }
-            let now = MonotonicClock.now().nanoseconds
-            if now >= deadline {
-                emit(SupervisorEvent(.daemon, nil, priority: 3, message: "\(strays.count) processes could not be reaped before exit: \(strays)"))
-                break
-            }
-            // The next SIGCHLD (its signalfd becomes readable), or the deadline.
-            var ready = pollfd(fd: signals.descriptor.rawValue, events: Int16(POLLIN), revents: 0)
-            _ = poll(&ready, 1, Int32(clamping: (deadline - now) / 1_000_000 + 1))
-            _ = try? signals.drain()   // shutting down already: SIGTERMs and SIGCHLDs alike are spent
-        }
-        if !killed.isEmpty {
-            emit(SupervisorEvent(.daemon, nil, priority: 4, message: "killed \(killed.count) orphaned processes of workers at exit"))
-        }
-    }
 }
-

@@ -1,3 +1,4 @@
+import BulkheadForensics
 import BulkheadPolicy
 import BulkheadSystem
 
@@ -12,8 +13,11 @@ struct DeathEvidence {
     /// `kernel exit event` or `worker exit stamp`, or why it was not measured.
     var latencySource: String
     var breadcrumbs: [BreadcrumbFile.Entry]
-    var backtrace: BacktraceReport?
     var stderrTail: [LineRing.Line]
+    /// The last lines of both streams, marked by stream (the report's `output_tail`).
+    var outputTail: [OutputLine]
+    /// Why, as far as what the death left can tell (BulkheadForensics).
+    var explanation: CrashExplanation?
     var leftoversKilled: Int
 
     init(spawnError: String, wallNanoseconds: Int64, command: [String]) {
@@ -23,21 +27,21 @@ struct DeathEvidence {
         latencySource = "no process"
         breadcrumbs = []
         stderrTail = []
+        outputTail = []
         leftoversKilled = 0
     }
 
-    init(exit: Reaper.Exit, startedWall: Int64, endedWall: Int64, command: [String], detectLatencyMicroseconds: Int64?,
-         latencySource: String, breadcrumbs: [BreadcrumbFile.Entry], backtrace: BacktraceReport?, stderrTail: [LineRing.Line],
-         leftoversKilled: Int) {
-        self.exit = exit
-        self.startedWall = startedWall
-        self.endedWall = endedWall
+    init(_ reaped: ReapedProcess, command: [String], stderrTail: [LineRing.Line], outputTail: [OutputLine], explanation: CrashExplanation) {
+        exit = reaped.exit
+        startedWall = reaped.startedWall
+        endedWall = reaped.endedWall
         self.command = command
-        self.detectLatencyMicroseconds = detectLatencyMicroseconds
-        self.latencySource = latencySource
-        self.breadcrumbs = breadcrumbs
-        self.backtrace = backtrace
+        detectLatencyMicroseconds = reaped.detectLatencyMicroseconds
+        latencySource = reaped.latencySource
+        breadcrumbs = reaped.breadcrumbs
         self.stderrTail = stderrTail
-        self.leftoversKilled = leftoversKilled
+        self.outputTail = outputTail
+        self.explanation = explanation
+        leftoversKilled = reaped.leftoversKilled
     }
 }

@@ -1,17 +1,14 @@
 import BulkheadPolicy
 import BulkheadSystem
 
-/// What the mechanism holds for one instance, across its restarts: its notify socket, its
-/// breadcrumb ring, its cgroup, its output buffers, and the live process's pipes.
+/// What the process mechanism holds for one instance across its restarts: its breadcrumb
+/// ring, its cgroup, its backtrace directory, and its live process. Owned by `ProcessTable`.
 final class InstanceSlot {
     let id: InstanceID
-    let label: String
+    let backtraceDirectory: String
     /// Held while the instance may have a process, released after a spawn that failed: an
     /// instance that cannot start (out of fds, say) must not keep fds the others need.
-    var notify: NotifySocket?
-    var notifyToken: UInt64 = 0
     var breadcrumbs: BreadcrumbFile?
-    let backtraceDirectory: String
     var cgroup: InstanceCgroup?
     var cgroupPrepared = false
     /// `killCgroup` has been used on it (see `CgroupHost.birthSurvivesKill`).
@@ -26,25 +23,10 @@ final class InstanceSlot {
     var pidfdToken: UInt64 = 0
     var spawnedAtWall: Int64 = 0
     var oomBaseline = 0
-    var stdout: OutputPipe?
-    var stderr: OutputPipe?
-    /// Set by a notify EXTEND / WATCHDOG message etc.; counted when dropped.
-    var rejectedNotifications = 0
-    var acceptedNotifications = 0
 
-    /// Control clients following this instance's output (`bulkhead logs -f`).
-    var followers = 0
-
-    var stderrTail: LineRing
-    var log: LineRing
-
-    init(id: InstanceID, backtraceDirectory: String, output: OutputConfig) {
+    init(id: InstanceID, backtraceDirectory: String) {
         self.id = id
-        self.label = id.description
         self.backtraceDirectory = backtraceDirectory
-        stderrTail = LineRing(maxLines: max(1, output.stderrTailLines), maxBytes: 64 << 10)
-        // Saturating: the config bounds buffer_lines, but no config value may trap the daemon.
-        log = LineRing(maxLines: max(1, output.bufferLines), maxBytes: max(64 << 10, output.bufferLines.multipliedReportingOverflow(by: 256).overflow ? .max : output.bufferLines * 256))
     }
 
     /// SIGKILL to everything in the instance's cgroup, remembered: on some kernels a killed
@@ -53,20 +35,5 @@ final class InstanceSlot {
         guard let cgroup else { return }
         cgroup.killAll()
         cgroupKilled = true
-    }
-}
-
-/// The read end of one of a process's output pipes, with its partial line.
-final class OutputPipe {
-    let fd: FileDescriptor
-    let stream: OutputStream
-    var token: UInt64 = 0
-    var splitter: LineSplitter
-    var open = true
-
-    init(fd: FileDescriptor, stream: OutputStream, maxLine: Int) {
-        self.fd = fd
-        self.stream = stream
-        splitter = LineSplitter(maxLine: maxLine)
     }
 }

@@ -121,11 +121,3 @@ private enum FileStatus {
         return stat(path, &info) == 0
     }
 }
-
-extension Daemon {
-    /// What `bulkhead logs` should read: `journal` when the daemon writes to journald, else
-    /// `text` (then only bulkhead's own buffer has the lines).
-    var outputDestination: String {
-        sink is JournalSink ? "journal" : "text"
-    }
-}

@@ -35,7 +35,7 @@ enum ReplyChunk {
 final class LogReply: ReplySource {
     private struct Cursor {
         let id: InstanceID
-        var slot: InstanceSlot
+        var slot: InstanceOutput
         /// The next line to send.
         var next: UInt64
         /// The backlog ends before this line (the ring's end when the request came).
@@ -53,7 +53,7 @@ final class LogReply: ReplySource {
     private var cursors: [Cursor]
     /// Named instances that had no slot yet (never started): followed once they get one.
     private var waiting: [InstanceID]
-    private let lookup: (InstanceID) -> InstanceSlot?
+    private let lookup: (InstanceID) -> InstanceOutput?
     private var phase: Phase
     private let follow: Bool
     private let suffix: [UInt8]
@@ -69,7 +69,7 @@ final class LogReply: ReplySource {
     /// - Parameters:
     ///   - ids: the instances in the order they were named (ties in time go to the earlier one).
     ///   - lookup: an instance's slot now (a reload may replace it; one may appear later).
-    init(ids: [InstanceID], lookup: @escaping (InstanceID) -> InstanceSlot?, lines: Int, follow: Bool, suffix: [UInt8]) {
+    init(ids: [InstanceID], lookup: @escaping (InstanceID) -> InstanceOutput?, lines: Int, follow: Bool, suffix: [UInt8]) {
         self.lookup = lookup
         cursors = []
         waiting = []

@@ -4,33 +4,46 @@ import BulkheadPolicy
 import BulkheadSystem
 import Glibc
 
+/// What `status` says about the daemon itself, gathered from its parts for one request.
+struct DaemonFacts {
+    var pid: Int32
+    var configPath: String
+    var socketPath: String
+    var startedAt: Instant
+    var shuttingDown: Bool
+    var instanceCount: Int
+    var reportsUnsaved: Int
+    var reportsLost: Int
+    /// Dropped sd_notify datagrams per instance (only instances that had one).
+    var notifyRejected: [InstanceID: Int]
+}
+
 /// The `status` reply, written straight to bytes: it is the request scripts poll and the one
 /// that grows with the instance count, so it builds no JSON tree (a thousand instances would be
 /// fifteen thousand values allocated and freed per request). The schema is in docs/CONTROL.md;
 /// `BulkheadJSON` parses it back in the tests.
 enum StatusDocument {
-    static func encode(_ daemon: Daemon, _ snapshots: [InstanceSnapshot], _ now: Instant) -> [UInt8] {
+    static func encode(_ daemon: DaemonFacts, _ snapshots: [InstanceSnapshot], _ now: Instant, fragments: StatusFragments) -> [UInt8] {
         var w = CompactWriter(capacity: 512 + snapshots.count * 300)
         w.raw(ControlProtocol.resultPrefix)
         w.raw("{\"daemon\":{\"pid\":")
-        w.int(Int64(daemon.daemonPID))
+        w.int(Int64(daemon.pid))
         w.raw(",\"version\":")
         w.string(BulkheadVersion.current)
         w.raw(",\"protocol\":")
         w.int(ControlProtocol.version)
         w.raw(",\"config\":")
-        w.string(daemon.options.configPath)
+        w.string(daemon.configPath)
         w.raw(",\"socket\":")
-        w.string(daemon.controlServer?.listener.path ?? "")
+        w.string(daemon.socketPath)
         w.raw(",\"uptime_ms\":")
-        w.int(daemon.controlServer.map { now.duration(since: $0.startedAt).milliseconds } ?? 0)
+        w.int(now.duration(since: daemon.startedAt).milliseconds)
         w.raw(",\"shutting_down\":")
-        w.raw(daemon.supervision.shuttingDown ? "true" : "false")
-        let (unsaved, lost) = daemon.reports.unsavedCounts
+        w.raw(daemon.shuttingDown ? "true" : "false")
         w.raw(",\"crash_reports_unsaved\":")
-        w.int(Int64(unsaved))
+        w.int(Int64(daemon.reportsUnsaved))
         w.raw(",\"crash_reports_lost\":")
-        w.int(Int64(lost))
+        w.int(Int64(daemon.reportsLost))
         var counts = [Int](repeating: 0, count: stateOrder.count)
         for snapshot in snapshots { counts[position(of: snapshot.state)] += 1 }
         w.raw("},\"summary\":")
@@ -45,13 +58,12 @@ enum StatusDocument {
         w.raw("},\"instances\":[")
         let wallOffset = WallClock.wallNanoseconds(of: now) - Int64(bitPattern: now.nanoseconds)
         // Per-instance sd_notify rejections are looked up only if there ever was one.
-        let anyRejected = daemon.counters.notifyRejected > 0
+        let anyRejected = !daemon.notifyRejected.isEmpty
         let wallOffsetMilliseconds = wallOffset / 1_000_000
-        let fragments = daemon.statusFragments
-        fragments.trim(to: daemon.slots.count)
+        fragments.trim(to: daemon.instanceCount)
         for (index, s) in snapshots.enumerated() {
             if index > 0 { w.raw(",") }
-            let rejected = anyRejected ? daemon.slots[s.id]?.rejectedNotifications ?? 0 : 0
+            let rejected = anyRejected ? daemon.notifyRejected[s.id] ?? 0 : 0
             let parts = fragments.parts(at: index, for: s, rejected: rejected, wallOffsetMilliseconds: wallOffsetMilliseconds) {
                 fragment(s, rejected: rejected, wallOffset: wallOffset)
             }

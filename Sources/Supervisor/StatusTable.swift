@@ -16,11 +16,11 @@ enum StatusTable {
     /// The whole reply, `{"v":1,"ok":true,"result":{"text":"…"}}`, the table written straight
     /// into the JSON string (no String of it built first, then escaped in a second pass).
     /// - Parameter width: the terminal's width: longer lines are cut there (nil: never).
-    static func reply(_ daemon: Daemon, _ snapshots: [InstanceSnapshot], _ now: Instant, width: Int?) -> [UInt8] {
+    static func reply(_ daemon: DaemonFacts, _ snapshots: [InstanceSnapshot], _ now: Instant, width: Int?, cells: StatusTableCells) -> [UInt8] {
         var w = CompactWriter(capacity: 256 + snapshots.count * 96)
         w.raw(ControlProtocol.resultPrefix)
         w.raw("{\"text\":\"")
-        render(into: &w, daemon, snapshots, now, width: width)
+        render(into: &w, daemon, snapshots, now, width: width, cells: cells)
         w.raw("\"}}\n")
         return w.bytes
     }
@@ -28,12 +28,13 @@ enum StatusTable {
     /// The table as the contents of a JSON string: line ends are `\n`, and the only text not
     /// bulkhead's own (worker names are checked by the config; status texts are the workers')
     /// is escaped.
-    static func render(into w: inout CompactWriter, _ daemon: Daemon, _ snapshots: [InstanceSnapshot], _ now: Instant, width: Int?) {
-        daemon.statusTableCells.trim(to: daemon.slots.count)
-        renderRows(into: &w, snapshots, now, width: width, cells: daemon.statusTableCells)
-        var about = "bulkhead \(BulkheadVersion.current), pid \(daemon.daemonPID)"
-        if let server = daemon.controlServer { about += ", up \(duration(now.milliseconds(since: server.startedAt)))" }
-        if daemon.supervision.shuttingDown { about += ", shutting down" }
+    static func render(into w: inout CompactWriter, _ daemon: DaemonFacts, _ snapshots: [InstanceSnapshot], _ now: Instant, width: Int?,
+                       cells: StatusTableCells) {
+        cells.trim(to: daemon.instanceCount)
+        renderRows(into: &w, snapshots, now, width: width, cells: cells)
+        var about = "bulkhead \(BulkheadVersion.current), pid \(daemon.pid)"
+        about += ", up \(duration(now.milliseconds(since: daemon.startedAt)))"
+        if daemon.shuttingDown { about += ", shutting down" }
         var counts = [Int](repeating: 0, count: StatusDocument.stateOrder.count)
         for s in snapshots { counts[StatusDocument.position(of: s.state)] += 1 }
         w.stringContents("\(about): \(StatusDocument.summary(counts, total: snapshots.count))")

@@ -36,7 +36,7 @@ struct WorkerLauncher {
         var stderr: FileDescriptor
     }
 
-    func launch(_ spec: WorkerSpec, slot: InstanceSlot) throws(SpawnError) -> Launched {
+    func launch(_ spec: WorkerSpec, slot: InstanceSlot, notifySocket: String) throws(SpawnError) -> Launched {
         let workerPath = spec.env.last { $0.key == "PATH" }?.value ?? basePath
         guard let executable = ConfigLoader.resolveExecutable(spec.command[0], path: workerPath, cwd: spec.cwd) else {
             throw SpawnError(stage: .exec, errno: ENOENT, detail: "\(spec.command[0]): no such executable (PATH=\(workerPath))")
@@ -95,7 +95,7 @@ struct WorkerLauncher {
         }
         let request = SpawnRequest(
             executable: executable, arguments: spec.command,
-            environment: environment(spec, slot: slot, home: home, path: workerPath, hasBreadcrumbs: !extra.isEmpty),
+            environment: environment(spec, slot: slot, notifySocket: notifySocket, home: home, path: workerPath, hasBreadcrumbs: !extra.isEmpty),
             workingDirectory: spec.cwd, standardInput: devNull, standardOutput: out.writeEnd, standardError: err.writeEnd,
             extraDescriptors: extra, identity: identity, resourceLimits: resourceLimits(spec.limits), cgroupProcs: placement.procs,
             birthCgroup: placement.birth,
@@ -111,13 +111,13 @@ struct WorkerLauncher {
         }
     }
 
-    func environment(_ spec: WorkerSpec, slot: InstanceSlot, home: String, path: String, hasBreadcrumbs: Bool) -> [String] {
+    func environment(_ spec: WorkerSpec, slot: InstanceSlot, notifySocket: String, home: String, path: String, hasBreadcrumbs: Bool) -> [String] {
         var env: [String] = ["PATH=\(path)", "HOME=\(home)"] + inheritedVariables
         if let user = spec.user { env += ["USER=\(user)", "LOGNAME=\(user)"] }
         env += [
-            "NOTIFY_SOCKET=\(slot.notify?.name ?? "")",
+            "NOTIFY_SOCKET=\(notifySocket)",
             "BULKHEAD_WORKER=\(spec.name)",
-            "BULKHEAD_INSTANCE=\(slot.label)",
+            "BULKHEAD_INSTANCE=\(slot.id)",
             "BULKHEAD_INSTANCE_INDEX=\(slot.id.index)",
             "BULKHEAD_STOP_TIMEOUT_USEC=\(spec.stop.timeout.microseconds)",
         ]
@@ -165,7 +165,7 @@ struct WorkerLauncher {
     func prepareCgroup(_ spec: WorkerSpec, _ slot: InstanceSlot) {
         guard !slot.cgroupPrepared, let cgroups else { return }
         slot.cgroupPrepared = true
-        let name = slot.label.replacingColons()
+        let name = slot.id.description.replacingColons()
         // A group left from an earlier slot of this name may have been killed: assume it was.
         slot.cgroupKilled = cgroups.trackingBase.map { FileSystem.info($0 + "/" + name)?.isDirectory == true } ?? false
         let group = cgroups.instanceGroup(named: name, memoryLimit: spec.limits.memory, pidsLimit: spec.limits.processes)

@@ -131,3 +131,21 @@ struct PromisesTests {
         #expect(summary.updated == ["db"])
     }
 }
+
+@Suite("Spawns the mechanism does not make")
+struct SpawnCancelledTests {
+    @Test("a spawn dropped at shutdown leaves the instance stopped, and the daemon quiescent")
+    func cancelledAtShutdown() {
+        var h = Harness([worker("api", instances: 2)])
+        let start = h.startAll()
+        #expect(spawnedIDs(start) == ["api:0", "api:1"])
+        h.spawned("api:0", .zero)
+        _ = h.sup.shutdown(at(.seconds(1)))
+        #expect(!h.sup.isQuiescent, "api:0 runs, api:1 is being spawned")
+        let cancelled = h.sup.spawnCancelled(iid("api:1"), at(.seconds(1)))
+        #expect(spawnedIDs(cancelled).isEmpty)
+        #expect(h.state("api:1") == .stopped)
+        _ = h.died("api:0", .signal(Signals.terminate), .seconds(2))
+        #expect(h.sup.isQuiescent)
+    }
+}

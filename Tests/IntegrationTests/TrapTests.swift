@@ -38,9 +38,9 @@ struct TrapTests {
         Trap(kind: "iuo-nil", signal: "ILL", reason: .message("Unexpectedly found nil while implicitly unwrapping an Optional value")),
         Trap(kind: "index-out-of-range", signal: "ILL", reason: .message("Index out of range")),
         Trap(kind: "dict-duplicate-key", signal: "ILL", reason: .message("Duplicate values for key")),
-        Trap(kind: "overflow-add", signal: "ILL", reason: .headline("Swift runtime failure: arithmetic overflow")),
-        Trap(kind: "overflow-sub", signal: "ILL", reason: .headline("Swift runtime failure: arithmetic overflow")),
-        Trap(kind: "overflow-mul", signal: "ILL", reason: .headline("Swift runtime failure: arithmetic overflow")),
+        Trap(kind: "overflow-add", signal: "ILL", reason: .headline("Swift runtime trap: arithmetic overflow in RuntimeTraps.overflowAdd()")),
+        Trap(kind: "overflow-sub", signal: "ILL", reason: .headline("Swift runtime trap: arithmetic overflow in RuntimeTraps.overflowSub()")),
+        Trap(kind: "overflow-mul", signal: "ILL", reason: .headline("Swift runtime trap: arithmetic overflow in RuntimeTraps.overflowMul()")),
         Trap(kind: "divide-by-zero", signal: "ILL", reason: .message("Division by zero")),
         Trap(kind: "nan-to-int", signal: "ILL", reason: .message("either infinite or NaN")),
         Trap(kind: "negative-to-uint", signal: "ILL", reason: .message("Negative value is not representable")),
@@ -105,12 +105,16 @@ struct TrapTests {
             case .message(let text):
                 #expect(message?.contains(text) == true, "fatal_message \(message ?? "nil"); stderr \(report["stderr_tail"] ?? "nil")")
             case .headline(let text):
-                #expect(headline == text, "headline \(headline ?? "nil")")
+                #expect(headline?.hasPrefix(text) == true, "headline \(headline ?? "nil")")
             case .frame(let function):
                 #expect(functions.contains { $0.contains(function) }, "frames \(functions)")
             case .signalDescription(let text):
                 #expect(backtrace["signal_description"] as? String == text, "\(backtrace["signal_description"] ?? "nil")")
             }
+            // Issue 15: the headline is the one the recordings' table gives this kind (a debug
+            // build is what the test suite runs), never a banner.
+            #expect(headline == SwiftHeadlines.headline(trap.kind, "debug"), "headline \(headline ?? "nil")")
+            #expect(headline?.contains("Backtracing") == false && headline?.contains("***") == false)
         }
     }
 

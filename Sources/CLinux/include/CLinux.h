@@ -184,6 +184,8 @@ int bh_pipe(int fds[2]);
 int bh_set_pipe_size(int fd, int bytes);
 /// fcntl O_NONBLOCK on/off.
 int bh_set_nonblocking(int fd, int on);
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
+int bh_eventfd(void);
 /// memfd_create(name, MFD_CLOEXEC) + ftruncate(size).
 int bh_memfd(const char *name, size_t size);
 /// Like bh_memfd, but sealed at `size` (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL): for a file

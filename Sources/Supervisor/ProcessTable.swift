@@ -1,0 +1,340 @@
+import BulkheadPolicy
+import BulkheadSystem
+import Glibc
+
+/// The process mechanism: every instance's slot, the pids of live main processes, spawning,
+/// signalling, and the one reaper. It owns no policy: what a death means is decided elsewhere;
+/// here a death is reaped, timed, and what it left (breadcrumbs, backtrace, leftovers, OOM
+/// kills) gathered into a `ReapedProcess`.
+///
+/// Reaping has two paths, for a measured reason (docs/ARCHITECTURE.md, "Reaping"): an instance's
+/// main process is reaped through its pidfd (waitid(P_PIDFD): O(1)), and anything else — orphans
+/// a worker left, reparented to us as subreaper — by pid, from the kernel's exit events or a
+/// SIGCHLD's sender, with a wait4(-1) scan when signals coalesced. One wait4(-1) path for all
+/// would cost 36 µs per death plus a 316 µs empty scan at 5000 children (316 per scan at 10000).
+final class ProcessTable {
+    private(set) var slots: [InstanceID: InstanceSlot] = [:]
+    /// Live main processes → their instance. A pid stays here until its death is handled, so
+    /// its kernel exit event can be matched, and leaves before anything can reuse the number.
+    private var pids: [Int32: InstanceID] = [:]
+    /// Kernel exit times (monotonic ns) of our instances' main processes, until reaped.
+    private var exitStamps: [Int32: UInt64] = [:]
+    /// Deaths seen (pidfd readable) whose kernel exit event is still on its way: reaped when it
+    /// comes, or at the deadline (the kernel signals the parent a moment before it sends the
+    /// event). Nothing waits for it on the loop.
+    private var awaitingStamp: [InstanceID: (noticed: Instant, until: Instant)] = [:]
+    /// A wait4(-1) scan is owed (SIGCHLDs coalesce: an orphan's death can hide behind another).
+    private var orphanScanDue: Instant?
+    private(set) var orphansReaped = 0
+    private(set) var exitEventsLost = false
+
+    private let loop: EventLoop
+    private let exitTimes: ExitTimestamps?
+    let launcher: WorkerLauncher
+    let cgroups: CgroupHost?
+    private let backtraceRoot: String
+
+    static let breadcrumbCapacity = 64
+    /// How long a death waits for its kernel exit event before it is handled without one.
+    static let stampWait: Duration = .milliseconds(2)
+
+    init(loop: EventLoop, launcher: WorkerLauncher, cgroups: CgroupHost?, backtraceRoot: String) throws(SystemError) {
+        self.loop = loop
+        self.launcher = launcher
+        self.cgroups = cgroups
+        self.backtraceRoot = backtraceRoot
+        exitTimes = try? ExitTimestamps()
+        if let exitTimes { try loop.register(exitTimes.descriptor, .readable, .exitTimes) }
+    }
+
+    var measuresDetectLatency: Bool { exitTimes != nil }
+
+    func instance(ofPID pid: Int32) -> InstanceID? {
+        pids[pid]
+    }
+
+    // MARK: - Spawning
+
+    struct Spawned {
+        var pid: Int32
+        var stdout: FileDescriptor
+        var stderr: FileDescriptor
+    }
+
+    enum SpawnOutcome {
+        case spawned(Spawned)
+        case failed(SpawnFailure, DeathEvidence?)
+    }
+
+    func spawn(_ id: InstanceID, _ spec: WorkerSpec, notifySocket: String) -> SpawnOutcome {
+        let slot = slots[id] ?? InstanceSlot(id: id, backtraceDirectory: backtraceRoot + "/" + id.description.replacingColons())
+        slots[id] = slot
+        if slot.breadcrumbs == nil {
+            slot.breadcrumbs = try? BreadcrumbFile(name: "bulkhead-breadcrumbs-\(id)", capacity: Self.breadcrumbCapacity)
+        }
+        do {
+            let launched = try launcher.launch(spec, slot: slot, notifySocket: notifySocket)
+            slot.pid = launched.pid
+            slot.spawnedAtWall = WallClock.nowNanoseconds()
+            slot.oomBaseline = slot.cgroup?.oomKills() ?? 0
+            pids[launched.pid] = id
+            if let pidfd = Reaper.pidfd(for: launched.pid) {
+                if let token = try? loop.register(pidfd, .readable, .process(id)) {
+                    slot.pidfd = pidfd
+                    slot.pidfdToken = token
+                } else {
+                    pidfd.close()   // the wait4(-1) scan reaps it instead
+                }
+            }
+            return .spawned(Spawned(pid: launched.pid, stdout: launched.stdout, stderr: launched.stderr))
+        } catch {
+            slot.breadcrumbs = nil   // a failed spawn leaves no fd behind (closed as it goes)
+            let failure = SpawnFailure(kind: error.isResourceShortage ? .resources : .configuration,
+                                       stage: error.stage.rawValue, reason: error.reason)
+            return .failed(failure, DeathEvidence(spawnError: error.description, wallNanoseconds: WallClock.nowNanoseconds(), command: spec.command))
+        }
+    }
+
+    // MARK: - Signals
+
+    /// `group`: the whole process group (the instance's session leader's pgid is its pid) and
+    /// every process left in its cgroup; `process`: the main process only.
+    func send(_ signal: Int32, to id: InstanceID, pid: Int32, scope: SignalScope) {
+        switch scope {
+        case .process:
+            ProcessSignals.signalProcess(pid, signal)
+        case .group:
+            ProcessSignals.signalGroup(pid, signal)
+            if signal == SIGKILL {
+                slots[id]?.killCgroup()
+            } else {
+                slots[id]?.cgroup?.signalAll(signal)
+            }
+        }
+    }
+
+    // MARK: - Reaping
+
+    /// An instance's pidfd became readable at `noticed`: its main process exited. Reaped now
+    /// when its kernel exit event is here (or none will come), else parked until it is.
+    func processExited(_ id: InstanceID, noticed: Instant) -> ReapedProcess? {
+        guard let slot = slots[id], let pid = slot.pid, awaitingStamp[id] == nil else { return nil }
+        if exitTimes != nil && freshStamp(pid, noticed: noticed) == nil {
+            collectExitTimes()
+            if freshStamp(pid, noticed: noticed) == nil, let pidfd = slot.pidfd {
+                // Quiet its pidfd (level-triggered, it would fire every turn) and wait.
+                try? loop.modify(pidfd, [], token: slot.pidfdToken)
+                awaitingStamp[id] = (noticed, noticed + Self.stampWait)
+                return nil
+            }
+        }
+        return reap(slot, noticed: noticed)
+    }
+
+    /// The kernel's exit events arrived: parked deaths whose event is here are reaped, and exits
+    /// of children that are not instances (orphans) are reaped by pid.
+    func exitEventsArrived() -> [ReapedProcess] {
+        collectExitTimes()
+        var reaped: [ReapedProcess] = []
+        for (id, wait) in awaitingStamp {
+            guard let slot = slots[id], let pid = slot.pid, freshStamp(pid, noticed: wait.noticed) != nil else { continue }
+            awaitingStamp[id] = nil
+            if let process = reap(slot, noticed: wait.noticed) { reaped.append(process) }
+        }
+        return reaped
+    }
+
+    /// SIGCHLDs arrived. One from an instance's main process is its pidfd's business; one from
+    /// any other process (an orphan) sends us scanning at once. A scan also follows any death
+    /// within a second, so no zombie lingers longer than that.
+    func childrenSignalled(_ senders: [Int32], _ now: Instant) -> [ReapedProcess] {
+        let unexplained = senders.contains { sender in
+            guard let id = pids[sender] else { return true }
+            return slots[id]?.pidfd == nil
+        }
+        if unexplained { return scan(now) }
+        if orphanScanDue == nil { orphanScanDue = now + .seconds(1) }
+        return []
+    }
+
+    /// The earliest moment something here is due (a parked death, an owed scan).
+    var deadline: Instant? {
+        [awaitingStamp.values.map(\.until).min(), orphanScanDue].compactMap { $0 }.min()
+    }
+
+    /// Parked deaths past their wait are reaped without a kernel stamp; an owed scan is run.
+    func tick(_ now: Instant) -> [ReapedProcess] {
+        var reaped: [ReapedProcess] = []
+        for (id, wait) in awaitingStamp where wait.until <= now {
+            awaitingStamp[id] = nil
+            if let slot = slots[id], let process = reap(slot, noticed: wait.noticed) { reaped.append(process) }
+        }
+        if let due = orphanScanDue, due <= now { reaped += scan(now) }
+        return reaped
+    }
+
+    /// wait4(-1) until nothing is left: orphans, and any instance's main process that had no
+    /// pidfd (or whose pidfd has not been looked at yet).
+    private func scan(_ now: Instant) -> [ReapedProcess] {
+        orphanScanDue = nil
+        collectExitTimes()
+        var reaped: [ReapedProcess] = []
+        while let exit = Reaper.reapOne() {
+            guard let id = pids[exit.pid], let slot = slots[id] else {
+                orphansReaped += 1   // an orphan a worker left behind, reparented to us
+                continue
+            }
+            awaitingStamp[id] = nil
+            reaped.append(gather(slot, exit, noticed: now))
+        }
+        return reaped
+    }
+
+    private func reap(_ slot: InstanceSlot, noticed: Instant) -> ReapedProcess? {
+        guard let pidfd = slot.pidfd, let exit = Reaper.reap(pidfd: pidfd) else { return nil }
+        return gather(slot, exit, noticed: noticed)
+    }
+
+    /// What a death left, gathered right after reaping; the slot is ready for a new process.
+    private func gather(_ slot: InstanceSlot, _ exit: Reaper.Exit, noticed: Instant) -> ReapedProcess {
+        var (latency, latencySource) = detectLatency(pid: exit.pid, noticed: noticed)
+        pids[exit.pid] = nil
+        // Whatever is left of it (grandchildren in its group or cgroup) goes with it. The
+        // backtracer ran as its child and has finished: the process waited for it before dying.
+        let leftovers = slot.cgroup?.members().count ?? 0
+        ProcessSignals.signalGroup(exit.pid, SIGKILL)
+        if leftovers > 0 {
+            // An empty group cannot gain members (only our spawns add them): left alone, it
+            // keeps taking new processes at birth on kernels where a kill would stop that.
+            slot.killCgroup()
+        }
+        let crumbs = slot.breadcrumbs?.read(limit: Self.breadcrumbCapacity)
+        if latency == nil, exitTimes == nil, let dying = crumbs?.dyingStamp, dying > 0, dying <= noticed.nanoseconds {
+            latency = Int64(noticed.nanoseconds - dying)
+            latencySource = "worker exit stamp"
+        }
+        let backtrace = BacktraceFiles.take(directory: slot.backtraceDirectory, pid: exit.pid)
+        let oom = (slot.cgroup?.oomKills() ?? 0) > slot.oomBaseline
+        slot.pid = nil
+        if let pidfd = slot.pidfd {
+            loop.unregister(pidfd, token: slot.pidfdToken)
+            pidfd.close()
+            slot.pidfd = nil
+        }
+        return ReapedProcess(
+            id: slot.id, exit: exit, startedWall: slot.spawnedAtWall, endedWall: WallClock.nowNanoseconds(),
+            detectLatencyMicroseconds: latency.map { $0 / 1000 }, latencySource: latencySource,
+            breadcrumbs: crumbs?.entries ?? [], backtraceJSON: backtrace, leftoversKilled: leftovers, killedForLimit: oom
+        )
+    }
+
+    private func collectExitTimes() {
+        guard let source = exitTimes else { return }
+        var lost = false
+        let events = source.drain(lost: &lost)
+        if lost { exitEventsLost = true }
+        var others: Set<Int32> = []
+        for (pid, nanoseconds) in events {
+            if pids[pid] != nil {
+                // The last thread to go is the moment the process died.
+                exitStamps[pid] = max(exitStamps[pid] ?? 0, nanoseconds)
+            } else {
+                others.insert(pid)
+            }
+        }
+        if !others.isEmpty { reapOrphans(others) }
+    }
+
+    /// The kernel reports exits of every child of ours, and a child that is not an instance's
+    /// main process is an orphan a worker left: reaped now, by pid, so it is not a zombie until
+    /// the next scan. One that is not a zombie yet (a thread of it exited) waits for a scan.
+    private func reapOrphans(_ candidates: Set<Int32>) {
+        var pending = false
+        for pid in candidates {
+            switch Reaper.reap(pid: pid) {
+            case true?: orphansReaped += 1
+            case false?: pending = true
+            case nil: break   // reaped already, or the exit of a spawn that failed
+            }
+        }
+        let soon = MonotonicClock.now() + .milliseconds(10)
+        if pending, orphanScanDue.map({ $0 > soon }) ?? true { orphanScanDue = soon }
+    }
+
+    private func freshStamp(_ pid: Int32, noticed: Instant) -> UInt64? {
+        // A stamp older than a second is an earlier thread's exit, not the death.
+        guard let stamp = exitStamps[pid], stamp + 1_000_000_000 >= noticed.nanoseconds else { return nil }
+        return stamp
+    }
+
+    /// Kernel exit time → the loop noticed. Without kernel events, not measured here (the
+    /// worker's own dying stamp may still give it, see `gather`).
+    private func detectLatency(pid: Int32, noticed: Instant) -> (Int64?, String) {
+        guard exitTimes != nil else {
+            return (nil, "not measured (no kernel exit events: needs CAP_NET_ADMIN)")
+        }
+        defer { exitStamps[pid] = nil }
+        guard let stamp = freshStamp(pid, noticed: noticed) else { return (nil, "not measured (the kernel exit event did not arrive)") }
+        // Stamped after the parent was notified: we were there first.
+        return (stamp >= noticed.nanoseconds ? 0 : Int64(noticed.nanoseconds - stamp), "kernel exit event")
+    }
+
+    // MARK: - Leaving
+
+    /// The instance left the configuration and is stopped.
+    func forget(_ id: InstanceID) {
+        guard let slot = slots.removeValue(forKey: id) else { return }
+        awaitingStamp[id] = nil
+        slot.cgroup?.remove()
+        FileSystem.removeTree(slot.backtraceDirectory)
+    }
+
+    /// Every instance is stopped and the daemon exits: cgroups and directories go, and any
+    /// child still alive (an orphan that left its group) is killed and reaped.
+    func finish(waitingOn signals: borrowing SignalDescriptor, report: (String) -> Void) {
+        for slot in slots.values {
+            slot.cgroup?.remove()
+            FileSystem.removeTree(slot.backtraceDirectory)
+        }
+        cgroups?.removeBase()
+        reapStrays(signals, timeoutNanoseconds: 2_000_000_000, report: report)
+    }
+
+    /// Orphans killed with their instance may still wait to be reaped (the scan runs up to a
+    /// second after a death), and one that left its group for a session of its own, with no
+    /// cgroup to find it, may still run. Leave neither behind.
+    private func reapStrays(_ signals: borrowing SignalDescriptor, timeoutNanoseconds: Int64, report: (String) -> Void) {
+        let deadline = MonotonicClock.now().nanoseconds + UInt64(timeoutNanoseconds)
+        var killed: Set<Int32> = []
+        while true {
+            _ = scan(MonotonicClock.now())
+            let strays = Reaper.children()
+            if strays.isEmpty { break }
+            for pid in strays where ProcessSignals.signalProcess(pid, SIGKILL) == 0 { killed.insert(pid) }
+            let now = MonotonicClock.now().nanoseconds
+            if now >= deadline {
+                report("\(strays.count) processes could not be reaped before exit: \(strays)")
+                break
+            }
+            // The next SIGCHLD (its signalfd becomes readable), or the deadline.
+            _ = signals.waitReadable(milliseconds: Int32(clamping: (deadline - now) / 1_000_000 + 1))
+            _ = try? signals.drain()   // shutting down already: SIGTERMs and SIGCHLDs alike are spent
+        }
+        if !killed.isEmpty { report("killed \(killed.count) orphaned processes of workers at exit") }
+    }
+}
+
+/// One death, reaped, with what the process mechanism gathered.
+struct ReapedProcess {
+    var id: InstanceID
+    var exit: Reaper.Exit
+    var startedWall: Int64
+    var endedWall: Int64
+    var detectLatencyMicroseconds: Int64?
+    var latencySource: String
+    var breadcrumbs: [BreadcrumbFile.Entry]
+    /// The Swift backtracer's report, raw (BulkheadForensics reads it).
+    var backtraceJSON: [UInt8]?
+    var leftoversKilled: Int
+    var killedForLimit: Bool
+}
