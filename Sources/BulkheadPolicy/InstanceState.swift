@@ -59,7 +59,7 @@ enum Phase: Equatable, Sendable {
     var process: RunningProcess? {
         switch self {
         case .starting(let p, _), .running(let p), .stopping(let p, _, _): return p
-        default: return nil
+        case .stopped, .waiting, .spawning, .backoff, .open, .failed, .quarantined: return nil
         }
     }
 
@@ -67,7 +67,7 @@ enum Phase: Equatable, Sendable {
     var isAlive: Bool {
         switch self {
         case .spawning, .starting, .running, .stopping: return true
-        default: return false
+        case .stopped, .waiting, .backoff, .open, .failed, .quarantined: return false
         }
     }
 }

@@ -100,7 +100,7 @@ extension Supervision {
             switch i.phase {
             case .starting(let p, _), .running(let p):
                 watchdogMissed(id, p, spec: spec, now, &actions, reason: "the worker sent WATCHDOG=trigger (it asks to be treated as hung)")
-            default:
+            case .stopped, .waiting, .spawning, .stopping, .backoff, .open, .failed, .quarantined:
                 break
             }
         case .extendTimeout(let extra):
@@ -110,7 +110,9 @@ extension Supervision {
                 update(id) { $0.phase = .starting(p, readyAt: max(readyAt ?? extended, extended)) }
             case .stopping(let p, let cause, let killAt?):
                 update(id) { $0.phase = .stopping(p, cause: cause, killAt: max(killAt, now + extra)) }
-            default:
+            case .stopping(_, _, nil):
+                break   // SIGKILL was already sent: nothing left to extend
+            case .stopped, .waiting, .spawning, .running, .backoff, .open, .failed, .quarantined:
                 break
             }
         }
@@ -127,7 +129,7 @@ extension Supervision {
             case .running(var p):
                 p.watchdogAt = deadline
                 $0.phase = .running(p)
-            default:
+            case .stopped, .waiting, .spawning, .stopping, .backoff, .open, .failed, .quarantined:
                 break
             }
         }

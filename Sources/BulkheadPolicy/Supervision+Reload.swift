@@ -54,7 +54,7 @@ extension Supervision {
                             $0.sameCrash = nil
                             $0.breaker.reset()
                         }
-                    default:
+                    case .stopped, .waiting, .stopping, .backoff, .open, .quarantined:
                         break
                     }
                 }

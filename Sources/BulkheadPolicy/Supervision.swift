@@ -93,7 +93,7 @@ public struct Supervision: Sendable {
         var next: Instant?
         switch i.phase {
         case .backoff(let until), .open(let until): next = until
-        default: next = nil
+        case .stopped, .waiting, .spawning, .starting, .running, .stopping, .failed, .quarantined: next = nil
         }
         return InstanceSnapshot(
             id: i.id, state: i.phase.state, pid: i.phase.process?.pid, startedAt: i.phase.process?.startedAt,
@@ -262,7 +262,7 @@ public struct Supervision: Sendable {
                 $0.cancelScheduledRestart()
                 $0.phase = .stopped
             }
-        default:
+        case .stopped, .spawning, .starting, .running, .stopping, .failed, .quarantined:
             break
         }
     }

@@ -33,9 +33,8 @@ struct ControlSession {
     // Request bytes not handled yet, from `inputStart`.
     private var input: [UInt8] = []
     private var inputStart = 0
-    /// Where the search for the next newline resumes (every byte is looked at once).
-    private var scanned = 0
-    /// The next newline at or after `inputStart`, found once and remembered.
+    /// The next newline at or after `inputStart`: each byte is looked at once, when it arrives
+    /// or when the request before it is consumed.
     private var foundNewline: Int?
     /// The first byte of the request being received arrived then (slow-loris deadline).
     private(set) var requestStartedAt: Instant?
@@ -59,18 +58,14 @@ struct ControlSession {
     /// Read more: a request may come, and one read is all a client gets while a complete
     /// request already waits (what a client can make us hold is one request plus one read).
     var wantsInput: Bool {
-        mutating get {
         switch state {
         case .idle, .executing, .replying: return !inputEnded && !hasCompleteRequest
         case .following: return !inputEnded   // read and dropped: to see the client leave
         case .closing, .closed: return false
         }
-        }
     }
 
-    var hasCompleteRequest: Bool {
-        mutating get { nextNewline() != nil }
-    }
+    var hasCompleteRequest: Bool { foundNewline != nil }
 
     var unhandledInput: Int { input.count - inputStart }
 
@@ -86,7 +81,9 @@ struct ControlSession {
             return []
         case .idle, .executing, .replying:
             if unhandledInput == 0 { requestStartedAt = now }
+            let searchFrom = input.count
             input.append(contentsOf: bytes)
+            if foundNewline == nil { foundNewline = input[searchFrom...].firstIndex(of: 0x0A) }
             if requestExceeds(ControlProtocol.maxRequestBytes) { return refuseTooLarge(now) }
             return []
         }
@@ -109,7 +106,7 @@ struct ControlSession {
     /// The next complete request, if one may be served now: parsed, or the reason it cannot be
     /// (the connection is then closed after the error, as the protocol says).
     mutating func takeRequest(_ now: Instant) -> Result<ControlRequest, ControlFailure>? {
-        guard state == .idle, let newline = nextNewline() else { return nil }
+        guard state == .idle, let newline = foundNewline else { return nil }
         if newline - inputStart > ControlProtocol.maxRequestBytes {
             state = .closing(since: now)
             return .failure(Self.tooLarge)
@@ -223,47 +220,34 @@ struct ControlSession {
         return []
     }
 
-    private mutating func nextNewline() -> Int? {
-        if let found = foundNewline { return found }
-        if let found = input[scanned...].firstIndex(of: 0x0A) {
-            foundNewline = found
-            return found
-        }
-        scanned = input.count
-        return nil
-    }
-
     /// The request being received (or the next complete one) is longer than `limit` bytes.
-    private mutating func requestExceeds(_ limit: Int) -> Bool {
-        if let newline = nextNewline() { return newline - inputStart > limit }
+    private func requestExceeds(_ limit: Int) -> Bool {
+        if let newline = foundNewline { return newline - inputStart > limit }
         return unhandledInput > limit
     }
 
     /// The bytes up to and including `newline` are handled.
     private mutating func consume(through newline: Int, _ now: Instant) {
-        foundNewline = nil
         inputStart = newline + 1
-        scanned = inputStart
         if inputStart == input.count {
             input.removeAll(keepingCapacity: input.capacity <= 128 << 10)
             inputStart = 0
-            scanned = 0
+            foundNewline = nil
             requestStartedAt = nil
         } else {
             // The rest is the start of the next request: its clock starts now at the latest.
             requestStartedAt = now
             if inputStart > 32 << 10 {
                 input.removeFirst(inputStart)
-                scanned -= inputStart
                 inputStart = 0
             }
+            foundNewline = input[inputStart...].firstIndex(of: 0x0A)
         }
     }
 
     private mutating func discardInput() {
         input.removeAll()
         inputStart = 0
-        scanned = 0
         foundNewline = nil
         requestStartedAt = nil
     }

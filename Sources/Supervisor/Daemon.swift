@@ -166,10 +166,14 @@ public final class Daemon {
         output.turnWall = wall
         control.beginTurn(at: wakeInstant)
         let workersUntil = wakeInstant + Self.workerTimePerTurn
+        var workerEvents = 0
         for (event, source) in ready {
-            // Level-triggered: a worker fd not handled this turn (its budget spent) is
-            // reported again on the next.
-            if source.priority == 2 && MonotonicClock.now() >= workersUntil { break }
+            if source.priority == 2 {
+                // Level-triggered: a worker fd not handled this turn (its budget spent) is
+                // reported again on the next; at least one is handled every turn.
+                if workerEvents > 0 && MonotonicClock.now() >= workersUntil { break }
+                workerEvents += 1
+            }
             dispatch(event, source)
         }
         let now = MonotonicClock.now()

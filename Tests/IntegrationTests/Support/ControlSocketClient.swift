@@ -59,12 +59,16 @@ final class RawControlSocket: @unchecked Sendable {
     /// The next line the daemon sends (without its newline); nil at end of stream or timeout.
     func readLine(timeout: Double) -> String? {
         let deadline = Date().addingTimeInterval(timeout)
+        // Bytes before `searched` hold no newline: each byte is looked at once, so a reply of
+        // tens of megabytes in one line is not scanned again for every chunk read.
+        var searched = 0
         while true {
-            if let newline = pending.firstIndex(of: 0x0A) {
+            if let newline = pending[searched...].firstIndex(of: 0x0A) {
                 let line = String(decoding: pending[0..<newline], as: UTF8.self)
                 pending.removeSubrange(0...newline)
                 return line
             }
+            searched = pending.count
             let left = deadline.timeIntervalSinceNow
             guard left > 0 else { return nil }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
