@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/systemd-acceptance and scripts/package-acceptance: a Debian rootfs made by
 # debootstrap and cached under /var/tmp, systemd booted in it as PID 1 with systemd-nspawn (in
 # cgroups of its own, so the host is untouched), and the PASS/FAIL helpers both tests print with.
@@ -44,10 +45,10 @@ nspawn_boot() {
   local name=$1 stage=$2 log=$3
   nspawn_cgroups=()
   if [ -d /sys/fs/cgroup/unified ]; then
-    nspawn_cgroups=(/sys/fs/cgroup/unified/$name)
-    [ -d /sys/fs/cgroup/systemd ] && nspawn_cgroups+=(/sys/fs/cgroup/systemd/$name)
+    nspawn_cgroups=("/sys/fs/cgroup/unified/$name")
+    [ -d /sys/fs/cgroup/systemd ] && nspawn_cgroups+=("/sys/fs/cgroup/systemd/$name")
   elif [ -e /sys/fs/cgroup/cgroup.controllers ]; then
-    nspawn_cgroups=(/sys/fs/cgroup/$name)
+    nspawn_cgroups=("/sys/fs/cgroup/$name")
   fi
   local cg
   for cg in "${nspawn_cgroups[@]}"; do mkdir -p "$cg"; done
