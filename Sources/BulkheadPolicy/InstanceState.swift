@@ -92,8 +92,8 @@ public struct InstanceSnapshot: Equatable, Sendable {
     /// The next automatic step (end of backoff or cooldown), if one is scheduled.
     public var nextAttemptAt: Instant?
     public var wanted: Bool
-    /// Changes whenever any field above does, and is never reused by the same `Supervision`
-    /// (not even for another instance): a cache of anything derived from a snapshot can key
-    /// on it instead of comparing snapshots.
+    /// Set by whoever keeps snapshots (the daemon's status rows): changes whenever any field
+    /// above does and is never reused, so what is derived from a snapshot can be kept by it.
+    /// Policy leaves it 0.
     public var revision: UInt64 = 0
 }

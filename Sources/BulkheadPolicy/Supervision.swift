@@ -19,12 +19,11 @@ public struct Supervision: Sendable {
     var timed = Set<InstanceID>()
     /// Position of each instance in `order`.
     var orderIndex: [InstanceID: Int] = [:]
-    /// Every instance's snapshot, in `order`, kept by `store`: `status` is asked for far more
-    /// often than a thousand snapshots change, and building them all per request (a
-    /// dictionary lookup each) was most of a request's cost.
-    var rows: [InstanceSnapshot] = []
-    /// The last `InstanceSnapshot.revision` handed out.
-    var lastRevision: UInt64 = 0
+    /// Instances written since the mechanism last asked (`takeChanges`), and whether `order`
+    /// changed (a reload added or removed instances): a status view keeps what it derives from
+    /// an instance until that instance is here.
+    var changed = Set<InstanceID>()
+    var orderChanged = true
 
     struct Instance: Sendable {
         var id: InstanceID
@@ -81,12 +80,23 @@ public struct Supervision: Sendable {
 
     public var instanceIDs: [InstanceID] { order }
 
+    /// Every instance, in config order (built per call: status keeps its own rows, see
+    /// `takeChanges`).
     public func snapshot() -> [InstanceSnapshot] {
-        rows
+        order.compactMap { instances[$0].map(snapshot) }
     }
 
     public func snapshot(of id: InstanceID) -> InstanceSnapshot? {
-        orderIndex[id].map { rows[$0] }
+        instances[id].map(snapshot)
+    }
+
+    /// What changed since the last call: the instances written, and whether the order did.
+    public mutating func takeChanges() -> (instances: Set<InstanceID>, orderChanged: Bool) {
+        defer {
+            changed = []
+            orderChanged = false
+        }
+        return (changed, orderChanged)
     }
 
     func snapshot(_ i: Instance) -> InstanceSnapshot {
@@ -163,42 +173,20 @@ public struct Supervision: Sendable {
         store(i)
     }
 
-    /// Every write of an instance goes through here, so `attention` always holds the instances
-    /// `advance` may have to act on (waiting to start, or with a stop pending).
+    /// `order` changed: positions are recomputed.
     mutating func reindexOrder() {
         orderIndex = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
-        // Rows that did not change keep their revision (and whatever was cached for them).
-        let previous = Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        rows = order.compactMap { id in
-            instances[id].map { i in
-                var row = snapshot(i)
-                if let old = previous[id] {
-                    row.revision = old.revision
-                    if row == old { return old }
-                }
-                return stamped(row)
-            }
-        }
+        orderChanged = true
     }
 
+    /// Every write of an instance goes through here, so `attention` always holds the instances
+    /// `advance` may have to act on (waiting to start, or with a stop pending), `timed` the ones
+    /// with a deadline, and `changed` the ones a status view must look at again.
     mutating func store(_ i: Instance) {
         instances[i.id] = i
+        changed.insert(i.id)
         if i.pendingStop != nil || i.phase == .waiting { attention.insert(i.id) }
         if i.phase.deadline != nil { timed.insert(i.id) } else { timed.remove(i.id) }
-        // An instance not in `orderIndex` yet (added by a reload) gets its row from
-        // `reindexOrder`, which the reload calls once it has placed every new instance.
-        if let position = orderIndex[i.id], position < rows.count {
-            var row = snapshot(i)
-            row.revision = rows[position].revision
-            if row != rows[position] { rows[position] = stamped(row) }
-        }
-    }
-
-    mutating func stamped(_ row: InstanceSnapshot) -> InstanceSnapshot {
-        lastRevision += 1
-        var row = row
-        row.revision = lastRevision
-        return row
     }
 
     // MARK: - Moving things along

@@ -86,11 +86,12 @@ extension Daemon: ControlContext {
 
     private func status(_ names: [String], _ format: ControlCommand.StatusFormat, _ now: Instant) -> ControlReply {
         let snapshots: [InstanceSnapshot]
+        status.refresh(&supervision)
         if names.isEmpty {
-            snapshots = supervision.snapshot()
+            snapshots = status.rows
         } else {
             switch resolveNames(names) {
-            case .success(let ids): snapshots = ids.compactMap { supervision.snapshot(of: $0) }
+            case .success(let ids): snapshots = ids.compactMap { status.row(of: $0) }
             case .failure(let failure): return .failure(failure)
             }
         }

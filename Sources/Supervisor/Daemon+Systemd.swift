@@ -32,7 +32,10 @@ extension Daemon {
         let messages = systemd.machine.iterationEnded(
             now,
             startupSettled: { supervision.startupPending().isEmpty },
-            summary: { StatusSummary.line(supervision.snapshot()) }
+            summary: {
+                status.refresh(&supervision)
+                return StatusSummary.line(status.rows)
+            }
         )
         systemd.send(messages)
     }
