@@ -52,6 +52,37 @@ struct NotifySecurityTests {
         }
     }
 
+    @Test("READY=1 from a grandchild that left the group with setsid is dropped and counted",
+          .enabled(if: tool("/usr/bin/setsid") != nil, "setsid (util-linux) is not installed"))
+    func setsidGrandchildReady() async throws {
+        // The main shell runs a second shell, which runs crashlab through setsid(1): crashlab is
+        // the main process's grandchild, on the instance's own socket, but in a session (and so
+        // a process group) of its own.
+        try await withDaemon("""
+        workers:
+          - name: leaver
+            command: [/bin/sh, -c, "/bin/sh -c 'setsid {{crashlab}} --print-env --print sent --notify-ready & wait'; exec sleep 1000"]
+            ready: notify
+            start_timeout: 5m
+        """) { daemon in
+            let spawn = try await daemon.next("leaver:0", "spawn")
+            let main = try #require(DaemonHarness.spawnedPID(spawn.line))
+            try await daemon.nextLine(after: spawn.index, what: "the grandchild about to send READY=1") { $0 == "leaver:0 | sent" }
+            let report = CrashLabReport(daemon.stdoutLines(of: "leaver:0"))
+            let ids = report.ids
+            let sender = try #require(ids["pid"].map(Int32.init), "\(report.lines)")
+            #expect(ids["sid"] == Int(sender) && ids["pgid"] == Int(sender), "not in a session of its own: \(ids)")
+            #expect(ids["ppid"] != Int(main), "a grandchild, not the main process's child: \(ids)")
+            #expect(report.env("NOTIFY_SOCKET") == "@bulkhead/\(daemon.daemonPID)/leaver:0", "\(report.lines)")
+
+            let rejected = try await daemon.next("leaver:0", "notify-rejected", after: spawn.index)
+            #expect(rejected.line.contains("notify message from pid \(sender) dropped (not a process of this instance)"), "\(rejected.line)")
+            let states = try await daemon.status(what: "the rejection counted") { ($0["leaver:0"]?["notify_rejected"] as? Int ?? 0) >= 1 }
+            #expect(states["leaver:0"]?["state"] as? String == "starting", "\(states["leaver:0"] ?? [:])")
+            #expect(daemon.events("ready", of: "leaver:0").isEmpty, "READY=1 from outside the group made the instance ready")
+        }
+    }
+
     @Test("hostile notify traffic from the instance and from a stranger never stops supervision",
           .enabled(if: tool("/usr/bin/python3") != nil, "python3 is not installed (the flooding worker is a python script)"))
     func hostileTraffic() async throws {
