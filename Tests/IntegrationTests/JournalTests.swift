@@ -239,14 +239,22 @@ final class JournalDaemon: @unchecked Sendable {
     }
 
     /// Starts it; with `journalStream`, JOURNAL_STREAM names its stderr pipe as systemd would.
-    func launch(journalStream: Bool = false) async throws {
-        try await offThread { try self.start(journalStream: journalStream) }
+    /// With `sandbox`, it runs in that sandbox's mount namespace, so it talks to that journald.
+    func launch(journalStream: Bool = false, sandbox: JournaldSandbox? = nil) async throws {
+        try await offThread { try self.start(journalStream: journalStream, sandbox: sandbox) }
     }
 
-    private func start(journalStream: Bool) throws {
+    private func start(journalStream: Bool, sandbox: JournaldSandbox?) throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Products.path("bulkhead"))
-        p.arguments = ["daemon", "--config", harness.configPath, "--socket", harness.socketPath, "--no-timestamps"]
+        let arguments = ["daemon", "--config", harness.configPath, "--socket", harness.socketPath, "--no-timestamps"]
+        if let sandbox {
+            // nsenter execs the daemon once it has joined the namespace: the same pid.
+            p.executableURL = URL(fileURLWithPath: JournaldSandbox.nsenter)
+            p.arguments = ["--target", "\(sandbox.namespacePID)", "--mount", "--", Products.path("bulkhead")] + arguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: Products.path("bulkhead"))
+            p.arguments = arguments
+        }
         let err = Pipe()
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NOTIFY_SOCKET")
@@ -282,6 +290,8 @@ final class JournalDaemon: @unchecked Sendable {
         }
         throw IntegrationFailure("the daemon did not answer on \(harness.socketPath): \(stderrText)")
     }
+
+    var pid: Int32 { process?.processIdentifier ?? 0 }
 
     var stderrText: String {
         lock.lock()
