@@ -27,7 +27,7 @@ enum ControlBenchmark {
             instances: \(crashers)
             backtrace: false
             backoff: { initial: 100ms, max: 100ms, jitter: 0 }
-            crash_loop: { max_restarts: 100000000, same_crash: 0 }
+            crash_loop: { max_restarts: 100000, same_crash: 0 }
         """
         let daemon = try BenchDaemon(config: config, watch: ["* spawn:", "* exit:"])
         defer { daemon.stop() }
