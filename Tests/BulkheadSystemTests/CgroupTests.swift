@@ -97,7 +97,7 @@ extension Processes {
                 if Self.layout == .hybrid, let memory {
                     #expect(cgroups.contains(":memory:" + memory.dropFirst("/sys/fs/cgroup/memory".count) + "\n"))
                 }
-                child.stdin!.close()
+                child.closeStdin()
                 let result = child.finish()
                 #expect(result.exit?.exited == 1 && result.exit?.code == 0)
                 #expect(group.members().isEmpty)
@@ -110,7 +110,7 @@ extension Processes {
         static func expectAliveAndAlone(_ child: Child, in group: InstanceCgroup, sourceLocation: SourceLocation = #_sourceLocation) {
             #expect(readUntil(child.stdout.rawValue, contains: "in\n", until: deadline(milliseconds: 5000)) == "in\n", sourceLocation: sourceLocation)
             #expect(group.members() == [child.pid], sourceLocation: sourceLocation)
-            child.stdin!.close()
+            child.closeStdin()
             #expect(child.finish().exit?.code == 0, sourceLocation: sourceLocation)
         }
 

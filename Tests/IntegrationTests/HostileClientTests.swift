@@ -156,8 +156,13 @@ struct HostileClientTests {
             var firstPing = false, closedEarly = false, secondPing = false, closed = false
             var closedAfter = 0.0, sinceSpoke = 0.0, thirdPing = false
         }
-        // A minute of waiting, spent on a thread of its own: the rest of the suite runs meanwhile.
-        try await withDaemon(Self.config) { daemon in
+        // A minute of waiting, spent on a thread of its own: the rest of the suite runs meanwhile
+        // (beside a daemon with nothing to do: a minute of crash loop would only load the machine).
+        try await withDaemon("""
+        workers:
+          - name: steady
+            command: [/bin/sleep, "1000"]
+        """) { daemon in
             let seen = try await offThread {
                 var seen = Observed()
                 let connected = Date()   // before the connects: the daemon's clock starts later
