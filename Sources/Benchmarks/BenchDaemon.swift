@@ -19,8 +19,9 @@ final class BenchDaemon: @unchecked Sendable {
     private let chunkObserver: ((UnsafeRawBufferPointer) -> Void)?
 
     /// `watch`: substrings whose matching lines are counted (`countOf`).
+    /// `environment`: added to the daemon's (NOTIFY_SOCKET, WATCHDOG_USEC).
     init(config: String, watch: [String] = [], keep: @escaping (String) -> Bool = { _ in false },
-         chunkObserver: ((UnsafeRawBufferPointer) -> Void)? = nil) throws {
+         chunkObserver: ((UnsafeRawBufferPointer) -> Void)? = nil, environment extra: [String: String] = [:]) throws {
         directory = NSTemporaryDirectory() + "bulkhead-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let configPath = directory + "/bench.yaml"
@@ -35,6 +36,7 @@ final class BenchDaemon: @unchecked Sendable {
         let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
         var environment = ["PATH=\(Benchmarks.productsDirectory):/usr/bin:/bin"]
         if let lang = ProcessInfo.processInfo.environment["LANG"] { environment.append("LANG=\(lang)") }
+        environment += extra.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let request = SpawnRequest(
             executable: Benchmarks.productsDirectory + "/bulkhead",
             arguments: ["bulkhead", "daemon", "--config", configPath, "--socket", directory + "/control.sock", "--no-timestamps"],

@@ -2,7 +2,7 @@ import BulkheadSystem
 import CLinux
 import Foundation
 
-/// `bulkhead-bench [spawn|detect|restart|control|output|hostile-logs|all] [--instances N] [--lines N] [--no-cgroups]`: runs the real daemon with tiny C workers
+/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|all] [--instances N] [--lines N] [--no-cgroups]`: runs the real daemon with tiny C workers
 /// and prints figures. Timing goals live here, not in tests.
 @main
 enum Benchmarks {
@@ -43,8 +43,8 @@ enum Benchmarks {
         }
         let instances = Int(value(of: "--instances", in: &arguments) ?? "1000") ?? 1000
         let which = arguments.first ?? "all"
-        guard ["spawn", "detect", "restart", "control", "output", "hostile-logs", "all"].contains(which) else {
-            print("usage: bulkhead-bench [spawn|detect|restart|control|output|hostile-logs|all] [--instances N] [--lines N] [--no-cgroups]")
+        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "all"].contains(which) else {
+            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|all] [--instances N] [--lines N] [--no-cgroups]")
             print("  build with `swift build -c release --static-swift-stdlib`; run as root (cgroups, proc connector)")
             exit(which == "--help" || which == "-h" ? 0 : 2)
         }
@@ -55,6 +55,8 @@ enum Benchmarks {
         if all || which == "restart" { try RestartBenchmark.run(instances: instances) }
         if all || which == "control" { try ControlBenchmark.run(instances: instances) }
         if all || which == "output" { try OutputBenchmark.run(lines: Int(value(of: "--lines", in: &arguments) ?? "20000000") ?? 20_000_000) }
+        if all || which == "watchdog" { try WatchdogBenchmark.run(instances: instances) }
+        if all || which == "notify" { try NotifyFloodBenchmark.run() }
         if all || which == "hostile-logs" { try HostileLogsBenchmark.run() }
     }
 

@@ -3,13 +3,24 @@ import CLinux
 import Glibc
 import Testing
 
-/// `CgroupHost` and `InstanceCgroup` on this machine's hierarchy. They run where bulkhead's
-/// hybrid layout exists (cgroup2 at /sys/fs/cgroup/unified, v1 memory) and we are root; on a
-/// pure-v2 machine `CgroupHost` would move this test process into a leaf of its own cgroup,
-/// which a test has no business doing, so they are skipped there.
+/// `CgroupHost` and `InstanceCgroup` on a real hierarchy, in either layout bulkhead meets:
+/// - hybrid (cgroup2 at /sys/fs/cgroup/unified for tracking, v1 memory): run in place, as root;
+/// - pure cgroup v2 (Debian 12's default): `CgroupHost` then moves its process into a leaf of
+///   its own cgroup and turns controllers on below it, which a test process has no business
+///   doing to the host. So they run under `scripts/with-cgroup2` (scripts/test does): alone in
+///   a cgroup of their own, seen as the root of a pure v2 hierarchy. On a hybrid host that
+///   hierarchy has no controllers (they are bound to v1): the memory tests skip there, and run
+///   on a pure v2 host.
 extension Processes {
-    @Suite(.enabled(if: hybridCgroupsAvailable, "needs root and the hybrid cgroup layout (cgroup2 at /sys/fs/cgroup/unified, v1 memory)"))
+    @Suite(.enabled(if: CgroupLayout.current != nil, CgroupLayout.unavailableReason))
     struct CgroupTests {
+        static var layout: CgroupLayout { CgroupLayout.current ?? .hybrid }
+
+        /// The path a process in `path` shows in /proc/PID/cgroup (`0::` + this).
+        static func unifiedPath(_ path: String) -> String {
+            let relative = String(path.dropFirst(layout.mount.count))
+            return relative.isEmpty ? "/" : relative
+        }
 
         /// A daemon-level host and one instance group, torn down whatever happens in `body`:
         /// everything in the group killed, the directories removed.
@@ -36,33 +47,57 @@ extension Processes {
             return try Child.shell(script, withStdin: withStdin, extra: extra, cgroupProcs: procs)
         }
 
-        @Test func theHostFindsTheUnifiedTrackingHierarchyAndV1Memory() throws {
+        @Test func theHostFindsTheTrackingHierarchyAndTheMemoryController() throws {
             try Self.withGroup("host") { host, _ in
                 let name = "bulkhead-systests-\(getpid())-host"
                 let tracking = try #require(host.trackingBase)
-                let memory = try #require(host.memoryBase)
-                #expect(tracking.hasPrefix("/sys/fs/cgroup/unified/") && tracking.hasSuffix("/" + name))
-                #expect(memory.hasPrefix("/sys/fs/cgroup/memory/") && memory.hasSuffix("/" + name))
-                #expect(!host.memoryIsV2)
-                #expect(host.notes.isEmpty, "\(host.notes)")
+                #expect(tracking.hasPrefix(Self.layout.mount + "/") && tracking.hasSuffix("/" + name), "\(tracking)")
                 #expect(FileSystem.info(tracking)?.isDirectory == true)
-                #expect(FileSystem.info(memory)?.isDirectory == true)
+                switch Self.layout {
+                case .hybrid:
+                    let memory = try #require(host.memoryBase)
+                    #expect(memory.hasPrefix("/sys/fs/cgroup/memory/") && memory.hasSuffix("/" + name))
+                    #expect(!host.memoryIsV2)
+                    #expect(host.notes.isEmpty, "\(host.notes)")
+                    #expect(FileSystem.info(memory)?.isDirectory == true)
+                case .pureV2:
+                    // The host moved this process into a leaf and made its own cgroup an inner node.
+                    #expect(FileSystem.readText("/proc/self/cgroup")?.contains("0::/supervisor\n") == true,
+                            "\(FileSystem.readText("/proc/self/cgroup") ?? "")")
+                    #expect(tracking == "/sys/fs/cgroup/" + name)
+                    if Self.layout.hasMemory {
+                        #expect(host.memoryBase == tracking, "v2: one directory tracks and limits")
+                        #expect(host.memoryIsV2)
+                        #expect(host.notes.isEmpty, "\(host.notes)")
+                        let enabled = FileSystem.readText(tracking + "/cgroup.subtree_control") ?? ""
+                        #expect(enabled.contains("memory") && enabled.contains("pids"), "subtree_control: \(enabled)")
+                    } else {
+                        #expect(host.memoryBase == nil)
+                        #expect(host.notes == ["no memory cgroup: limits.memory is not enforced"], "\(host.notes)")
+                    }
+                }
             }
         }
 
         @Test func aChildSpawnedWithCgroupProcsLandsInTheGroup() throws {
-            try Self.withGroup("members", memoryLimit: 256 << 20) { _, group in
+            try Self.withGroup("members", memoryLimit: Self.layout.hasMemory ? 256 << 20 : nil) { _, group in
                 let tracking = try #require(group.trackingPath)
-                let memory = try #require(group.memoryPath)
-                #expect(FileSystem.readText(memory + "/memory.limit_in_bytes") == "\(256 << 20)\n")
+                var memory: String?
+                if Self.layout.hasMemory {
+                    memory = try #require(group.memoryPath)
+                    let limitFile = Self.layout == .hybrid ? "/memory.limit_in_bytes" : "/memory.max"
+                    #expect(FileSystem.readText(memory! + limitFile) == "\(256 << 20)\n")
+                }
 
                 let child = try Self.spawn("echo in; exec cat", into: group, withStdin: true)
                 #expect(readUntil(child.stdout.rawValue, contains: "in\n", until: deadline(milliseconds: 5000)) == "in\n")
                 #expect(group.members() == [child.pid])
                 let cgroups = FileSystem.readText("/proc/\(child.pid)/cgroup") ?? ""
-                #expect(cgroups.contains("0::" + tracking.dropFirst("/sys/fs/cgroup/unified".count) + "\n"))
-                #expect(cgroups.contains(":memory:" + memory.dropFirst("/sys/fs/cgroup/memory".count) + "\n"))
-                child.stdin!.close()
+                #expect(cgroups.contains("0::" + Self.unifiedPath(tracking) + "\n"), "\(cgroups)")
+                if Self.layout == .hybrid, let memory {
+                    #expect(cgroups.contains(":memory:" + memory.dropFirst("/sys/fs/cgroup/memory".count) + "\n"))
+                }
+                child.closeStdin()
                 let result = child.finish()
                 #expect(result.exit?.exited == 1 && result.exit?.code == 0)
                 #expect(group.members().isEmpty)
@@ -75,7 +110,7 @@ extension Processes {
         static func expectAliveAndAlone(_ child: Child, in group: InstanceCgroup, sourceLocation: SourceLocation = #_sourceLocation) {
             #expect(readUntil(child.stdout.rawValue, contains: "in\n", until: deadline(milliseconds: 5000)) == "in\n", sourceLocation: sourceLocation)
             #expect(group.members() == [child.pid], sourceLocation: sourceLocation)
-            child.stdin!.close()
+            child.closeStdin()
             #expect(child.finish().exit?.code == 0, sourceLocation: sourceLocation)
         }
 
@@ -94,7 +129,7 @@ extension Processes {
                 }
                 let child = try Child.shell("echo in; exec cat", withStdin: true, birthCgroup: (directory, unwritable))
                 let cgroups = FileSystem.readText("/proc/\(child.pid)/cgroup") ?? ""
-                #expect(cgroups.contains("0::" + tracking.dropFirst("/sys/fs/cgroup/unified".count) + "\n"))
+                #expect(cgroups.contains("0::" + Self.unifiedPath(tracking) + "\n"), "\(cgroups)")
                 Self.expectAliveAndAlone(child, in: group)
             }
         }
@@ -169,7 +204,8 @@ extension Processes {
             }
         }
 
-        @Test func anOOMKillUnderASmallLimitIsCounted() throws {
+        @Test(.enabled(if: CgroupLayout.current?.hasMemory == true, CgroupLayout.noMemoryReason))
+        func anOOMKillUnderASmallLimitIsCounted() throws {
             try Self.withGroup("oom", memoryLimit: 32 << 20) { _, group in
                 #expect(group.oomKills() == 0)
                 // `tail` keeps everything it reads when there is no newline: 200 MB will not fit.
@@ -184,8 +220,9 @@ extension Processes {
         @Test func removeDeletesTheDirectories() throws {
             let host = CgroupHost(name: "bulkhead-systests-\(getpid())-remove")
             let group = host.instanceGroup(named: "i0", memoryLimit: 64 << 20, pidsLimit: nil)
-            let paths = [group.trackingPath, group.memoryPath, host.trackingBase, host.memoryBase].compactMap { $0 }
-            #expect(paths.count == 4)
+            let paths = Set([group.trackingPath, group.memoryPath, host.trackingBase, host.memoryBase].compactMap { $0 })
+            // Hybrid: tracking and memory groups apart; v2: one directory does both.
+            #expect(paths.count == (Self.layout == .hybrid ? 4 : 2), "\(paths)")
             #expect(paths.allSatisfy { FileSystem.info($0)?.isDirectory == true })
             group.remove()
             host.removeBase()
@@ -194,7 +231,56 @@ extension Processes {
     }
 }
 
-let hybridCgroupsAvailable = getuid() == 0
-    && FileSystem.exists("/sys/fs/cgroup/unified/cgroup.procs")
-    && FileSystem.exists("/sys/fs/cgroup/memory/cgroup.procs")
-    && !FileSystem.exists("/sys/fs/cgroup/cgroup.controllers")
+/// Which cgroup layout the cgroup tests run against, if any.
+enum CgroupLayout: Equatable {
+    /// cgroup2 at /sys/fs/cgroup/unified (tracking), v1 controllers (memory).
+    case hybrid
+    /// Pure cgroup v2 at /sys/fs/cgroup, this process alone at the root of its cgroup
+    /// namespace (`scripts/with-cgroup2`).
+    case pureV2
+
+    static let current: CgroupLayout? = {
+        guard getuid() == 0 else { return nil }
+        if isolatedV2 { return .pureV2 }
+        if FileSystem.exists("/sys/fs/cgroup/unified/cgroup.procs") && FileSystem.exists("/sys/fs/cgroup/memory/cgroup.procs")
+            && !FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") {
+            return .hybrid
+        }
+        return nil
+    }()
+
+    /// Under scripts/with-cgroup2: pure v2 mounted at /sys/fs/cgroup, and our cgroup its root.
+    static var isolatedV2: Bool {
+        getenv("BULKHEAD_TEST_CGROUP2").map { String(cString: $0) } == "1"
+            && FileSystem.exists("/sys/fs/cgroup/cgroup.controllers")
+            && (FileSystem.readText("/proc/self/cgroup") ?? "").split(separator: "\n").contains("0::/")
+    }
+
+    static var unavailableReason: Comment {
+        if getuid() != 0 { return "needs root" }
+        if FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") {
+            return "pure cgroup v2: these tests run alone in a cgroup of their own under scripts/with-cgroup2 (scripts/test does), not in the shared test process"
+        }
+        return "neither the hybrid cgroup layout (cgroup2 at /sys/fs/cgroup/unified, v1 memory) nor pure cgroup v2 under scripts/with-cgroup2"
+    }
+
+    static var noMemoryReason: Comment {
+        "no memory controller in this cgroup v2 hierarchy (a hybrid host binds it to cgroup v1; the hybrid run covers it)"
+    }
+
+    /// Where the tracking hierarchy is mounted.
+    var mount: String {
+        self == .hybrid ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup"
+    }
+
+    /// A memory controller the tests may limit with (v1 memory, or v2 `memory` available here).
+    var hasMemory: Bool {
+        switch self {
+        case .hybrid:
+            return true
+        case .pureV2:
+            let controllers = FileSystem.readText("/sys/fs/cgroup/cgroup.controllers") ?? ""
+            return controllers.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("memory")
+        }
+    }
+}

@@ -61,7 +61,7 @@ extension Processes {
 
         @Test func noExitedChildMeansNil() throws {
             let child = try Child("/bin/cat", [], withStdin: true)
-            defer { child.stdin!.close(); _ = child.finish() }
+            defer { child.closeStdin(); _ = child.finish() }
             #expect(Reaper.reapOne() == nil)
             #expect(ProcFS.stat(child.pid)?.state != "Z")
         }

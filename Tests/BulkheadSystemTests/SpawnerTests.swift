@@ -28,7 +28,7 @@ extension Processes {
             let seen = try onOwnThread { () throws -> (parentBlocked: String?, parentIgnored: String?, blocked: String?, ignored: String?, caught: String?) in
                 try SignalDescriptor.block([SIGUSR1])
                 let child = try Self.startCat()
-                defer { child.stdin!.close(); _ = child.finish() }
+                defer { child.closeStdin(); _ = child.finish() }
                 return (
                     statusField("SigBlk", in: "thread-self"), statusField("SigIgn", in: "self"),
                     statusField("SigBlk", of: child.pid), statusField("SigIgn", of: child.pid), statusField("SigCgt", of: child.pid)
@@ -46,7 +46,7 @@ extension Processes {
 
         @Test func childLeadsItsOwnSessionAndProcessGroup() throws {
             let child = try Self.startCat()
-            defer { child.stdin!.close(); _ = child.finish() }
+            defer { child.closeStdin(); _ = child.finish() }
             let stat = try #require(ProcFS.stat(child.pid))
             #expect(stat.processGroup == child.pid)
             #expect(stat.session == child.pid)
@@ -55,7 +55,7 @@ extension Processes {
 
         @Test func childHasOnlyTheStandardDescriptors() throws {
             let child = try Self.startCat()
-            defer { child.stdin!.close(); _ = child.finish() }
+            defer { child.closeStdin(); _ = child.finish() }
             #expect(openDescriptors(of: child.pid) == [0, 1, 2])
         }
 
@@ -78,7 +78,7 @@ extension Processes {
             // sources take the copy-down path, which this test covers all the same.)
 
             let child = try Self.startCat(extra: [highWrite, low.writeEnd])
-            defer { child.stdin!.close(); _ = child.finish() }
+            defer { child.closeStdin(); _ = child.finish() }
             #expect(openDescriptors(of: child.pid) == [0, 1, 2, 3, 4])
             #expect(target(ofDescriptor: 3, in: child.pid) == target(ofDescriptor: highWrite.rawValue, in: getpid()))
             #expect(target(ofDescriptor: 4, in: child.pid) == target(ofDescriptor: low.writeEnd.rawValue, in: getpid()))
@@ -137,7 +137,7 @@ extension Processes {
                 (resource: Int32(BH_RLIMIT_NOFILE), soft: 64, hard: 128),
                 (resource: Int32(BH_RLIMIT_CORE), soft: 0, hard: 0),
             ])
-            defer { child.stdin!.close(); _ = child.finish() }
+            defer { child.closeStdin(); _ = child.finish() }
             let limits = FileSystem.readText("/proc/\(child.pid)/limits") ?? ""
             func row(_ name: String) -> [Substring] {
                 guard let line = limits.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return [] }

@@ -123,8 +123,8 @@ final class Child {
     let pid: Int32
     let stdout: FileDescriptor
     let stderr: FileDescriptor
-    /// Our end of the child's stdin, when it was asked for.
-    let stdin: FileDescriptor?
+    /// Our end of the child's stdin, when it was asked for; nil once `closeStdin()` closed it.
+    private(set) var stdin: FileDescriptor?
     private var collected: bh_exit?
 
     init(_ executable: String, _ arguments: [String], environment: [String] = ["PATH=/usr/bin:/bin"],
@@ -176,6 +176,14 @@ final class Child {
         let err = readToEnd(stderr.rawValue, until: end)
         if !waitExited(pid, until: end) { _ = bh_kill_group(pid, SIGKILL) }
         return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self), wait())
+    }
+
+    /// Closes our end of its stdin (the child sees end of input), once. Closed a second time,
+    /// the number would close whatever another thread of this process has opened under it
+    /// since — a pipe of Foundation's `Process`, which then crashed the whole test run.
+    func closeStdin() {
+        stdin?.close()
+        stdin = nil
     }
 
     /// Reaps the child (once).

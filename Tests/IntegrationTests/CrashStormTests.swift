@@ -7,6 +7,7 @@ import Testing
 @Suite("Crash storm")
 struct CrashStormTests {
     static let instances = 50
+    static let keep = 100
 
     @Test("50 workers crashing repeatedly: responsive, every death recorded, no zombie, nothing left")
     func storm() async throws {
@@ -17,6 +18,8 @@ struct CrashStormTests {
           # The storm is about the supervisor, not symbolication: 50 backtracers at once
           # would only measure the machine.
           backtrace: false
+        # Fewer reports kept than the storm writes: retention has to choose, and must keep the newest.
+        crash_reports: { keep: \(Self.keep) }
         workers:
           - name: storm
             command: [{{crashlab}}, --die, overflow-add, --after, 50ms]
@@ -85,7 +88,8 @@ struct CrashStormTests {
         }
         let crashExits = daemon.events("exit").filter { $0.contains(": crash (") }
         #expect(crashExits.allSatisfy { DaemonHarness.crashID(in: $0) != nil })
-        let ids = Set(crashExits.compactMap(DaemonHarness.crashID))
+        let idsInOrder = crashExits.compactMap(DaemonHarness.crashID)
+        let ids = Set(idsInOrder)
         #expect(ids.count == crashExits.count, "crash ids are unique")
 
         let workerPIDs = Set(daemon.spawnedPIDs)
@@ -93,9 +97,10 @@ struct CrashStormTests {
         // Reports are written by their own thread; the daemon drains it before it exits.
         let files = Set(((try? FileManager.default.contentsOfDirectory(atPath: daemon.crashDirectory)) ?? [])
             .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) })
-        if ids.count <= 1000 {   // the default retention keeps the newest 1000
-            #expect(ids.isSubset(of: files), "\(ids.subtracting(files).count) crash reports missing")
-        }
+        // The storm wrote more reports than are kept: exactly the newest `keep` are left.
+        #expect(ids.count > keep, "only \(ids.count) crash reports: retention was never needed")
+        let newest = Set(idsInOrder.suffix(keep))
+        #expect(files == newest, "\(newest.subtracting(files).count) of the newest \(keep) reports missing, \(files.subtracting(newest).count) older ones kept")
         let left = Processes.members(ofGroups: workerPIDs).map { "\($0.pid) \($0.stat.state)" }
         #expect(left.isEmpty, "left behind: \(left)")
     }

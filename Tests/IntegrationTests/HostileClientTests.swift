@@ -150,6 +150,47 @@ struct HostileClientTests {
         try daemon.stop()
     }
 
+    @Test("an idle connection is closed 60 s after its last request, not before; one that spoke since stays")
+    func idleConnectionsClose() async throws {
+        struct Observed: Sendable {
+            var firstPing = false, closedEarly = false, secondPing = false, closed = false
+            var closedAfter = 0.0, sinceSpoke = 0.0, thirdPing = false
+        }
+        // A minute of waiting, spent on a thread of its own: the rest of the suite runs meanwhile
+        // (beside a daemon with nothing to do: a minute of crash loop would only load the machine).
+        try await withDaemon("""
+        workers:
+          - name: steady
+            command: [/bin/sleep, "1000"]
+        """) { daemon in
+            let seen = try await offThread {
+                var seen = Observed()
+                let connected = Date()   // before the connects: the daemon's clock starts later
+                let quiet = try RawControlSocket(path: daemon.socketPath)
+                let chatty = try RawControlSocket(path: daemon.socketPath)
+                seen.firstPing = (try? chatty.request(#"{"v":1,"cmd":"ping"}"#))?["ok"] as? Bool == true
+                seen.closedEarly = quiet.waitForClose(timeout: 30)
+                // Half-way: chatty speaks again, so its minute starts over.
+                let spoke = Date()
+                seen.secondPing = (try? chatty.request(#"{"v":1,"cmd":"ping"}"#))?["ok"] as? Bool == true
+                seen.closed = quiet.waitForClose(timeout: 120)
+                seen.closedAfter = Date().timeIntervalSince(connected)
+                seen.sinceSpoke = Date().timeIntervalSince(spoke)
+                seen.thirdPing = (try? chatty.request(#"{"v":1,"cmd":"ping"}"#))?["ok"] as? Bool == true
+                return seen
+            }
+            #expect(seen.firstPing && seen.secondPing)
+            #expect(!seen.closedEarly, "an idle connection was closed within 30 s")
+            #expect(seen.closed, "the idle connection was still open 150 s after it connected")
+            #expect(seen.closedAfter >= 59.5, "closed \(seen.closedAfter) s after connecting: before the 60 s idle timeout")
+            // Closed by its own deadline: the other one, which spoke 30 s in, is still served
+            // (its minute ends about 90 s in).
+            #expect(seen.thirdPing, "the connection that spoke \(seen.sinceSpoke) s earlier was closed too")
+            let status = try await daemon.command(["status"])
+            #expect(status.code == 0, "\(status.stderr)")
+        }
+    }
+
     @Test("beyond the connection cap a client is told busy; freed slots serve again")
     func connectionCap() throws {
         var limit = rlimit()

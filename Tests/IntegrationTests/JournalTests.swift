@@ -136,12 +136,20 @@ struct JournalTests {
         #expect(objects.count == 3, "\(json.stdout) \(json.stderr)")
         #expect(objects.allSatisfy { $0["instance"] as? String == "\(name):0" && $0["priority"] != nil && $0["at"] is String })
 
-        // -f: the backlog, then new lines as they come.
-        let followed = try await offThread {
-            try JournalDaemon.runFor(1.5, ["logs", name, "-n", "1", "-f", "--socket", daemon.harness.socketPath])
+        // -f: the backlog, then new lines as they come: three more ticks after the first, each
+        // in turn (however long a loaded machine takes for them).
+        let follower = try StreamingProcess(Products.path("bulkhead"), ["logs", name, "-n", "1", "-f", "--socket", daemon.harness.socketPath])
+        defer { follower.kill() }
+        let ticks = try await offThread { () -> [Int] in
+            func tick(_ line: String) -> Int? {
+                line.range(of: "| tick ").flatMap { Int(line[$0.upperBound...]) }
+            }
+            guard let first = follower.waitForLine(timeout: Deadline.event, { tick($0) != nil }).flatMap(tick) else { return [] }
+            _ = follower.waitForLine(timeout: Deadline.event) { (tick($0) ?? 0) >= first + 3 }
+            return follower.output.compactMap(tick)
         }
-        let ticks = followed.split(separator: "\n").filter { $0.contains("| tick ") }
-        #expect(ticks.count >= 3, "\(followed)")
+        #expect(ticks.count >= 4, "\(follower.output)")
+        #expect(ticks == Array((ticks.first ?? 0)..<((ticks.first ?? 0) + ticks.count)), "followed ticks not one after another: \(ticks)")
 
         daemon.stop()
         let after = try await daemon.cli(["logs", name, "-n", "2"])
@@ -239,14 +247,22 @@ final class JournalDaemon: @unchecked Sendable {
     }
 
     /// Starts it; with `journalStream`, JOURNAL_STREAM names its stderr pipe as systemd would.
-    func launch(journalStream: Bool = false) async throws {
-        try await offThread { try self.start(journalStream: journalStream) }
+    /// With `sandbox`, it runs in that sandbox's mount namespace, so it talks to that journald.
+    func launch(journalStream: Bool = false, sandbox: JournaldSandbox? = nil) async throws {
+        try await offThread { try self.start(journalStream: journalStream, sandbox: sandbox) }
     }
 
-    private func start(journalStream: Bool) throws {
+    private func start(journalStream: Bool, sandbox: JournaldSandbox?) throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Products.path("bulkhead"))
-        p.arguments = ["daemon", "--config", harness.configPath, "--socket", harness.socketPath, "--no-timestamps"]
+        let arguments = ["daemon", "--config", harness.configPath, "--socket", harness.socketPath, "--no-timestamps"]
+        if let sandbox {
+            // nsenter execs the daemon once it has joined the namespace: the same pid.
+            p.executableURL = URL(fileURLWithPath: JournaldSandbox.nsenter)
+            p.arguments = ["--target", "\(sandbox.namespacePID)", "--mount", "--", Products.path("bulkhead")] + arguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: Products.path("bulkhead"))
+            p.arguments = arguments
+        }
         let err = Pipe()
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NOTIFY_SOCKET")
@@ -283,6 +299,8 @@ final class JournalDaemon: @unchecked Sendable {
         throw IntegrationFailure("the daemon did not answer on \(harness.socketPath): \(stderrText)")
     }
 
+    var pid: Int32 { process?.processIdentifier ?? 0 }
+
     var stderrText: String {
         lock.lock()
         defer { lock.unlock() }
@@ -291,24 +309,6 @@ final class JournalDaemon: @unchecked Sendable {
 
     func cli(_ arguments: [String]) async throws -> (code: Int32, stdout: String, stderr: String) {
         try await offThread { try self.harness.cli(arguments) }
-    }
-
-    /// Runs the CLI for `seconds`, then SIGKILL (not SIGTERM: a process started from a test
-    /// thread inherits that thread's blocked signals); its stdout.
-    static func runFor(_ seconds: Double, _ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Products.path("bulkhead"))
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        usleep(UInt32(seconds * 1_000_000))
-        kill(p.processIdentifier, SIGKILL)
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 
     /// SIGTERM and wait (SIGKILL after 60 s). Safe to call twice.

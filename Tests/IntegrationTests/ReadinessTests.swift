@@ -16,7 +16,7 @@ struct ReadinessTests {
             command: [{{crashlab}}]
             depends_on: [slow]
           - name: patient
-            command: [{{crashlab}}, --notify-ready, 4s]
+            command: [/bin/sh, -c, "while [ ! -e {{dir}}/go ]; do sleep 0.05; done; exec {{crashlab}} --notify-ready"]
             ready: notify
         """) { daemon in
             let spawn = try await daemon.next("slow:0", "spawn")
@@ -29,12 +29,13 @@ struct ReadinessTests {
             let dependent = try await daemon.next("dependent:0", "spawn")
             #expect(dependent.index > ready.index, "the dependent started before its dependency was ready")
 
-            // `patient` sends READY=1 only after 4 s: until then status says starting.
+            // `patient` sends READY=1 only once the test lets it (the file `go`): until then it
+            // cannot have, and status says starting.
             let patientSpawn = try await daemon.next("patient:0", "spawn")
             let states = try await daemon.instances()
-            if !daemon.output.dropFirst(patientSpawn.index).contains(where: { $0.hasPrefix("patient:0 * ready: ") }) {
-                #expect(states["patient:0"]?["state"] as? String == "starting")
-            }
+            #expect(states["patient:0"]?["state"] as? String == "starting", "\(states["patient:0"] ?? [:])")
+            #expect(states["patient:0"]?["pid"] as? Int == DaemonHarness.spawnedPID(patientSpawn.line).map(Int.init))
+            _ = FileManager.default.createFile(atPath: daemon.directory + "/go", contents: nil)
             try await daemon.next("patient:0", "ready", after: patientSpawn.index)
             try await daemon.status(what: "patient running") { $0["patient:0"]?["state"] as? String == "running" }
         }

@@ -189,6 +189,61 @@ struct StopTests {
         }
     }
 
+    @Test("SIGINT to the daemon does what SIGTERM does: every worker stopped, dependents first, exit 0, no zombie, no orphan")
+    func daemonInterrupt() async throws {
+        let daemon = try DaemonHarness("""
+        defaults:
+          stop: { timeout: 10s }
+        workers:
+          - name: db
+            command: [{{crashlab}}, --slow-stop, 200ms, --grandchild]
+          - name: app
+            command: [{{crashlab}}, --slow-stop, 200ms, --grandchild]
+            depends_on: [db]
+          - name: ignorer
+            command: [{{crashlab}}, --ignore-term, --print, armed]
+            stop: { timeout: 500ms }
+        """)
+        try await daemon.launch()
+        let grandchildren: [Int32]
+        do {
+            try await daemon.status(what: "every instance running") { states in
+                states.count == 3 && states.values.allSatisfy { $0["state"] as? String == "running" }
+            }
+            grandchildren = [try await grandchild(of: "db:0", in: daemon), try await grandchild(of: "app:0", in: daemon)]
+            // This one ignores SIGTERM and SIGINT: the way down must still end it, with a SIGKILL
+            // once its stop.timeout has passed.
+            try await daemon.nextLine(what: "ignorer armed") { $0 == "ignorer:0 | armed" }
+        } catch {
+            _ = try? await daemon.shutdown()
+            throw error
+        }
+        let workerPIDs = Set(daemon.spawnedPIDs)
+        #expect(workerPIDs.count == 3)
+
+        let mark = daemon.mark
+        let code = try await daemon.shutdown(signal: SIGINT)
+        #expect(code == 0, "bulkhead exited \(code) after SIGINT")
+        let lines = Array(daemon.output.dropFirst(mark))
+        func index(_ instance: String, _ kind: String) -> Int {
+            lines.firstIndex { $0.hasPrefix("\(instance) * \(kind): ") } ?? -1
+        }
+        for instance in ["db:0", "app:0", "ignorer:0"] {
+            #expect(index(instance, "stop") >= 0, "\(instance) got no stop")
+            let exit = lines.first { $0.hasPrefix("\(instance) * exit: ") } ?? "none"
+            #expect(exit.contains("clean (default: stopped by bulkhead (shutdown))"), "\(instance): \(exit)")
+        }
+        #expect(index("app:0", "exit") >= 0 && index("app:0", "exit") < index("db:0", "stop"), "the dependent stops first: \(lines)")
+        #expect(lines.contains { $0.hasPrefix("ignorer:0 * stop: ") && $0.contains("SIGKILL to the process group") })
+        #expect(lines.contains("bulkhead * daemon: every worker stopped; bulkhead exits"))
+
+        let left = Processes.members(ofGroups: workerPIDs).map { "\($0.pid) \($0.stat.state)" }
+        #expect(left.isEmpty, "left behind in the workers' groups: \(left)")
+        for pid in grandchildren + Array(workerPIDs) {
+            #expect(Processes.isGone(pid), "pid \(pid) (\(Processes.stat(pid).map { String($0.state) } ?? "?")) outlived the daemon")
+        }
+    }
+
     /// The pid of the grandchild an instance's crashlab reported (`crashlab: grandchild PID`).
     func grandchild(of instance: String, in daemon: DaemonHarness) async throws -> Int32 {
         let seen = try await daemon.nextLine(what: "\(instance)'s grandchild") { $0.hasPrefix("\(instance) | crashlab: grandchild ") }

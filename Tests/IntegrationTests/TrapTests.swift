@@ -91,7 +91,10 @@ struct TrapTests {
             #expect((report["action"] as? String)?.hasPrefix("restart") == true, "\(report["action"] ?? "nil")")
             #expect(!((report["fingerprint"] as? String) ?? "").isEmpty)
             let latency = try #require(report["detect_latency_us"] as? Int, "detect_latency_us: \(report["detect_latency_us"] ?? "nil")")
-            #expect(latency > 0 && latency < 5_000_000, "detect_latency_us \(latency)")
+            // 0 is a measurement too: the kernel stamps its exit event just after it notifies
+            // the parent, so a loop already awake can reap the death before its stamp
+            // (Daemon+Reaping.swift, kernelDetectLatency).
+            #expect(latency >= 0 && latency < 5_000_000, "detect_latency_us \(latency)")
 
             // The backtracer ran (stdin /dev/null, interactive=no) and its frames were kept.
             let backtrace = try #require(report["backtrace"] as? [String: Any], "no backtrace in \(report)")

@@ -32,11 +32,12 @@ struct JobWorkerProcessTests {
         // a busy machine: pings can bunch up when the machine is loaded. What must hold is that
         // they keep coming while the executor runs, and stop once it is blocked.
 
+        // Stopped: over two seconds, at most the pings already on their way when the block
+        // began (at most two), where a working pinger sends ten. Only how many: when exactly
+        // they stop depends on how loaded the machine is.
         await run.collect(until: marker.receivedAt + 2_000_000_000)
         let after = run.datagrams.filter { $0.contains("WATCHDOG=1") && $0.receivedAt > marker.receivedAt }
-        let late = after.filter { $0.receivedAt > marker.receivedAt + 700_000_000 }
-        #expect(after.count <= 2, "pings right after the block: \(after.count)")
-        #expect(late.isEmpty, "pings kept coming \(late.map { ($0.receivedAt - marker.receivedAt) / 1_000_000 }) ms after the block")
+        #expect(after.count <= 2, "pings after the block: \(after.map { ($0.receivedAt - marker.receivedAt) / 1_000_000 }) ms")
         #expect(await run.child.waitForExit(until: now()) == nil, "the blocked worker should still be alive")
         #expect(run.breadcrumbs.last == "blocking the executor job=12")
     }
@@ -49,20 +50,21 @@ struct JobWorkerProcessTests {
         let marker = try #require(await run.waitFor("STATUS=hogging main actor at job 6"), "stderr: \(run.stderr)")
         #expect(run.datagrams.filter { $0.contains("WATCHDOG=1") }.count >= 2)
         await run.collect(until: marker.receivedAt + 2_000_000_000)
-        let late = run.datagrams.filter { $0.contains("WATCHDOG=1") && $0.receivedAt > marker.receivedAt + 700_000_000 }
-        #expect(late.isEmpty, "pings kept coming while the main actor was hogged")
+        let after = run.datagrams.filter { $0.contains("WATCHDOG=1") && $0.receivedAt > marker.receivedAt }
+        #expect(after.count <= 2, "pings kept coming while the main actor was hogged: \(after.map { ($0.receivedAt - marker.receivedAt) / 1_000_000 }) ms")
     }
 
     @Test func manualWatchdogSendsOnlyTheWorkersOwnPings() async throws {
-        // Automatic pings would come every 200 ms; this worker pings once per 600 ms job.
+        // Automatic pings would come every 200 ms, nine of them in three 600 ms jobs; this
+        // worker pings once after each job, so counted against the jobs no clock is needed.
         let run = try WorkerRun(
             arguments: ["--warmup-ms", "0", "--lanes", "1", "--job-ms", "600", "--manual-watchdog"],
             environment: ["WATCHDOG_USEC": "400000"]
         )
-        let ready = try #require(await run.waitFor("READY=1"), "stderr: \(run.stderr)")
-        await run.collect(until: ready.receivedAt + 1_500_000_000)
-        let pings = run.datagrams.filter { $0.contains("WATCHDOG=1") }.count
-        #expect(pings >= 1 && pings <= 3, "\(pings) pings in 1.5 s")
+        try #require(await run.waitFor("READY=1") != nil, "stderr: \(run.stderr)")
+        let third = try #require(await run.waitFor("STATUS=processed 3 jobs", within: 60), "stderr: \(run.stderr)")
+        let pings = run.datagrams.filter { $0.contains("WATCHDOG=1") && $0.receivedAt <= third.receivedAt }.count
+        #expect(pings >= 2 && pings <= 3, "\(pings) pings in the time of three jobs: \(run.datagrams.map(\.text))")
     }
 
     @Test func sigtermCancelsRunAndExitsZeroWithinTheGrace() async throws {
@@ -71,13 +73,13 @@ struct JobWorkerProcessTests {
             environment: ["BULKHEAD_STOP_TIMEOUT_USEC": "5000000"]
         )
         try #require(await run.waitFor("STATUS=processed 2 jobs") != nil, "stderr: \(run.stderr)")
-        let sent = now()
         run.child.signal(SIGTERM)
         #expect(await run.waitFor("STOPPING=1") != nil, "datagrams: \(run.datagrams.map(\.text)); stderr: \(run.stderr)")
         let exit = try #require(await run.child.waitForExit(until: deadline(in: 20)))
-        let elapsed = Double(now() - sent) / 1e9
+        // Within the grace as the worker itself timed it: past the grace it would have said so
+        // and ended by the signal, not with exit 0.
         #expect(exit.summary == "exit 0", "stderr: \(run.stderr)")
-        #expect(elapsed < 4.5, "took \(elapsed) s; the grace is 4.5 s")
+        #expect(!run.stderr.contains("after SIGTERM: exiting now"), "stderr: \(run.stderr)")
         #expect(run.stderr.contains("<5>jobworker: SIGTERM received: stopping"))
         #expect(run.stderr.contains("<5>stopped processed="))
         #expect(run.breadcrumbs.contains { $0.hasPrefix("job abandoned (cancelled)") })
@@ -103,7 +105,9 @@ struct JobWorkerProcessTests {
         let exit = try #require(await run.child.waitForExit(until: deadline(in: 20)))
         let elapsed = Double(now() - sent) / 1e9
         #expect(exit.summary == "signal \(SIGTERM)", "stderr: \(run.stderr)")
-        #expect(elapsed > 0.85 && elapsed < 6, "ended \(elapsed) s after SIGTERM; grace 0.9 s")
+        // Not before the grace (a lower bound holds however loaded the machine is); that it was
+        // the grace that ended it, the worker's own line and breadcrumb say.
+        #expect(elapsed > 0.85, "ended \(elapsed) s after SIGTERM; grace 0.9 s")
         #expect(run.stderr.contains("<3>jobworker: still running 900ms after SIGTERM: exiting now"))
         #expect(run.breadcrumbs.last == #"forced exit reason="stop grace over" signal=SIGTERM"#)
         #expect(run.dyingStamp > 0)
@@ -114,12 +118,12 @@ struct JobWorkerProcessTests {
         try #require(await run.waitFor("READY=1") != nil)
         run.child.signal(SIGTERM)
         try #require(await run.waitFor("STOPPING=1") != nil)
-        let sent = now()
         run.child.signal(SIGTERM)
         let exit = try #require(await run.child.waitForExit(until: deadline(in: 20)))
         #expect(exit.summary == "signal \(SIGTERM)")
-        #expect(Double(now() - sent) / 1e9 < 3, "the default grace is 9 s; a second signal must not wait for it")
+        // The second signal ended it, not the (9 s) grace: the worker says which.
         #expect(run.stderr.contains("second signal (SIGTERM) during stop: exiting now"))
+        #expect(!run.stderr.contains("after SIGTERM: exiting now"), "stderr: \(run.stderr)")
         #expect(run.breadcrumbs.last == #"forced exit reason="second signal" signal=SIGTERM"#)
     }
 

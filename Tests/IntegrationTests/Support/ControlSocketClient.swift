@@ -180,6 +180,14 @@ final class StreamingProcess: @unchecked Sendable {
         return process.isRunning ? nil : process.terminationStatus
     }
 
+    /// SIGKILL and wait: a process started from a test thread may have SIGTERM blocked.
+    func kill() {
+        if process.isRunning {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     func terminate() {
         if process.isRunning {
             process.terminate()

@@ -12,6 +12,9 @@ final class DaemonHarness: @unchecked Sendable {
     private let lock = NSCondition()
     private var lines: [String] = []
     private var reader: Thread?
+    /// While set, the reader thread takes nothing from the daemon's stderr: the pipe fills and
+    /// the daemon's output writer falls behind, as behind a slow terminal or log collector.
+    private var readingPaused = false
 
     /// `yaml` may use `{{crashlab}}`, `{{jobworker}}`, `{{state}}` and `{{dir}}` placeholders.
     init(_ yaml: String, name: String = #function) throws {
@@ -64,6 +67,7 @@ final class DaemonHarness: @unchecked Sendable {
         let thread = Thread { [weak self] in
             var pending = Data()
             while true {
+                self?.waitWhileReadingPaused()
                 let chunk = handle.availableData
                 if chunk.isEmpty { break }
                 pending.append(chunk)
@@ -78,6 +82,26 @@ final class DaemonHarness: @unchecked Sendable {
         thread.start()
         reader = thread
         _ = try waitForLine(after: startMark, timeout: 30) { $0.contains("supervising") || $0.hasPrefix("bulkhead: ") }
+    }
+
+    /// Stops reading the daemon's stderr (after the chunk being read, if any).
+    func pauseReading() {
+        lock.lock()
+        readingPaused = true
+        lock.unlock()
+    }
+
+    func resumeReading() {
+        lock.lock()
+        readingPaused = false
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    private func waitWhileReadingPaused() {
+        lock.lock()
+        while readingPaused { lock.wait() }
+        lock.unlock()
     }
 
     private func append(_ line: String) {
@@ -158,6 +182,7 @@ final class DaemonHarness: @unchecked Sendable {
     /// SIGTERM, then waits for the daemon to exit (returns its status).
     @discardableResult
     func stop(signal: Int32 = SIGTERM, timeout: Double = 60) throws -> Int32 {
+        resumeReading()   // a daemon on its way out drains its output: let it
         guard let p = process, p.isRunning else { return process?.terminationStatus ?? 0 }
         kill(p.processIdentifier, signal)
         let deadline = Date().addingTimeInterval(timeout)

@@ -237,3 +237,15 @@ func withDaemon<T>(_ yaml: String, name: String = #function, prepare: (DaemonHar
 func tool(_ path: String) -> String? {
     FileManager.default.isExecutableFile(atPath: path) ? path : nil
 }
+
+/// `2026-11-29T14:03:27.412Z`, as crash reports and `status --json` write times: the daemon's
+/// own clock, for checks that must not depend on when a loaded test thread looked.
+func reportInstant(_ value: Any?) -> Date? {
+    guard let text = value as? String else { return nil }
+    let format = ISO8601DateFormatter()
+    format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return format.date(from: text) ?? {
+        format.formatOptions = [.withInternetDateTime]
+        return format.date(from: text)
+    }()
+}
