@@ -27,6 +27,7 @@ let package = Package(
         .executable(name: "jobworker", targets: ["ExampleWorker"]),
         .executable(name: "bulkhead-bench", targets: ["Benchmarks"]),
         .executable(name: "tinyworker", targets: ["TinyWorker"]),
+        .executable(name: "workerkit-probe", targets: ["WorkerKitProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -108,6 +109,7 @@ let package = Package(
             dependencies: ["BulkheadJSON", "BulkheadSystem", "CLinux"]
         ),
         .testTarget(name: "WorkerKitTests", dependencies: ["WorkerKit", "CLinux"]),
+        .executableTarget(name: "WorkerKitProbe", dependencies: ["WorkerKit"]),
     ]
 )
 
