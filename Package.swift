@@ -83,7 +83,10 @@ let package = Package(
             dependencies: ["CLinux", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(name: "CrashLab", dependencies: ["CLinux"]),
-        .executableTarget(name: "ExampleWorker", dependencies: ["WorkerKit"]),
+        .executableTarget(
+            name: "ExampleWorker",
+            dependencies: ["WorkerKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(name: "TinyWorker"),
         .executableTarget(
             name: "Benchmarks",
