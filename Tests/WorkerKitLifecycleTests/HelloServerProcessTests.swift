@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import WorkerKit
 
 /// `hello-server` as bulkhead runs it with `sockets:`: a real child process that inherits a real
 /// listening socket (held by the test, as bulkhead holds it) at fd 3 with LISTEN_FDS,
@@ -58,7 +59,8 @@ struct HelloServerProcessTests {
 
     @Test func aTrapKillsTheProcessAndTheListeningSocketStillAccepts() async throws {
         let listener = try TestListener()
-        let (server, notify) = try start([], socket: listener)
+        let ring = try BreadcrumbFile()
+        let (server, notify) = try start([], socket: listener, breadcrumbRing: ring)
         try #require(await notify.waitFor("READY=1") != nil, "output: \(server.output.text)")
 
         await #expect(throws: HTTPConnection.Failure.self) { try await HTTPConnection.get(port: listener.port, "/crash") }
@@ -66,6 +68,8 @@ struct HelloServerProcessTests {
         // A Swift trap: SIGILL on x86_64, SIGTRAP on arm64.
         #expect(exit.signal == SIGILL || exit.signal == SIGTRAP, "\(exit); output: \(server.output.text)")
         #expect(await server.output.waitFor("Fatal error: Index out of range", within: 10))
+        // What the crash report will show: the request that killed it, then the trap.
+        #expect(ring.entries.suffix(2) == ["request method=GET n=1 path=/crash", #"trapping reason="GET /crash""#], "\(ring.entries)")
 
         // No process serves the socket now, yet it is still listening: connect succeeds (no
         // ECONNREFUSED) and the client is served by the next instance.
@@ -146,7 +150,8 @@ struct HelloServerProcessTests {
 
     /// Starts hello-server with its notify socket; with `socket`, as a socket-activated child.
     private func start(
-        _ arguments: [String], socket: TestListener?, socketName: String = "http", environment extra: [String: String] = [:]
+        _ arguments: [String], socket: TestListener?, socketName: String = "http", environment extra: [String: String] = [:],
+        breadcrumbRing: BreadcrumbFile? = nil
     ) throws -> (ServerProcess, NotifyReceiver) {
         let notify = try NotifyReceiver()
         var environment = [
@@ -161,7 +166,8 @@ struct HelloServerProcessTests {
             path: try builtProduct("hello-server"),
             arguments: arguments,
             environment: environment,
-            socket: socket.map { (fd: $0.fd, name: socketName) }
+            socket: socket.map { (fd: $0.fd, name: socketName) },
+            breadcrumbRing: breadcrumbRing
         )
         return (server, notify)
     }

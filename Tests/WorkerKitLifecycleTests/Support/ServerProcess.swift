@@ -7,13 +7,17 @@ import Synchronization
 /// /dev/null, stdout and stderr into one pipe the test reads, and — when a socket is passed —
 /// that socket as fd 3 with `LISTEN_FDS=1`, `LISTEN_FDNAMES` and `LISTEN_PID` set to the
 /// child's own pid. Only the child knows its pid before exec, so `/bin/sh` sets `LISTEN_PID=$$`
-/// and execs the program in the same process.
+/// and execs the program in the same process. A breadcrumb ring, when given, follows the
+/// socket (fd 4, or 3 without one) and is named by `BULKHEAD_BREADCRUMBS_FD`.
 final class ServerProcess: @unchecked Sendable {
     let pid: pid_t
     let output: OutputCapture
     private let reaped = Mutex<Int32?>(nil)
 
-    init(path: String, arguments: [String], environment: [String: String], socket: (fd: Int32, name: String)? = nil) throws {
+    init(
+        path: String, arguments: [String], environment: [String: String], socket: (fd: Int32, name: String)? = nil,
+        breadcrumbRing: BreadcrumbFile? = nil
+    ) throws {
         // A socket pair serves as the output pipe: it is made close-on-exec atomically (Swift's
         // Glibc has no pipe2), so no other test's child can inherit it.
         var pipeFDs: [Int32] = [-1, -1]
@@ -31,20 +35,25 @@ final class ServerProcess: @unchecked Sendable {
 
         var variables = environment
         var argv = [path] + arguments
-        if let socket {
-            // dup2 onto 3 clears close-on-exec, so the child inherits exactly this socket there.
-            // The source must not be 3 itself (dup2 to the same fd changes nothing).
-            let source = fcntl(socket.fd, F_DUPFD_CLOEXEC, 100)
+        // dup2 onto 3, 4, … clears close-on-exec, so the child inherits exactly these there. The
+        // sources are moved high first: dup2 onto the same number would change nothing.
+        var sources: [Int32] = []
+        defer { sources.forEach { close($0) } }
+        for fd in [socket?.fd, breadcrumbRing?.fd].compactMap({ $0 }) {
+            let source = fcntl(fd, F_DUPFD_CLOEXEC, 100)
             guard source >= 0 else { throw TestFailure("F_DUPFD_CLOEXEC: errno \(errno)") }
-            posix_spawn_file_actions_adddup2(&actions, source, 3)
-            defer { close(source) }
+            posix_spawn_file_actions_adddup2(&actions, source, 3 + Int32(sources.count))
+            sources.append(source)
+        }
+        if breadcrumbRing != nil {
+            variables["BULKHEAD_BREADCRUMBS_FD"] = String(socket == nil ? 3 : 4)
+        }
+        if let socket {
             variables["LISTEN_FDS"] = "1"
             variables["LISTEN_FDNAMES"] = socket.name
             argv = ["/bin/sh", "-c", #"LISTEN_PID=$$ exec "$0" "$@""#] + argv
-            pid = try Self.spawn(argv: argv, environment: variables, actions: &actions)
-        } else {
-            pid = try Self.spawn(argv: argv, environment: variables, actions: &actions)
         }
+        pid = try Self.spawn(argv: argv, environment: variables, actions: &actions)
         output = OutputCapture(readFD: pipeFDs[0])
     }
 
@@ -173,5 +182,32 @@ final class TestEvent: Sendable {
                 state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: false)
             }
         }
+    }
+}
+
+/// A zero-filled file to pass as the breadcrumb ring, as bulkhead passes a zero-filled memfd:
+/// the worker formats it at its first breadcrumb and maps it shared, so the entries can be read
+/// here after the worker is gone, even after a trap.
+final class BreadcrumbFile: Sendable {
+    let fd: Int32
+
+    init(size: Int = 64 * 1024) throws {
+        var template = Array("/tmp/workerkit-crumbs-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw TestFailure("mkstemp: errno \(errno)") }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        guard ftruncate(fd, off_t(size)) == 0 else {
+            close(fd)
+            throw TestFailure("ftruncate: errno \(errno)")
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// The ring's entries, oldest first, read through WorkerKit's own reader.
+    var entries: [String] {
+        BreadcrumbRing(sharedFileDescriptor: fd)?.entries(limit: 64).map(\.text) ?? []
     }
 }
