@@ -63,9 +63,10 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             serverChannel = try await bootstrap.bind(socket.fileDescriptor) { channel in
                 channelSetup.setup(channel: channel, logger: logger)
             }
-            // NIO's adopting channel calls listen(2) with its own backlog of 128, and the backlog
-            // belongs to the socket, which bulkhead holds across this process's deaths: put the
-            // kernel's maximum back, as systemd's and bulkhead's sockets are opened with.
+            // NIO's adopting channel calls listen(2) again with its own backlog of 128. The
+            // backlog belongs to the socket, which the supervisor holds across this process's
+            // deaths, and it is what queues clients while no instance accepts: put the kernel's
+            // maximum back (systemd's Backlog= defaults to SOMAXCONN too).
             _ = Glibc.listen(socket.fileDescriptor, SOMAXCONN)
         case .address(let host, let port):
             serverChannel = try await bootstrap.bind(host: host, port: port) { channel in
