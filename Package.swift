@@ -27,11 +27,21 @@ let package = Package(
         .executable(name: "jobworker", targets: ["ExampleWorker"]),
         .executable(name: "bulkhead-bench", targets: ["Benchmarks"]),
         .executable(name: "tinyworker", targets: ["TinyWorker"]),
+        .library(name: "WorkerKitLifecycle", targets: ["WorkerKitLifecycle"]),
+        .executable(name: "hello-server", targets: ["HelloServer"]),
+        .executable(name: "workerkit-probe", targets: ["WorkerKitProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        // WorkerKitLifecycle and the hello-server example only (WorkerKit itself stays on swift-log);
+        // swift-nio and swift-nio-extras come with hummingbird anyway: hello-server takes its
+        // inherited socket through NIO's ServerBootstrap, which Hummingbird's API does not offer.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         .target(name: "CLinux"),
@@ -82,7 +92,10 @@ let package = Package(
             dependencies: ["CLinux", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(name: "CrashLab", dependencies: ["CLinux"]),
-        .executableTarget(name: "ExampleWorker", dependencies: ["WorkerKit"]),
+        .executableTarget(
+            name: "ExampleWorker",
+            dependencies: ["WorkerKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(name: "TinyWorker"),
         .executableTarget(
             name: "Benchmarks",
@@ -108,6 +121,36 @@ let package = Package(
             dependencies: ["BulkheadJSON", "BulkheadSystem", "CLinux"]
         ),
         .testTarget(name: "WorkerKitTests", dependencies: ["WorkerKit", "CLinux"]),
+        .target(
+            name: "WorkerKitLifecycle",
+            dependencies: [
+                "WorkerKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "HelloServer",
+            dependencies: [
+                "WorkerKit", "WorkerKitLifecycle",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(name: "WorkerKitProbe", dependencies: ["WorkerKit"]),
+        .testTarget(
+            name: "WorkerKitLifecycleTests",
+            dependencies: [
+                "WorkerKit", "WorkerKitLifecycle",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ]
 )
 

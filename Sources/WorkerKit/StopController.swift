@@ -2,7 +2,7 @@ import Synchronization
 
 /// The one place that knows whether the worker was asked to stop: set by the signal watcher,
 /// read by the context, awaited by `stopRequested()`, and the trigger that cancels `run`.
-final class StopController: Sendable {
+package final class StopController: Sendable {
     private let requested = Atomic<Bool>(false)
     private let state = Mutex(State())
 
@@ -14,17 +14,17 @@ final class StopController: Sendable {
         var nextWaiter: UInt64 = 0
     }
 
-    init() {}
+    package init() {}
 
-    var isRequested: Bool { requested.load(ordering: .acquiring) }
+    package var isRequested: Bool { requested.load(ordering: .acquiring) }
 
     /// The signal that asked for the stop, if one did.
-    var signal: Int32? { state.withLock { $0.signal } }
+    package var signal: Int32? { state.withLock { $0.signal } }
 
     /// Records a stop request. Returns true for the first request only; it runs the registered
     /// actions and wakes every waiter, outside the lock.
     @discardableResult
-    func request(signal: Int32? = nil) -> Bool {
+    package func request(signal: Int32? = nil) -> Bool {
         let work = state.withLock { state -> (actions: [@Sendable () -> Void], waiters: [CheckedContinuation<Void, Never>])? in
             guard !requested.load(ordering: .relaxed) else { return nil }
             requested.store(true, ordering: .releasing)
@@ -46,7 +46,7 @@ final class StopController: Sendable {
     }
 
     /// Runs `action` when a stop is requested (at once if it already was).
-    func onRequest(_ action: @escaping @Sendable () -> Void) {
+    package func onRequest(_ action: @escaping @Sendable () -> Void) {
         let runNow = state.withLock { state -> Bool in
             if requested.load(ordering: .relaxed) { return true }
             state.actions.append(action)
@@ -56,7 +56,7 @@ final class StopController: Sendable {
     }
 
     /// Returns once a stop is requested, or when the calling task is cancelled.
-    func wait() async {
+    package func wait() async {
         let id = state.withLock { state -> UInt64 in
             state.nextWaiter += 1
             return state.nextWaiter

@@ -52,12 +52,15 @@ enum StopSignalWatcher {
     }
 
     /// Starts the watcher thread on the pipe's read end. `grace` nil: only a second signal
-    /// forces the exit.
-    static func start(pipe: Int32, stop: StopController, grace: Duration?, name: String, output: WorkerOutput, ring: BreadcrumbRing) {
+    /// forces the exit. `reaction` names what the stop request does, for the notice line.
+    static func start(
+        pipe: Int32, stop: StopController, grace: Duration?, name: String, output: WorkerOutput, ring: BreadcrumbRing,
+        reaction: String = "cancelling run"
+    ) {
         PosixThread.start(name: "wk-signals") {
             guard let first = nextSignal(pipe, deadline: nil) else { return }
             let graceText = grace.map { "; ending at once in \(describe($0)) or on a second signal" } ?? ""
-            WorkerNotice.write(.notice, name, "\(signalName(first)) received: stopping (cancelling run\(graceText))", to: output)
+            WorkerNotice.write(.notice, name, "\(signalName(first)) received: stopping (\(reaction)\(graceText))", to: output)
             stop.request(signal: first)
 
             let deadline = grace.map { bh_monotonic_ns() &+ MonotonicTime.nanoseconds($0) }

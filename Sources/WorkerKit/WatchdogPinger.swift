@@ -36,14 +36,17 @@ final class WatchdogPinger: Sendable {
     let budget: UInt64
     private let probes: [ExecutorProbe]
     private let socket: NotifySocket
+    private let isAllowed: @Sendable () -> Bool
 
-    /// `watchdogInterval` is `WATCHDOG_USEC`.
-    init(watchdogInterval: Duration, probesMainActor: Bool, socket: NotifySocket) {
+    /// `watchdogInterval` is `WATCHDOG_USEC`. While `isAllowed` answers false no ping is sent
+    /// (the WorkerKitLifecycle service withdraws it once its service group fails).
+    init(watchdogInterval: Duration, probesMainActor: Bool, socket: NotifySocket, isAllowed: @escaping @Sendable () -> Bool = { true }) {
         // A floor keeps a silly WATCHDOG_USEC from turning the thread into a busy loop.
         interval = max(MonotonicTime.nanoseconds(watchdogInterval) / 2, 1_000_000)
         budget = interval / 2
         probes = probesMainActor ? [ExecutorProbe(.globalConcurrent), ExecutorProbe(.mainActor)] : [ExecutorProbe(.globalConcurrent)]
         self.socket = socket
+        self.isAllowed = isAllowed
     }
 
     func start() {
@@ -54,7 +57,7 @@ final class WatchdogPinger: Sendable {
                     probe.launchIfIdle(now: bh_monotonic_ns())
                 }
                 MonotonicTime.sleep(until: cycle &+ budget)
-                if probes.allSatisfy({ $0.ranWithin(budget) }) {
+                if isAllowed(), probes.allSatisfy({ $0.ranWithin(budget) }) {
                     socket.send(.watchdog)
                 }
                 cycle &+= interval

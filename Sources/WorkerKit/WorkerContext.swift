@@ -13,7 +13,7 @@ public final class WorkerContext: Sendable {
     public let breadcrumbs: BreadcrumbRing
     private let socket: NotifySocket
     private let statusMailbox: StatusMailbox
-    let stop: StopController
+    package let stop: StopController
 
     /// A context over the given environment. WorkerKit's `main` makes the one `run` receives;
     /// make your own to test a worker's `run` without a process around it.
@@ -25,7 +25,7 @@ public final class WorkerContext: Sendable {
         self.init(environment: environment, breadcrumbs: breadcrumbs, logger: logger, stop: StopController())
     }
 
-    init(environment: WorkerEnvironment, breadcrumbs: BreadcrumbRing, logger: Logger?, stop: StopController) {
+    package init(environment: WorkerEnvironment, breadcrumbs: BreadcrumbRing, logger: Logger?, stop: StopController) {
         self.environment = environment
         self.breadcrumbs = breadcrumbs
         self.logger = logger ?? Logger(label: environment.displayName)

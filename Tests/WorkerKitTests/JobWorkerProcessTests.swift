@@ -146,7 +146,7 @@ struct JobWorkerProcessTests {
         (["--fail-persistent-at", "2"], Int32(78), "<2>jobworker: run failed (persistent, exit 78): ", "rejected our credentials"),
         (["--fail-transient-every", "2"], Int32(75), "<3>jobworker: run failed (transient, exit 75): ", "upstream timed out"),
         (["--jobs", "3"], Int32(0), "", ""),
-        (["--no-such-flag"], Int32(78), "<2>jobworker: run failed (persistent, exit 78): ", "unknown argument --no-such-flag"),
+        (["--no-such-flag"], Int32(78), "<2>jobworker: run failed (persistent, exit 78): ", "Unknown option '--no-such-flag'"),
     ])
     func exitCodeByClassStandalone(flags: [String], code: Int32, prefix: String, detail: String) async throws {
         // No NOTIFY_SOCKET: the same worker runs standalone, every notification a no-op.
