@@ -47,8 +47,11 @@ public struct Epoll: ~Copyable {
     public mutating func wait(timeoutNanoseconds: Int64?) throws(SystemError) -> [Event] {
         let capacity = Int32(buffer.count)
         let fd = descriptor.rawValue
-        let n = buffer.withUnsafeMutableBufferPointer { bh_epoll_wait(fd, $0.baseAddress, capacity, timeoutNanoseconds ?? -1) }
-        _ = try check("epoll_pwait2", n)
+        // An interruption restarts the whole wait: the loop computes its timeout from a
+        // deadline each turn, so a restarted wait at worst wakes a turn late by the signal's time.
+        let n = try retrying("epoll_pwait2") {
+            buffer.withUnsafeMutableBufferPointer { bh_epoll_wait(fd, $0.baseAddress, capacity, timeoutNanoseconds ?? -1) }
+        }
         var events: [Event] = []
         events.reserveCapacity(Int(n))
         for i in 0..<Int(n) {

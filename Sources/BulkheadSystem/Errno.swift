@@ -31,11 +31,26 @@ public struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {
     public static let wouldBlock: Int32 = EAGAIN
 }
 
-/// Calls a CLinux function that returns >= 0 or -errno.
+// The two conventions of the calls below this module, each checked in one place: CLinux's
+// wrappers return >= 0 or -errno; Glibc's functions return -1 and set errno. EINTR is retried
+// here and nowhere else (no CLinux wrapper loops on it).
+
+/// Checks a CLinux result (>= 0 or -errno) of a call that cannot be interrupted.
 @inline(__always)
 public func check<T: BinaryInteger>(_ call: String, _ result: T) throws(SystemError) -> T {
     if result < 0 { throw SystemError(negated: result, call) }
     return result
+}
+
+/// Calls a CLinux function (>= 0 or -errno) again while it is interrupted (EINTR).
+@inline(__always)
+public func retrying<T: BinaryInteger>(_ call: String, _ body: () -> T) throws(SystemError) -> T {
+    while true {
+        let result = body()
+        if result >= 0 { return result }
+        if Int64(result) == -Int64(EINTR) { continue }
+        throw SystemError(negated: result, call)
+    }
 }
 
 /// Calls a libc function that returns -1 and sets errno; retries EINTR.

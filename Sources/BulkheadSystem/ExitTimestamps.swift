@@ -28,6 +28,7 @@ public final class ExitTimestamps {
                 lost = true
                 continue
             }
+            if n == -EINTR { continue }
             if n <= 0 { break }
             for i in 0..<Int(n) { out.append((buffer[i].pid, buffer[i].timestamp_ns)) }
             if n < capacity { break }

@@ -43,19 +43,32 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
     }
 
     public func writeAll(_ bytes: [UInt8]) throws(SystemError) {
-        let rc = bytes.withUnsafeBytes { bh_write_all(rawValue, $0.baseAddress, $0.count) }
-        _ = try check("write", rc)
+        let result = bytes.withUnsafeBytes { writeEverything($0) }
+        if let error = result { throw error }
     }
 
+    /// write(2) until every byte is written (blocking descriptors), EINTR retried.
     public func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
-        _ = try check("write", bh_write_all(rawValue, bytes.baseAddress, bytes.count))
+        if let error = writeEverything(bytes) { throw error }
     }
 
     /// A string's bytes, written from where they are (no copy into an array first).
     public func writeAll(_ text: String) throws(SystemError) {
         var text = text
-        let rc = text.withUTF8 { bh_write_all(rawValue, $0.baseAddress, $0.count) }
-        _ = try check("write", rc)
+        let result = text.withUTF8 { writeEverything(UnsafeRawBufferPointer($0)) }
+        if let error = result { throw error }
+    }
+
+    private func writeEverything(_ bytes: UnsafeRawBufferPointer) -> SystemError? {
+        var offset = 0
+        while offset < bytes.count {
+            do {
+                offset += try retryingEINTR("write") { Glibc.write(rawValue, bytes.baseAddress! + offset, bytes.count - offset) }
+            } catch {
+                return error
+            }
+        }
+        return nil
     }
 
     public func setNonBlocking(_ on: Bool) throws(SystemError) {
@@ -64,8 +77,6 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "fd \(rawValue)" }
 
-    /// The same file at BH_HIGH_FD_BASE or above: where every long-lived fd of the daemon goes,
-    /// so that spawning a worker never has to close them (see `bh_spawn`).
     /// poll(POLLIN) for at most `milliseconds`, EINTR retried: whether it became readable.
     public func waitReadable(milliseconds: Int32) -> Bool {
         var p = pollfd(fd: rawValue, events: Int16(POLLIN), revents: 0)
@@ -76,6 +87,8 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The same file at BH_HIGH_FD_BASE or above: where every long-lived fd of the daemon goes,
+    /// so that spawning a worker never has to close them (see `bh_spawn`).
     public func movedHigh() -> FileDescriptor {
         FileDescriptor(rawValue: bh_fd_move_high(rawValue))
     }
@@ -86,7 +99,7 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
 
     /// open(2) with O_CLOEXEC.
     public static func open(_ path: String, _ flags: Int32, mode: Int32 = 0o644) throws(SystemError) -> FileDescriptor {
-        FileDescriptor(rawValue: try check("open \(path)", bh_open(path, flags, mode)))
+        FileDescriptor(rawValue: try retrying("open \(path)") { bh_open(path, flags, mode) })
     }
 }
 

@@ -5,19 +5,19 @@ import Glibc
 public enum FileSystem {
     /// The whole file (at most `limit` bytes), or nil if it cannot be read.
     public static func read(_ path: String, limit: Int = 16 << 20) -> [UInt8]? {
-        let fd = bh_open(path, O_RDONLY, 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+        guard let file = try? FileDescriptor.open(path, O_RDONLY) else { return nil }
+        defer { file.close() }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while out.count < limit {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, min($0.count, limit - out.count)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
+            let wanted = min(chunk.count, limit - out.count)
+            let n = chunk.withUnsafeMutableBytes { raw -> Int? in
+                // A regular file never says "would block": nil here is a failure.
+                (try? file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<wanted]))) ?? nil
             }
-            if n == 0 { break }
-            out.append(contentsOf: chunk[0..<n])
+            guard let read = n else { return nil }
+            guard read > 0 else { break }
+            out.append(contentsOf: chunk[0..<read])
         }
         return out
     }
@@ -29,13 +29,15 @@ public enum FileSystem {
     /// Writes to `path.tmp` then renames over `path`: readers see the old or the new file, whole.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: Int32 = 0o644) throws(SystemError) {
         let temporary = path + ".tmp"
-        let fd = try check("open \(temporary)", bh_open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode))
-        let rc = bytes.withUnsafeBytes { bh_write_all(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        if rc < 0 {
+        let file = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        do {
+            try file.writeAll(bytes)
+        } catch {
+            file.close()
             unlink(temporary)
-            throw SystemError(negated: rc, "write \(temporary)")
+            throw SystemError(error.errno, "write \(temporary)")
         }
+        file.close()
         if rename(temporary, path) != 0 {
             let e = errno
             unlink(temporary)
@@ -45,11 +47,13 @@ public enum FileSystem {
 
     /// Writes a small value into an existing file (cgroup and proc knobs).
     public static func writeValue(_ path: String, _ text: String) throws(SystemError) {
-        let fd = try check("open \(path)", bh_open(path, O_WRONLY, 0))
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        let rc = bytes.withUnsafeBytes { bh_write_all(fd, $0.baseAddress, $0.count) }
-        _ = try check("write \(path)", rc)
+        let file = try FileDescriptor.open(path, O_WRONLY)
+        defer { file.close() }
+        do {
+            try file.writeAll(text)
+        } catch {
+            throw SystemError(error.errno, "write \(path)")
+        }
     }
 
     /// mkdir -p with `mode` for the directories it creates.

@@ -1,10 +1,11 @@
-import BulkheadPolicy
 import CLinux
 
-/// The daemon's only clocks. Policy gets `Instant`s from here, never reads one itself.
+/// The daemon's only clocks. Policy never reads one: the supervisor turns these into `Instant`s
+/// (Supervisor's MonotonicClock+Instant.swift), so this layer knows nothing of policy.
 public enum MonotonicClock {
-    public static func now() -> Instant {
-        Instant(nanoseconds: bh_monotonic_ns())
+    /// CLOCK_MONOTONIC in nanoseconds.
+    public static func nanoseconds() -> UInt64 {
+        bh_monotonic_ns()
     }
 }
 
@@ -14,9 +15,9 @@ public enum WallClock {
         bh_realtime_ns()
     }
 
-    /// Converts a monotonic instant to wall-clock nanoseconds, using the current offset.
-    public static func wallNanoseconds(of instant: Instant) -> Int64 {
+    /// Wall-clock nanoseconds of a monotonic time, using the current offset between the clocks.
+    public static func wallNanoseconds(ofMonotonic nanoseconds: UInt64) -> Int64 {
         let offset = bh_realtime_ns() - Int64(bitPattern: bh_monotonic_ns())
-        return Int64(bitPattern: instant.nanoseconds) + offset
+        return Int64(bitPattern: nanoseconds) + offset
     }
 }

@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// The sending side of the sd_notify protocol, for bulkhead's own service manager: one
@@ -14,20 +15,12 @@ public struct NotifySender: Sendable {
 
     /// socket(2) `AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK`, aimed at `address`.
     public init(address: String) throws(SystemError) {
+        guard address.hasPrefix("@") || address.hasPrefix("/") else { throw SystemError(EAFNOSUPPORT, "NOTIFY_SOCKET \(address)") }
         var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        var bytes = Array(address.utf8)
-        let abstract = bytes.first == UInt8(ascii: "@")
-        guard abstract || bytes.first == UInt8(ascii: "/") else { throw SystemError(EAFNOSUPPORT, "NOTIFY_SOCKET \(address)") }
-        if abstract { bytes[0] = 0 }
-        let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        // A path needs its terminating NUL inside sun_path; an abstract name does not.
-        guard bytes.count + (abstract ? 0 : 1) <= capacity, bytes.count > 1 else { throw SystemError(ENAMETOOLONG, "NOTIFY_SOCKET \(address)") }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-        }
+        let length = bh_unix_address(address, &addr)
+        guard length > 0, address.utf8.count > 1 else { throw SystemError(ENAMETOOLONG, "NOTIFY_SOCKET \(address)") }
         socketAddress = addr
-        addressLength = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (abstract ? 0 : 1))
+        addressLength = socklen_t(length)
         self.address = address
         let fd = try retryingEINTR("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
         descriptor = FileDescriptor(rawValue: fd).movedHigh()

@@ -17,7 +17,7 @@ public enum Reaper {
     /// One exited child, or nil when none is waiting.
     public static func reapOne() -> Exit? {
         var raw = bh_exit()
-        guard bh_reap_any(&raw) == 1 else { return nil }
+        guard (try? retrying("wait4") { bh_reap_any(&raw) }) == 1 else { return nil }
         return Exit(
             pid: raw.pid, exited: raw.exited == 1, code: raw.code, coreDumped: raw.core_dumped == 1,
             userMicroseconds: raw.user_us, systemMicroseconds: raw.system_us, maxResidentKiB: raw.max_rss_kib
@@ -28,9 +28,9 @@ public enum Reaper {
     /// still runs, nil when it is not our child (any more).
     public static func reap(pid: Int32) -> Bool? {
         var raw = bh_exit()
-        switch bh_reap_pid(pid, &raw) {
-        case 1: return true
-        case 0: return false
+        switch try? retrying("wait4", { bh_reap_pid(pid, &raw) }) {
+        case 1?: return true
+        case 0?: return false
         default: return nil
         }
     }
@@ -38,7 +38,7 @@ public enum Reaper {
     /// Reaps the child behind `pidfd` if it has exited (O(1), unlike wait4(-1)).
     public static func reap(pidfd: FileDescriptor) -> Exit? {
         var raw = bh_exit()
-        guard bh_reap_pidfd(pidfd.rawValue, &raw) == 1 else { return nil }
+        guard (try? retrying("waitid(P_PIDFD)") { bh_reap_pidfd(pidfd.rawValue, &raw) }) == 1 else { return nil }
         return Exit(
             pid: raw.pid, exited: raw.exited == 1, code: raw.code, coreDumped: raw.core_dumped == 1,
             userMicroseconds: raw.user_us, systemMicroseconds: raw.system_us, maxResidentKiB: raw.max_rss_kib

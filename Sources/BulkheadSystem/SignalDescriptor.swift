@@ -33,7 +33,7 @@ public struct SignalDescriptor: ~Copyable {
     public func drain() throws(SystemError) -> [Delivery] {
         var out: [Delivery] = []
         var info = bh_signal_info()
-        while try check("read(signalfd)", bh_signalfd_read(descriptor.rawValue, &info)) == 1 {
+        while try retrying("read(signalfd)", { bh_signalfd_read(descriptor.rawValue, &info) }) == 1 {
             out.append(Delivery(signal: info.signo, senderPID: info.sender_pid, senderUID: info.sender_uid))
         }
         return out

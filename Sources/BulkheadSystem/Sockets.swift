@@ -26,8 +26,8 @@ public struct NotifySocket: Sendable {
     public func receive(into buffer: inout [UInt8]) throws(SystemError) -> Datagram? {
         var info = bh_datagram()
         let fd = descriptor.rawValue
-        let rc = buffer.withUnsafeMutableBytes { bh_notify_receive(fd, $0.baseAddress, $0.count, &info) }
-        guard try check("recvmsg", rc) == 1 else { return nil }
+        let rc = try retrying("recvmsg") { buffer.withUnsafeMutableBytes { bh_notify_receive(fd, $0.baseAddress, $0.count, &info) } }
+        guard rc == 1 else { return nil }
         return Datagram(
             bytes: buffer[0..<Int(info.length)], truncated: info.truncated != 0,
             senderPID: info.has_credentials != 0 ? info.pid : nil,
@@ -44,8 +44,7 @@ public struct NotifySocket: Sendable {
 
     /// A client's side: one datagram to `name` (path or `@abstract`).
     public static func send(_ text: String, to name: String) throws(SystemError) {
-        let rc = Array(text.utf8).withUnsafeBytes { bh_notify_send(name, $0.baseAddress, $0.count) }
-        _ = try check("sendto \(name)", rc)
+        _ = try retrying("sendto \(name)") { Array(text.utf8).withUnsafeBytes { bh_notify_send(name, $0.baseAddress, $0.count) } }
     }
 }
 
@@ -56,19 +55,14 @@ public struct PeerCredentials: Sendable, Equatable {
 }
 
 public enum UnixStream {
-    public static func listen(path: String, backlog: Int32 = 512) throws(SystemError) -> FileDescriptor {
-        FileDescriptor(rawValue: try check("listen on \(path)", bh_unix_listen(path, backlog))).movedHigh()
-    }
-
     /// A waiting connection, or nil.
     public static func accept(_ listener: FileDescriptor) throws(SystemError) -> FileDescriptor? {
-        let rc = bh_unix_accept(listener.rawValue)
-        if rc == -EAGAIN || rc == -EWOULDBLOCK { return nil }
-        return FileDescriptor(rawValue: try check("accept4", rc)).movedHigh()
-    }
-
-    public static func connect(path: String) throws(SystemError) -> FileDescriptor {
-        FileDescriptor(rawValue: try check("connect \(path)", bh_unix_connect(path)))
+        do {
+            return FileDescriptor(rawValue: try retrying("accept4") { bh_unix_accept(listener.rawValue) }).movedHigh()
+        } catch {
+            if error.errno == EAGAIN || error.errno == EWOULDBLOCK { return nil }
+            throw error
+        }
     }
 
     public static func peerCredentials(_ fd: FileDescriptor) throws(SystemError) -> PeerCredentials {
@@ -81,10 +75,6 @@ public enum UnixStream {
 
     /// send(MSG_DONTWAIT): the bytes taken, 0 when the peer's buffer is full.
     public static func sendSome(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int {
-        Int(try check("send", bh_send_nonblocking(fd.rawValue, bytes.baseAddress, bytes.count)))
-    }
-
-    public static func setTimeouts(_ fd: FileDescriptor, receiveMilliseconds: Int32, sendMilliseconds: Int32) {
-        _ = bh_set_socket_timeouts(fd.rawValue, receiveMilliseconds, sendMilliseconds)
+        Int(try retrying("send") { bh_send_nonblocking(fd.rawValue, bytes.baseAddress, bytes.count) })
     }
 }

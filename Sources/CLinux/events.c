@@ -56,10 +56,7 @@ int bh_epoll_wait(int epfd, bh_event *events, int max_events, int64_t timeout_ns
         ts.tv_nsec = timeout_ns % 1000000000ll;
         tsp = &ts;
     }
-    int n;
-    do {
-        n = epoll_pwait2(epfd, raw, max_events, tsp, NULL);
-    } while (n < 0 && errno == EINTR);
+    int n = epoll_pwait2(epfd, raw, max_events, tsp, NULL);
     if (n < 0) return -errno;
     for (int i = 0; i < n; i++) {
         events[i].events = raw[i].events;
@@ -89,10 +86,7 @@ int bh_signalfd_open(const int *signals, int count) {
 
 int bh_signalfd_read(int fd, bh_signal_info *out) {
     struct signalfd_siginfo info;
-    ssize_t n;
-    do {
-        n = read(fd, &info, sizeof info);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = read(fd, &info, sizeof info);
     if (n < 0) return errno == EAGAIN ? 0 : -errno;
     if (n != sizeof info) return -EIO;
     out->signo = (int)info.ssi_signo;

@@ -56,7 +56,6 @@ int bh_exit_events_read(int fd, bh_exit_event *out, int capacity) {
     while (stored < capacity) {
         ssize_t n = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
         if (n < 0) {
-            if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             return stored > 0 ? stored : -errno;
         }
@@ -112,7 +111,6 @@ int bh_proc_events_read(int fd, bh_proc_event *out, int capacity) {
     while (stored < capacity) {
         ssize_t n = recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
         if (n < 0) {
-            if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             return stored > 0 ? stored : -errno;
         }

@@ -64,34 +64,8 @@ int bh_memfd_clear(int fd, size_t size) {
     return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size) < 0 ? -errno : 0;
 }
 
-int bh_close_from(int first) {
-    return syscall(SYS_close_range, (unsigned)first, ~0u, 0) < 0 ? -errno : 0;
-}
-
-int bh_dup_cloexec(int fd, int min) {
-    int rc = fcntl(fd, F_DUPFD_CLOEXEC, min);
-    return rc < 0 ? -errno : rc;
-}
-
 int bh_open(const char *path, int flags, int mode) {
-    int fd;
-    do {
-        fd = open(path, flags | O_CLOEXEC, mode);
-    } while (fd < 0 && errno == EINTR);
+    int fd = open(path, flags | O_CLOEXEC, mode);
     return fd < 0 ? -errno : fd;
 }
 
-ssize_t bh_write_all(int fd, const void *bytes, size_t length) {
-    const char *p = bytes;
-    size_t left = length;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -errno;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    return (ssize_t)length;
-}

@@ -16,10 +16,6 @@ int bh_become_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0;
 }
 
-int bh_set_parent_death_signal(int sig) {
-    return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) < 0 ? -errno : 0;
-}
-
 static void fill_exit(pid_t pid, int status, const struct rusage *ru, bh_exit *out) {
     out->pid = pid;
     if (WIFEXITED(status)) {
@@ -39,10 +35,7 @@ static void fill_exit(pid_t pid, int status, const struct rusage *ru, bh_exit *o
 int bh_reap_any(bh_exit *out) {
     int status = 0;
     struct rusage ru;
-    pid_t pid;
-    do {
-        pid = wait4(-1, &status, WNOHANG, &ru);
-    } while (pid < 0 && errno == EINTR);
+    pid_t pid = wait4(-1, &status, WNOHANG, &ru);
     if (pid < 0) return -errno;
     if (pid == 0) return 0;
     fill_exit(pid, status, &ru, out);
@@ -52,10 +45,7 @@ int bh_reap_any(bh_exit *out) {
 int bh_reap_pid(pid_t target, bh_exit *out) {
     int status = 0;
     struct rusage ru;
-    pid_t pid;
-    do {
-        pid = wait4(target, &status, WNOHANG, &ru);
-    } while (pid < 0 && errno == EINTR);
+    pid_t pid = wait4(target, &status, WNOHANG, &ru);
     if (pid < 0) return -errno;
     if (pid == 0) return 0;
     fill_exit(pid, status, &ru, out);
@@ -67,10 +57,7 @@ int bh_reap_pidfd(int pidfd, bh_exit *out) {
     siginfo_t info;
     struct rusage ru;
     memset(&info, 0, sizeof info);
-    long rc;
-    do {
-        rc = syscall(SYS_waitid, 3 /* P_PIDFD */, pidfd, &info, WEXITED | WNOHANG, &ru);
-    } while (rc < 0 && errno == EINTR);
+    long rc = syscall(SYS_waitid, 3 /* P_PIDFD */, pidfd, &info, WEXITED | WNOHANG, &ru);
     if (rc < 0) return -errno;
     if (info.si_pid == 0) return 0;
     out->pid = info.si_pid;
@@ -92,10 +79,6 @@ int bh_reap_pidfd(int pidfd, bh_exit *out) {
 int bh_pidfd_open(pid_t pid) {
     long fd = syscall(SYS_pidfd_open, pid, 0);
     return fd < 0 ? -errno : (int)fd;
-}
-
-int bh_pidfd_send_signal(int pidfd, int sig) {
-    return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
 int bh_kill_group(pid_t pgid, int sig) {

@@ -9,8 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-// Fills a sockaddr_un from a path or an '@abstract' name; returns its length or -ENAMETOOLONG.
-static int make_address(const char *name, struct sockaddr_un *addr) {
+int bh_unix_address(const char *name, struct sockaddr_un *addr) {
     memset(addr, 0, sizeof *addr);
     addr->sun_family = AF_UNIX;
     size_t len = strlen(name);
@@ -25,7 +24,7 @@ static int make_address(const char *name, struct sockaddr_un *addr) {
 
 int bh_notify_socket(const char *name, int receive_buffer) {
     struct sockaddr_un addr;
-    int addr_len = make_address(name, &addr);
+    int addr_len = bh_unix_address(name, &addr);
     if (addr_len < 0) return addr_len;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -errno;
@@ -52,10 +51,7 @@ int bh_notify_receive(int fd, void *buffer, size_t capacity, bh_datagram *out) {
     msg.msg_iovlen = 1;
     msg.msg_control = control.bytes;
     msg.msg_controllen = sizeof control.bytes;
-    ssize_t n;
-    do {
-        n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
     if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
     memset(out, 0, sizeof *out);
     out->truncated = (size_t)n > capacity || (msg.msg_flags & MSG_TRUNC);
@@ -87,58 +83,19 @@ int bh_notify_receive(int fd, void *buffer, size_t capacity, bh_datagram *out) {
 
 int bh_notify_send(const char *name, const void *bytes, size_t length) {
     struct sockaddr_un addr;
-    int addr_len = make_address(name, &addr);
+    int addr_len = bh_unix_address(name, &addr);
     if (addr_len < 0) return addr_len;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
-    ssize_t n;
-    do {
-        n = sendto(fd, bytes, length, MSG_NOSIGNAL, (struct sockaddr *)&addr, (socklen_t)addr_len);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = sendto(fd, bytes, length, MSG_NOSIGNAL, (struct sockaddr *)&addr, (socklen_t)addr_len);
     int e = errno;
     close(fd);
     return n < 0 ? -e : 0;
 }
 
-int bh_unix_listen(const char *path, int backlog) {
-    struct sockaddr_un addr;
-    int addr_len = make_address(path, &addr);
-    if (addr_len < 0) return addr_len;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return -errno;
-    if (bind(fd, (struct sockaddr *)&addr, (socklen_t)addr_len) < 0) goto fail;
-    if (listen(fd, backlog) < 0) goto fail;
-    return fd;
-fail:;
-    int e = errno;
-    close(fd);
-    return -e;
-}
-
 int bh_unix_accept(int fd) {
-    int client;
-    do {
-        client = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    } while (client < 0 && errno == EINTR);
+    int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     return client < 0 ? -errno : client;
-}
-
-int bh_unix_connect(const char *path) {
-    struct sockaddr_un addr;
-    int addr_len = make_address(path, &addr);
-    if (addr_len < 0) return addr_len;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    int rc;
-    do {
-        rc = connect(fd, (struct sockaddr *)&addr, (socklen_t)addr_len);
-    } while (rc < 0 && errno == EINTR);
-    if (rc < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    return fd;
 }
 
 int bh_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
@@ -152,18 +109,8 @@ int bh_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
 }
 
 ssize_t bh_send_nonblocking(int fd, const void *bytes, size_t length) {
-    ssize_t n;
-    do {
-        n = send(fd, bytes, length, MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = send(fd, bytes, length, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
     return n;
 }
 
-int bh_set_socket_timeouts(int fd, int receive_ms, int send_ms) {
-    struct timeval rcv = { receive_ms / 1000, (receive_ms % 1000) * 1000 };
-    struct timeval snd = { send_ms / 1000, (send_ms % 1000) * 1000 };
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof rcv) < 0) return -errno;
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof snd) < 0) return -errno;
-    return 0;
-}

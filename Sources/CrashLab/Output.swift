@@ -11,7 +11,13 @@ enum Output {
 
     static func write(_ bytes: UnsafeBufferPointer<UInt8>, to fd: Int32) {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-        _ = bh_write_all(fd, base, bytes.count)
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, base + offset, bytes.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
     }
 
     /// One `crashlab: …` diagnostic line on stderr.

@@ -59,19 +59,10 @@ public struct NotifySocket: Sendable, Hashable {
     /// name's exact bytes, no terminator), as sd_notify does.
     private static func connect(_ fd: Int32, to address: String) -> Bool {
         var socketAddress = sockaddr_un()
-        socketAddress.sun_family = sa_family_t(AF_UNIX)
-        var name = Array(address.utf8)
-        let abstract = name.first == UInt8(ascii: "@")
-        if abstract { name[0] = 0 }
-        let capacity = MemoryLayout.size(ofValue: socketAddress.sun_path)
-        guard !name.isEmpty, name.count < capacity else { return false }
-        withUnsafeMutableBytes(of: &socketAddress.sun_path) { path in
-            path.copyBytes(from: name)
-        }
-        let pathOffset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
-        let length = socklen_t(pathOffset + name.count + (abstract ? 0 : 1))
+        let length = bh_unix_address(address, &socketAddress)   // the one AF_UNIX address builder
+        guard length > 0 else { return false }
         let result = withUnsafePointer(to: &socketAddress) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(length)) }
         }
         return result == 0
     }

@@ -180,7 +180,7 @@ func inSingleThreadedCopy(milliseconds: Int = 20_000, _ body: () -> [String: Str
     if pid == 0 {
         channel.readEnd.close()
         let text = body().map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
-        _ = Array(text.utf8).withUnsafeBytes { bh_write_all(channel.writeEnd.rawValue, $0.baseAddress, $0.count) }
+        try? channel.writeEnd.writeAll(Array(text.utf8))
         _exit(0)
     }
     channel.writeEnd.close()

@@ -1,12 +1,14 @@
 // CLinux: the Linux calls Swift's Glibc module does not expose (they sit behind _GNU_SOURCE or are
 // macros), wrapped as plain functions. Each wrapper is a thin translation: no policy lives here.
-// Return convention: >= 0 success, -errno on failure (no reliance on the thread's errno).
+// Return convention: >= 0 success, -errno on failure (no reliance on the thread's errno). No
+// wrapper retries EINTR: the Swift side does, in one place (`retrying` in BulkheadSystem).
 #ifndef BULKHEAD_CLINUX_H
 #define BULKHEAD_CLINUX_H
 
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,8 +96,6 @@ int bh_reap_pid(pid_t pid, bh_exit *out);
 int bh_reap_pidfd(int pidfd, bh_exit *out);
 /// pidfd_open(pid, 0) (syscall 434).
 int bh_pidfd_open(pid_t pid);
-/// pidfd_send_signal(pidfd, sig, NULL, 0).
-int bh_pidfd_send_signal(int pidfd, int sig);
 /// kill(-pgid, sig).
 int bh_kill_group(pid_t pgid, int sig);
 /// kill(pid, sig).
@@ -195,10 +195,6 @@ int bh_memfd_sealed(const char *name, size_t size);
 /// fallocate(PUNCH_HOLE | KEEP_SIZE) over [0, size): zeroes the file and frees its pages,
 /// without the truncate a sealed memfd refuses.
 int bh_memfd_clear(int fd, size_t size);
-/// close_range(first, ~0U, 0).
-int bh_close_from(int first);
-/// fcntl(F_DUPFD_CLOEXEC, min).
-int bh_dup_cloexec(int fd, int min);
 /// open(path, flags | O_CLOEXEC, mode).
 int bh_open(const char *path, int flags, int mode);
 
@@ -226,18 +222,15 @@ int bh_notify_receive(int fd, void *buffer, size_t capacity, bh_datagram *out);
 /// Sends one datagram to an AF_UNIX path or '@abstract' name (an sd_notify client).
 int bh_notify_send(const char *name, const void *bytes, size_t length);
 
-/// An AF_UNIX stream socket listening on `path`, SOCK_CLOEXEC | SOCK_NONBLOCK.
-int bh_unix_listen(const char *path, int backlog);
 /// accept4(SOCK_CLOEXEC | SOCK_NONBLOCK). Returns the fd, -EAGAIN when none is waiting.
 int bh_unix_accept(int fd);
-/// connect() to an AF_UNIX stream path, SOCK_CLOEXEC, blocking.
-int bh_unix_connect(const char *path);
+/// Fills `addr` for an AF_UNIX path or an '@abstract' name (the sd_notify address forms);
+/// returns the address's length, or -ENAMETOOLONG when it does not fit (or is empty).
+int bh_unix_address(const char *name, struct sockaddr_un *addr);
 /// SO_PEERCRED.
 int bh_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 /// send(MSG_NOSIGNAL | MSG_DONTWAIT).
 ssize_t bh_send_nonblocking(int fd, const void *bytes, size_t length);
-/// SO_RCVTIMEO / SO_SNDTIMEO in milliseconds.
-int bh_set_socket_timeouts(int fd, int receive_ms, int send_ms);
 
 // MARK: users
 
@@ -277,8 +270,6 @@ int bh_proc_events_read(int fd, bh_proc_event *out, int capacity);
 
 // MARK: misc
 
-/// prctl(PR_SET_PDEATHSIG).
-int bh_set_parent_death_signal(int sig);
 /// Whether a process started with clone3(CLONE_INTO_CGROUP) in the cgroup v2 directory
 /// `cgroup_fd` lives: 1 yes, 0 it was killed at birth (kernels that apply an earlier
 /// cgroup.kill of that group to it), -errno when clone3 cannot place it at all.
@@ -291,8 +282,6 @@ int bh_set_thread_nice(int nice_value);
 int bh_thread_nice(void);
 /// getrlimit/setrlimit(RLIMIT_NOFILE): raise the soft limit to the hard limit; returns it.
 int64_t bh_raise_fd_limit(void);
-/// Writes all bytes, retrying EINTR and short writes (blocking fds).
-ssize_t bh_write_all(int fd, const void *bytes, size_t length);
 
 // MARK: breadcrumbs (the shared ring a worker writes and bulkhead reads after its death)
 

@@ -1,5 +1,4 @@
-import BulkheadPolicy
-import BulkheadSystem
+import CLinux
 import Glibc
 
 /// The AF_UNIX stream calls the control socket needs beyond `UnixStream`: each step on its own
@@ -10,26 +9,19 @@ package enum UnixSocketCalls {
     package static func stream(nonBlocking: Bool = true) throws(SystemError) -> FileDescriptor {
         var type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         if nonBlocking { type |= Int32(SOCK_NONBLOCK.rawValue) }
-        let fd = socket(AF_UNIX, type, 0)
-        if fd < 0 { throw SystemError(errno, "socket(AF_UNIX)") }
-        return FileDescriptor(rawValue: fd)
+        return FileDescriptor(rawValue: try retryingEINTR("socket(AF_UNIX)") { socket(AF_UNIX, type, 0) })
     }
 
-    /// Calls `body` with a `sockaddr_un` for `path`; ENAMETOOLONG when it does not fit.
+    /// Calls `body` with a `sockaddr_un` for `path` (or an `@abstract` name); ENAMETOOLONG when
+    /// it does not fit.
     package static func withAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) throws(SystemError) -> R {
         var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard !bytes.isEmpty, bytes.count < capacity, !bytes.contains(0) else {
-            throw SystemError(ENAMETOOLONG, "control socket path \(path) (at most \(capacity - 1) bytes)")
+        let length = bh_unix_address(path, &address)
+        guard length > 0, !path.utf8.contains(0) else {
+            throw SystemError(ENAMETOOLONG, "socket path \(path) (at most \(MemoryLayout.size(ofValue: address.sun_path) - 1) bytes)")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-        }
-        let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + bytes.count + 1)
         return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(length)) }
         }
     }
 
@@ -39,7 +31,7 @@ package enum UnixSocketCalls {
     }
 
     package static func listen(_ fd: FileDescriptor, backlog: Int32) throws(SystemError) {
-        if Glibc.listen(fd.rawValue, backlog) != 0 { throw SystemError(errno, "listen") }
+        _ = try retryingEINTR("listen") { Glibc.listen(fd.rawValue, backlog) }
     }
 
     /// connect(2). Returns 0 or the errno (EINPROGRESS/EAGAIN for a non-blocking socket whose
@@ -56,8 +48,8 @@ package enum UnixSocketCalls {
     /// SO_RCVTIMEO and SO_SNDTIMEO (connect to a Unix socket waits by the send timeout).
     package static func setTimeouts(_ fd: FileDescriptor, receive: Duration?, send: Duration?) {
         func set(_ option: Int32, _ duration: Duration?) {
-            let ns = duration?.nanoseconds ?? 0
-            var value = timeval(tv_sec: Int(ns / 1_000_000_000), tv_usec: Int((ns % 1_000_000_000) / 1000))
+            let (seconds, attoseconds) = duration?.components ?? (0, 0)
+            var value = timeval(tv_sec: Int(clamping: seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
             _ = setsockopt(fd.rawValue, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
         }
         set(SO_RCVTIMEO, receive)
