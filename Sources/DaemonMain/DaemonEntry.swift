@@ -22,6 +22,8 @@ enum DaemonEntry {
         } catch {
             return fail("\(error)\nfix the config and start again (check it with `bulkhead check-config \(path)`).")
         }
+        DescriptorLimit.raise()
+        if let refusal = DescriptorLimit.refusal(loaded) { return fail(refusal) }
         let journalStamps = getenv("JOURNAL_STREAM") != nil
         let daemon: Daemon
         do {
@@ -42,7 +44,17 @@ enum DaemonEntry {
         do {
             let config = try ConfigLoader.load(path: path)
             let instances = config.workers.reduce(0) { $0 + $1.instances }
-            FileDescriptor.standardOutput.writeLine("\(path): valid (\(config.workers.count) workers, \(instances) instances)")
+            // Against this process's limit, raised as the daemon raises its own: a unit's
+            // LimitNOFILE= may differ from the shell's.
+            DescriptorLimit.raise()
+            if let refusal = DescriptorLimit.refusal(config) {
+                FileDescriptor.standardError.writeLine("\(path): \(refusal)")
+                return 1
+            }
+            if let warning = FileDescriptorBudget.journalStreamWarning(config) {
+                FileDescriptor.standardError.writeLine("\(path): warning: \(warning)")
+            }
+            FileDescriptor.standardOutput.writeLine("\(path): valid (\(config.workers.count) workers, \(instances) instances, ~\(FileDescriptorBudget.needed(config)) of \(DescriptorLimit.current()) fds)")
             return 0
         } catch {
             FileDescriptor.standardError.writeLine("\(error)")

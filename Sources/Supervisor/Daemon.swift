@@ -57,11 +57,14 @@ public final class Daemon {
     var wakeInstant = Instant.zero
     var counters = Counters()
     var reportFailureLog = RateLimitedLog()
+    var journalRefusalLog = RateLimitedLog()
 
     struct Counters {
         /// Crash reports the disk refused (each kept in memory until written, or lost).
         var reportsNotSaved = 0
         var outputLinesDropped = 0
+        /// `journal-direct` spawns journald refused (their output went through bulkhead).
+        var journalRefusals = 0
     }
 
     /// Loop time spent on deaths, output and notify messages per turn, and on spawning: what is
@@ -76,7 +79,7 @@ public final class Daemon {
         daemonPID = getpid()
         SignalDescriptor.ignore(SIGPIPE)
         try Reaper.becomeSubreaper()
-        _ = bh_raise_fd_limit()
+        DescriptorLimit.raise()
         loop = try EventLoop()
         signals = try SignalDescriptor(Self.handledSignals)
         try loop.register(signals.descriptor, .readable, .signals)
@@ -88,7 +91,7 @@ public final class Daemon {
         let sink = OutputSinks.make(config.output.journal, timestamps: options.timestamps)
         events = SupervisorEvents(sink: sink)
         output = OutputPipeline(loop: loop, sink: sink, config: config.output)
-        notify = NotifyReceiver(loop: loop, daemonPID: getpid())
+        notify = try NotifyReceiver(loop: loop, daemonPID: getpid())
         reports = CrashReportStore(directory: config.stateDir + "/crashes", retention: config.crashReports)
         supervision = Supervision(config: config, seed: options.seed == 0 ? UInt64(bitPattern: WallClock.nowNanoseconds()) : options.seed)
         try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)
@@ -137,7 +140,7 @@ public final class Daemon {
         for warning in startWarnings {
             events.publish(SupervisorEvent(.daemon, nil, priority: 3, message: warning))
         }
-        warnIfDescriptorsShort()
+        warnIfJournalStreamsShort()
         perform(supervision.startAll(MonotonicClock.now()))
         output.sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)
         while !(shutdownRequested && supervision.isQuiescent) {
@@ -198,8 +201,8 @@ public final class Daemon {
             control.reportsWritten(MonotonicClock.now())
         case .output(let id, let stream):
             output.readable(id, stream)
-        case .notify(let id):
-            receiveNotifications(id)
+        case .notify:
+            receiveNotifications()
         case .process(let id):
             if let death = processes.processExited(id, noticed: wakeInstant) { handleDeath(death) }
         case .controlListener:
@@ -271,9 +274,9 @@ public final class Daemon {
         ))
     }
 
-    func warnIfDescriptorsShort() {
-        if let shortfall = FileDescriptorBudget.current().shortfall(instances: supervision.instanceIDs.count) {
-            emit(SupervisorEvent(.daemon, nil, priority: 3, message: shortfall))
+    func warnIfJournalStreamsShort() {
+        if let warning = FileDescriptorBudget.journalStreamWarning(supervision.config) {
+            emit(SupervisorEvent(.daemon, nil, priority: 4, message: warning))
         }
     }
 
@@ -300,6 +303,7 @@ public final class Daemon {
             // fail halfway is refused whole.
             groupID = try Self.controlGroupID(config.control.group)
             try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)
+            if let refusal = DescriptorLimit.refusal(config) { throw ReloadRefusal(refusal) }
         } catch {
             emit(SupervisorEvent(.reload, nil, priority: 3, message: "reload refused, nothing changed: \(error)"))
             return .refused("\(error)")
@@ -313,8 +317,14 @@ public final class Daemon {
             emit(SupervisorEvent(.reload, nil, priority: 3, message: "control socket: could not apply the new control.mode/control.group: \(error)"))
         }
         perform(actions)
-        warnIfDescriptorsShort()
+        warnIfJournalStreamsShort()
         return .applied(summary)
+    }
+
+    /// A valid config that cannot be applied here (it does not fit the fd limit).
+    struct ReloadRefusal: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
     }
 
     // MARK: - Exit
@@ -322,7 +332,7 @@ public final class Daemon {
     private func finish() {
         control.stop()
         output.sink.beginIteration(wallNanoseconds: WallClock.nowNanoseconds())
-        notify.closeAll()
+        notify.close()
         processes.finish(waitingOn: signals) { emit(SupervisorEvent(.daemon, nil, priority: 4, message: $0)) }
         reports.drain(timeoutNanoseconds: 5_000_000_000)
         emit(SupervisorEvent(.daemon, nil, priority: 5, message: "every worker stopped; bulkhead exits"))

@@ -1,71 +1,66 @@
 import BulkheadPolicy
 import BulkheadSystem
 
-/// The sd_notify protocol, per instance (SPEC §4): each instance's own datagram socket, and the
-/// check that a datagram comes from the instance's main process or a process in its process
-/// group (`systemd-notify` run by a shell worker, or deeper: a script the worker runs). Another
-/// instance's process or a stranger is dropped and counted. No process outside the instance's
-/// session can join that group (setpgid stays within a session), and each instance has a
-/// session of its own.
+/// The sd_notify protocol (SPEC §4): one datagram socket for every instance, as systemd has one
+/// for every unit, so 10,000 instances cost one fd here, not 10,000. Which instance a datagram
+/// speaks for is decided by its sender's pid (SCM_CREDENTIALS, filled in by the kernel): the
+/// instance whose main process it is, or whose process group it is in (`systemd-notify` run by
+/// a shell worker, or deeper: a script the worker runs). Each instance leads a session of its
+/// own, and setpgid cannot cross sessions, so no process outside an instance can join its group.
+/// Anything else — a process that left its instance's group, a stranger, an oversized datagram —
+/// is dropped and counted: against the instance whose cgroup holds the sender when there is one,
+/// else against no instance (`rejectedTotal`).
 final class NotifyReceiver {
-    private struct Endpoint {
-        var socket: NotifySocket
-        var token: UInt64
-    }
-
-    private var endpoints: [InstanceID: Endpoint] = [:]
-    private var buffer = [UInt8](repeating: 0, count: NotifyMessage.maxDatagram)
+    /// The one socket; its name goes into every worker's environment.
+    let socket: NotifySocket
+    private let token: UInt64
     private let loop: EventLoop
-    private let daemonPID: Int32
-    /// Dropped datagrams per instance, and in all.
+    private var buffer = [UInt8](repeating: 0, count: NotifyMessage.maxDatagram)
+    /// Dropped datagrams per instance they could be pinned on, and in all.
     private(set) var rejected: [InstanceID: Int] = [:]
     private(set) var rejectedTotal = 0
+    private var rejectedFromStrangers = 0
 
-    static let datagramsPerTurn = 64
+    /// Datagrams read per loop turn: the socket's queue is the only buffer, and what is left is
+    /// read on the next turn (the loop's time budget keeps deaths and requests going meanwhile).
+    static let datagramsPerTurn = 256
 
-    init(loop: EventLoop, daemonPID: Int32) {
-        self.loop = loop
-        self.daemonPID = daemonPID
+    /// Who sent a datagram, as the process table knows it.
+    struct Senders {
+        /// The instance whose main process has this pid (live, or dead and not yet handled).
+        var mainProcess: (Int32) -> InstanceID?
+        /// The instance whose cgroup holds this pid (for counting a rejection against it).
+        var cgroupOwner: (Int32) -> InstanceID?
     }
 
-    /// The instance's socket, opened if it is not: its name goes into the worker's environment.
-    func socketName(for id: InstanceID) throws(SystemError) -> String {
-        if let endpoint = endpoints[id] { return endpoint.socket.name }
-        let socket = try NotifySocket(name: "@bulkhead/\(daemonPID)/\(id)", receiveBuffer: 64 << 10)
+    init(loop: EventLoop, daemonPID: Int32) throws(SystemError) {
+        self.loop = loop
+        // The kernel queues at most net.unix.max_dgram_qlen datagrams however large the buffer;
+        // the buffer bounds their bytes.
+        socket = try NotifySocket(name: "@bulkhead/\(daemonPID)/notify", receiveBuffer: 1 << 20)
         do {
-            let token = try loop.register(socket.descriptor, .readable, .notify(id))
-            endpoints[id] = Endpoint(socket: socket, token: token)
-            return socket.name
+            token = try loop.register(socket.descriptor, .readable, .notify)
         } catch {
             socket.close()
             throw error
         }
     }
 
-    /// The instance has no process and will not soon (a failed spawn, or it left): its socket
-    /// goes, so an instance that cannot start holds no fd.
-    func release(_ id: InstanceID) {
-        guard let endpoint = endpoints.removeValue(forKey: id) else { return }
-        loop.unregister(endpoint.socket.descriptor, token: endpoint.token)
-        endpoint.socket.close()
-    }
-
-    /// The instance forgets what was counted for it (it left the configuration).
+    /// The instance left the configuration: what was counted for it goes.
     func forget(_ id: InstanceID) {
-        release(id)
         rejected[id] = nil
     }
 
-    func closeAll() {
-        for id in Array(endpoints.keys) { release(id) }
+    func close() {
+        loop.unregister(socket.descriptor, token: token)
+        socket.close()
     }
 
-    /// What arrived on the instance's socket (at most `datagramsPerTurn`): the notifications of
-    /// the datagrams its processes sent, in order, and a line for the first of a burst of
-    /// dropped ones.
-    func receive(_ id: InstanceID, mainPID: Int32?) -> (notifications: [Supervision.Notification], events: [SupervisorEvent]) {
-        guard let socket = endpoints[id]?.socket else { return ([], []) }
-        var notifications: [Supervision.Notification] = []
+    /// What arrived (at most `datagramsPerTurn` datagrams): each accepted datagram's
+    /// notifications with the instance they are for, in order, and a line for the first of a
+    /// burst of dropped ones.
+    func receive(_ senders: Senders) -> (notifications: [(InstanceID, Supervision.Notification)], events: [SupervisorEvent]) {
+        var notifications: [(InstanceID, Supervision.Notification)] = []
         var events: [SupervisorEvent] = []
         for _ in 0..<Self.datagramsPerTurn {
             let datagram: NotifySocket.Datagram?
@@ -74,30 +69,43 @@ final class NotifyReceiver {
             // Any fd that came along (a BARRIER=1 fd) is closed only after the check: the
             // sender is still alive while it waits on it, so /proc still knows it.
             defer { for fd in datagram.descriptors { fd.close() } }
-            guard !datagram.truncated, let sender = datagram.senderPID, let pid = mainPID,
-                  Self.isFromInstance(sender: sender, mainPID: pid) else {
-                if let event = reject(id, datagram) { events.append(event) }
+            let sender = datagram.senderPID ?? 0
+            let owner = sender > 0 ? Self.instance(of: sender, senders.mainProcess) : nil
+            guard let owner, !datagram.truncated else {
+                let pinned = owner ?? (sender > 0 ? senders.cgroupOwner(sender) : nil)
+                if let event = reject(datagram, pinnedOn: pinned) { events.append(event) }
                 continue
             }
-            notifications += NotifyMessage.parse(datagram.bytes).notifications
+            for notification in NotifyMessage.parse(datagram.bytes).notifications {
+                notifications.append((owner, notification))
+            }
         }
         return (notifications, events)
     }
 
-    static func isFromInstance(sender: Int32, mainPID: Int32) -> Bool {
-        if sender == mainPID { return true }
-        guard let stat = ProcFS.stat(sender) else { return false }
-        return stat.processGroup == mainPID
+    /// The instance `sender` speaks for: it is an instance's main process, or in the process
+    /// group of one (an instance's pgid is its main process's pid). nil: none.
+    static func instance(of sender: Int32, _ mainProcess: (Int32) -> InstanceID?) -> InstanceID? {
+        if let id = mainProcess(sender) { return id }
+        guard let stat = ProcFS.stat(sender), stat.processGroup > 0, stat.processGroup != sender else { return nil }
+        return mainProcess(stat.processGroup)
     }
 
-    private func reject(_ id: InstanceID, _ datagram: NotifySocket.Datagram) -> SupervisorEvent? {
-        let count = rejected[id, default: 0] + 1
-        rejected[id] = count
+    private func reject(_ datagram: NotifySocket.Datagram, pinnedOn id: InstanceID?) -> SupervisorEvent? {
         rejectedTotal += 1
-        // The first of a burst is worth a line; the rest are counted (status shows the count).
+        let count: Int
+        if let id {
+            count = rejected[id, default: 0] + 1
+            rejected[id] = count
+        } else {
+            rejectedFromStrangers += 1
+            count = rejectedFromStrangers
+        }
+        // The first of a burst is worth a line; the rest are counted (status shows the counts).
         guard count == 1 || count % 1000 == 0 else { return nil }
         let who = datagram.senderPID.map { "pid \($0)" } ?? "an unknown sender"
-        let why = datagram.truncated ? "oversized datagram" : "not a process of this instance"
+        let why = datagram.truncated ? "oversized datagram"
+            : id == nil ? "not a process of any instance" : "not a process of this instance"
         return SupervisorEvent(.notifyRejected, id, priority: 4,
                                message: "notify message from \(who) dropped (\(why)); \(count) dropped so far")
     }
