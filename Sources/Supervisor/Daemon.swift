@@ -57,6 +57,8 @@ public final class Daemon {
     var wakeInstant = Instant.zero
     var counters = Counters()
     var reportFailureLog = RateLimitedLog()
+    /// Which deaths get a report of their own in a storm, and when to say the rest.
+    var coalescer = CrashCoalescer()
     var journalRefusalLog = RateLimitedLog()
 
     struct Counters {
@@ -155,7 +157,7 @@ public final class Daemon {
     func turn() {
         let policyDeadline = supervision.nextDeadline()
         let spawnsLeft: Instant? = pendingSpawns.isEmpty ? nil : .zero
-        let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, spawnsLeft].compactMap { $0 }.min()
+        let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, spawnsLeft, coalescer.nextDeadline].compactMap { $0 }.min()
         let ready: [(event: Epoll.Event, source: EventLoop.Source)]
         do {
             ready = try loop.wait(until: wake)
@@ -182,6 +184,7 @@ public final class Daemon {
         let now = MonotonicClock.now()
         if let policyDeadline, policyDeadline <= now { perform(supervision.tick(now)) }
         for death in processes.tick(now) { handleDeath(death) }
+        if let due = coalescer.nextDeadline, due <= now { sayRepeatedDeaths(now) }
         performSpawns()
         control.endTurn(MonotonicClock.now())
         reportDroppedOutput()
@@ -243,8 +246,8 @@ public final class Daemon {
 
     // MARK: - Events out
 
-    func emit(_ event: SupervisorEvent, extra: [SupervisorEvent.Field] = []) {
-        events.publish(event, extra: extra)
+    func emit(_ event: SupervisorEvent, extra: [SupervisorEvent.Field] = [], to audience: SupervisorEvents.Audience = .everyone) {
+        events.publish(event, extra: extra, to: audience)
     }
 
     private func reportDroppedOutput() {
@@ -334,6 +337,7 @@ public final class Daemon {
         output.sink.beginIteration(wallNanoseconds: WallClock.nowNanoseconds())
         notify.close()
         processes.finish(waitingOn: signals) { emit(SupervisorEvent(.daemon, nil, priority: 4, message: $0)) }
+        sayRepeatedDeaths(MonotonicClock.now(), all: true)
         reports.drain(timeoutNanoseconds: 5_000_000_000)
         emit(SupervisorEvent(.daemon, nil, priority: 5, message: "every worker stopped; bulkhead exits"))
         output.sink.drain(timeoutNanoseconds: 2_000_000_000)

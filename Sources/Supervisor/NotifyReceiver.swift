@@ -62,6 +62,8 @@ final class NotifyReceiver {
     func receive(_ senders: Senders) -> (notifications: [(InstanceID, Supervision.Notification)], events: [SupervisorEvent]) {
         var notifications: [(InstanceID, Supervision.Notification)] = []
         var events: [SupervisorEvent] = []
+        // Senders looked up in /proc once per call: a flood from one process costs one read.
+        var known: [Int32: (owner: InstanceID?, pinned: InstanceID?)] = [:]
         for _ in 0..<Self.datagramsPerTurn {
             let datagram: NotifySocket.Datagram?
             do { datagram = try socket.receive(into: &buffer) } catch { break }
@@ -70,10 +72,14 @@ final class NotifyReceiver {
             // sender is still alive while it waits on it, so /proc still knows it.
             defer { for fd in datagram.descriptors { fd.close() } }
             let sender = datagram.senderPID ?? 0
-            let owner = sender > 0 ? Self.instance(of: sender, senders.mainProcess) : nil
-            guard let owner, !datagram.truncated else {
-                let pinned = owner ?? (sender > 0 ? senders.cgroupOwner(sender) : nil)
-                if let event = reject(datagram, pinnedOn: pinned) { events.append(event) }
+            let found = known[sender] ?? {
+                guard sender > 0 else { return (nil, nil) }
+                let owner = Self.instance(of: sender, senders.mainProcess)
+                return (owner, owner ?? senders.cgroupOwner(sender))
+            }()
+            known[sender] = found
+            guard let owner = found.owner, !datagram.truncated else {
+                if let event = reject(datagram, pinnedOn: found.pinned) { events.append(event) }
                 continue
             }
             for notification in NotifyMessage.parse(datagram.bytes).notifications {
