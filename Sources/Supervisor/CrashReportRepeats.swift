@@ -38,7 +38,7 @@ struct CrashReportRepeats {
     }
 
     /// Folded deaths listed per report (the latest); the count covers them all.
-    static let kept = 32
+    static let kept = 64
     /// At most one rewrite of a report per this many nanoseconds.
     static let flushEvery: Int64 = 1_000_000_000
     /// Reports tracked at once (the storms in progress); the oldest goes first.

@@ -41,8 +41,9 @@ extension Daemon {
     /// seconds, naming the report, how many deaths it stands for and (some of) their pids.
     func sayRepeatedDeaths(_ now: Instant, all: Bool = false) {
         for summary in coalescer.takeDue(now, all: all) {
+            // `repeated 212 times in 5s (crash; its report stands for 1234 deaths): killed by SIGILL — …`
             let message = "repeated \(summary.repeats) times in \(Units.format(now.duration(since: summary.since))) "
-                + "(\(summary.key.deathClass.rawValue), as crash \(summary.reportID), which now stands for \(summary.totalRepeats + 1) deaths): "
+                + "(\(summary.key.deathClass.rawValue); its report stands for \(summary.totalRepeats + 1) deaths): "
                 + summary.headline
             let pids = summary.pids.map(String.init).joined(separator: " ") + (summary.pids.count < summary.repeats ? " …" : "")
             emit(SupervisorEvent(.exit, summary.lastInstance, priority: summary.key.deathClass.priority, message: message),
