@@ -1,5 +1,6 @@
 import BulkheadPolicy
 import BulkheadSystem
+import Glibc
 
 /// The sd_notify protocol, per instance (SPEC §4): each instance's own datagram socket, and the
 /// check that a datagram comes from the instance's main process or a process in its process
@@ -31,7 +32,7 @@ final class NotifyReceiver {
     /// The instance's socket, opened if it is not: its name goes into the worker's environment.
     func socketName(for id: InstanceID) throws(SystemError) -> String {
         if let endpoint = endpoints[id] { return endpoint.socket.name }
-        let socket = try NotifySocket(name: "@bulkhead/\(daemonPID)/\(id)", receiveBuffer: 64 << 10)
+        let socket = try Self.bind(daemonPID, id)
         do {
             let token = try loop.register(socket.descriptor, .readable, .notify(id))
             endpoints[id] = Endpoint(socket: socket, token: token)
@@ -39,6 +40,18 @@ final class NotifyReceiver {
         } catch {
             socket.close()
             throw error
+        }
+    }
+
+    /// `@bulkhead/<pid>/<instance>`. Abstract names are per network namespace, not per PID
+    /// namespace: two daemons with the same pid (each PID 1 of a container on the host's
+    /// network, `bulkhead init`) would collide, and the second takes a name with a random tag.
+    private static func bind(_ daemonPID: Int32, _ id: InstanceID) throws(SystemError) -> NotifySocket {
+        do {
+            return try NotifySocket(name: "@bulkhead/\(daemonPID)/\(id)", receiveBuffer: 64 << 10)
+        } catch where error.errno == EADDRINUSE {
+            let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            return try NotifySocket(name: "@bulkhead/\(daemonPID)-\(tag)/\(id)", receiveBuffer: 64 << 10)
         }
     }
 
