@@ -3,11 +3,14 @@
 enum DaemonArguments: Equatable {
     case daemon(config: String, socket: String?, timestamps: Bool)
     case checkConfig(String)
+    case initialize(InitArguments)
     case usage(String)
 
     static let usage = """
         usage: bulkhead-daemon daemon [--config PATH] [--socket PATH] [--no-timestamps]
                bulkhead-daemon check-config PATH
+               bulkhead-daemon init [--config PATH | -- COMMAND [ARG…]] [--socket PATH] [--state-dir DIR]
+                                    [--log-format text|plain|json] [--stop-timeout DURATION] [--no-timestamps]
         (run it as `bulkhead daemon` or `bulkhead check-config`)
         """
 
@@ -34,6 +37,8 @@ enum DaemonArguments: Equatable {
                 }
             }
             return .daemon(config: config, socket: socket, timestamps: timestamps)
+        case "init":
+            return InitArguments.parse(rest)
         default:
             return .usage("unknown command \(command)")
         }

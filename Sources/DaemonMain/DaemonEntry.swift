@@ -7,14 +7,8 @@ import Glibc
 /// What `bulkhead daemon` and `bulkhead check-config` do once exec'd here.
 enum DaemonEntry {
     /// Runs the supervisor in the foreground; returns the process exit code.
-    static func runDaemon(config path: String, socket: String?, timestamps: Bool) -> Int32 {
-        // Before anything else, and before any thread exists: the loop takes these signals from
-        // a signalfd, and a thread with SIGCHLD unblocked would eat it.
-        do {
-            try SignalDescriptor.block(Daemon.handledSignals)
-        } catch {
-            return fail("cannot block signals: \(error)")
-        }
+    static func runDaemon(config path: String, socket: String?, timestamps: Bool, logFormat: LogFormat? = nil) -> Int32 {
+        if let failure = blockHandledSignals() { return failure }
         let loaded: SupervisorConfig
         let warnings: [ConfigError]
         do {
@@ -29,7 +23,7 @@ enum DaemonEntry {
         do {
             daemon = try Daemon(
                 options: Daemon.Options(configPath: path, socketPath: socket ?? getenv("BULKHEAD_SOCKET").map { String(cString: $0) },
-                                        timestamps: timestamps && !journalStamps),
+                                        timestamps: timestamps && !journalStamps, logFormat: logFormat),
                 config: loaded,
                 startWarnings: warnings.map { "\($0): that worker fails when started (the others run); fix it and `bulkhead reload`" }
             )
@@ -37,6 +31,17 @@ enum DaemonEntry {
             return fail("cannot start: \(error)")
         }
         return daemon.run()
+    }
+
+    /// Before anything else, and before any thread exists: the loop takes these signals from a
+    /// signalfd, and a thread with SIGCHLD unblocked would eat it. nil, or the exit code.
+    static func blockHandledSignals() -> Int32? {
+        do {
+            try SignalDescriptor.block(Daemon.handledSignals)
+            return nil
+        } catch {
+            return fail("cannot block signals: \(error)")
+        }
     }
 
     /// Validates only: every error at once, each with file, line and key.

@@ -101,6 +101,7 @@ extension Daemon {
         evidence[id] = DeathEvidence(reaped, command: spec?.command ?? [], stderrTail: tail, outputTail: window.output,
                                      explanation: explanation)
         perform(supervision.exited(id, pid: reaped.exit.pid, facts: facts, MonotonicClock.now()))
+        if options.exitsWithWorker { workerEnded(id, reaped.exit) }
     }
 
     /// What arrived on the notify socket, each datagram for the instance its sender belongs to.

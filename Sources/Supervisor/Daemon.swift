@@ -19,12 +19,20 @@ public final class Daemon {
         /// Text lines lead with the local time (off when journald stamps them).
         public var timestamps: Bool
         public var seed: UInt64
+        /// How bulkhead's own output is written (`bulkhead init`); nil: `output.journal` decides.
+        public var logFormat: LogFormat?
+        /// `bulkhead init -- COMMAND`: there is no config file, and the daemon exits when its one
+        /// worker is done, with that worker's exit status (Daemon+Init.swift).
+        public var exitsWithWorker: Bool
 
-        public init(configPath: String, socketPath: String? = nil, timestamps: Bool = true, seed: UInt64 = 0) {
+        public init(configPath: String, socketPath: String? = nil, timestamps: Bool = true, seed: UInt64 = 0,
+                    logFormat: LogFormat? = nil, exitsWithWorker: Bool = false) {
             self.configPath = configPath
             self.socketPath = socketPath
             self.timestamps = timestamps
             self.seed = seed
+            self.logFormat = logFormat
+            self.exitsWithWorker = exitsWithWorker
         }
     }
 
@@ -56,6 +64,8 @@ public final class Daemon {
     /// When the loop woke for this turn.
     var wakeInstant = Instant.zero
     var counters = Counters()
+    /// `bulkhead init -- COMMAND`: how its one worker ended (Daemon+Init.swift).
+    var workerExitStatus: Int32?
     var reportFailureLog = RateLimitedLog()
     /// Which deaths get a report of their own in a storm, and when to say the rest.
     var coalescer = CrashCoalescer()
@@ -90,7 +100,7 @@ public final class Daemon {
         let backtraceRoot = config.stateDir + "/backtraces"
         let launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority())
         processes = try ProcessTable(loop: loop, launcher: launcher, cgroups: host, backtraceRoot: backtraceRoot)
-        let sink = OutputSinks.make(config.output.journal, timestamps: options.timestamps)
+        let sink = Self.makeSink(options, config.output.journal)
         events = SupervisorEvents(sink: sink)
         output = OutputPipeline(loop: loop, sink: sink, config: config.output)
         notify = try NotifyReceiver(loop: loop, daemonPID: getpid())
@@ -149,7 +159,7 @@ public final class Daemon {
             turn()
         }
         finish()
-        return 0
+        return workerExitStatus ?? 0
     }
 
     /// One turn: wait for the earliest deadline or a ready fd; then signals, the control
@@ -186,6 +196,7 @@ public final class Daemon {
         for death in processes.tick(now) { handleDeath(death) }
         if let due = coalescer.nextDeadline, due <= now { sayRepeatedDeaths(now) }
         performSpawns()
+        if options.exitsWithWorker { exitIfWorkerDone() }
         control.endTurn(MonotonicClock.now())
         reportDroppedOutput()
         reportDroppedReports()
@@ -236,6 +247,8 @@ public final class Daemon {
                 let cancelled = pendingSpawns
                 pendingSpawns.removeAll()
                 for id in cancelled { perform(supervision.spawnCancelled(id, MonotonicClock.now())) }
+            case SIGHUP where options.exitsWithWorker:
+                forwardToWorker(SIGHUP)
             case SIGHUP:
                 reloadConfiguration()
             default:
@@ -295,6 +308,10 @@ public final class Daemon {
     /// SIGHUP or `bulkhead reload`: re-read the config; a bad one changes nothing.
     @discardableResult
     func reloadConfiguration() -> ReloadOutcome {
+        if options.exitsWithWorker {
+            emit(SupervisorEvent(.reload, nil, priority: 4, message: "reload refused: \(Self.noConfigFile)"))
+            return .refused(Self.noConfigFile)
+        }
         let now = MonotonicClock.now()
         systemdReloading(now)
         defer { systemdReloaded(MonotonicClock.now()) }

@@ -1,5 +1,6 @@
 import BulkheadPolicy
 import BulkheadSystem
+import Glibc
 
 /// The sd_notify protocol (SPEC §4): one datagram socket for every instance, as systemd has one
 /// for every unit, so 10,000 instances cost one fd here, not 10,000. Which instance a datagram
@@ -35,14 +36,26 @@ final class NotifyReceiver {
 
     init(loop: EventLoop, daemonPID: Int32) throws(SystemError) {
         self.loop = loop
-        // The kernel queues at most net.unix.max_dgram_qlen datagrams however large the buffer;
-        // the buffer bounds their bytes.
-        socket = try NotifySocket(name: "@bulkhead/\(daemonPID)/notify", receiveBuffer: 1 << 20)
+        socket = try Self.bind(daemonPID)
         do {
             token = try loop.register(socket.descriptor, .readable, .notify)
         } catch {
             socket.close()
             throw error
+        }
+    }
+
+    /// `@bulkhead/<pid>/notify`. Abstract names are per network namespace, not per PID
+    /// namespace: two daemons with the same pid (each PID 1 of a container on the host's
+    /// network, `bulkhead init`) would collide, and the second takes a name with a random tag.
+    /// The kernel queues at most net.unix.max_dgram_qlen datagrams however large the buffer;
+    /// the buffer bounds their bytes.
+    private static func bind(_ daemonPID: Int32) throws(SystemError) -> NotifySocket {
+        do {
+            return try NotifySocket(name: "@bulkhead/\(daemonPID)/notify", receiveBuffer: 1 << 20)
+        } catch where error.errno == EADDRINUSE {
+            let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            return try NotifySocket(name: "@bulkhead/\(daemonPID)-\(tag)/notify", receiveBuffer: 1 << 20)
         }
     }
 
