@@ -89,7 +89,7 @@ struct JournalStallTests {
         // A death is in the journal by an exit entry of its own, or — a repeat of a crash
         // already reported in this storm (SPEC §7) — named in a "repeated N times" entry
         // (BULKHEAD_PIDS), said within seconds.
-        let died = Set(Self.runs(in: daemon.harness, worker: ticker).filter { $0.ended > journaldBack && $0.ended < stallEnd }.map(\.pid))
+        let died = Set(daemon.harness.recordedRuns(of: ticker).filter { $0.ended > journaldBack && $0.ended < stallEnd }.map(\.pid))
         let pidsInJournal: @Sendable ([[String: Any]]) -> Set<Int> = { entries in
             Set(entries.flatMap { entry in
                 [Int(entry["BULKHEAD_PID"] as? String ?? "")].compactMap { $0 }
@@ -132,21 +132,9 @@ struct JournalStallTests {
         return states["\(ticker):0"]?["restarts"] as? Int ?? 0
     }
 
-    /// `worker`'s runs the daemon recorded (its own clock): each crash report's, and each
-    /// death folded into a report (its `repeated` list), by start time.
-    static func runs(in harness: DaemonHarness, worker: String) -> [(pid: Int, started: Date, ended: Date)] {
-        harness.crashReports().filter { $0["worker"] as? String == worker }.flatMap { report in
-            [report] + (report["repeated"] as? [[String: Any]] ?? [])
-        }.compactMap { run -> (pid: Int, started: Date, ended: Date)? in
-            guard let pid = run["pid"] as? Int, let started = reportInstant(run["started_at"]),
-                  let ended = reportInstant(run["ended_at"]) else { return nil }
-            return (pid, started, ended)
-        }.sorted { $0.started < $1.started }
-    }
-
     /// Death → next start of `worker`'s runs, for deaths inside the window.
     static func restartDelays(in harness: DaemonHarness, worker: String, between start: Date, and end: Date) -> [Double] {
-        let runs = Self.runs(in: harness, worker: worker).map { ($0.started, $0.ended) }
+        let runs = harness.recordedRuns(of: worker).map { ($0.started, $0.ended) }
         return zip(runs, runs.dropFirst())
             .filter { previous, next in previous.1 > start && next.0 < end }
             .map { previous, next in next.0.timeIntervalSince(previous.1) }
