@@ -27,7 +27,7 @@ enum PeerBenchmark {
         let config = """
         defaults:
           backtrace: false
-          crash_loop: { max_restarts: 1000000, same_crash: 0 }
+          crash_loop: { max_restarts: 100000, same_crash: 0 }
         workers:
           - name: probe
             command: [\(Benchmarks.tiny), sleep]

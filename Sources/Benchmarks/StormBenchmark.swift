@@ -12,7 +12,7 @@ enum StormBenchmark {
         let config = """
         defaults:
           backtrace: false
-          crash_loop: { max_restarts: 1000000, same_crash: 0 }
+          crash_loop: { max_restarts: 100000, same_crash: 0 }
           backoff: { initial: 0ms }
         workers:
           - name: storm

@@ -31,6 +31,7 @@ extension Daemon {
                 ))
                 crashID = id
                 audience = .subscribersOnly
+                guard events.hasSubscribers else { return }   // nobody to hear it: no line to make
             }
         }
         emit(ExitEvent.make(record, crashID: crashID, latency: evidence?.detectLatencyMicroseconds),

@@ -14,6 +14,9 @@ final class SupervisorEvents {
         self.sink = sink
     }
 
+    /// Someone besides the sink listens (an event only they would hear need not be made).
+    var hasSubscribers: Bool { !subscribers.isEmpty }
+
     func subscribe(_ subscriber: @escaping Subscriber) {
         subscribers.append(subscriber)
     }
