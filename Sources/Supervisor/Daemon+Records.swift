@@ -12,9 +12,13 @@ extension Daemon {
         var crashID: String?
         if record.classification.deathClass != .clean {
             let id = reports.newID(for: record.instance, wall: wall)
-            if reports.enqueue(id: id, record: record, evidence: evidence, wall: wall) { crashID = id }
+            let keepCopy = monitoring.wantsReports(of: record.instance.worker)
+            if reports.enqueue(id: id, record: record, evidence: evidence, wall: wall, keepCopy: keepCopy) { crashID = id }
         }
-        emit(ExitEvent.make(record, crashID: crashID, latency: evidence?.detectLatencyMicroseconds), extra: ExitEvent.fields(record, crashID: crashID))
+        lastCrash = crashID.map { (record.instance, $0) }
+        var fields = ExitEvent.fields(record, crashID: crashID)
+        if let latency = evidence?.detectLatencyMicroseconds { fields.append(.init("DETECT_LATENCY_US", "\(latency)")) }
+        emit(ExitEvent.make(record, crashID: crashID, latency: evidence?.detectLatencyMicroseconds), extra: fields)
     }
 }
 
@@ -46,6 +50,7 @@ enum ExitEvent {
             .init("RULE", record.classification.rule),
             .init("RESTARTS", "\(record.restarts)"),
             .init("FINGERPRINT", record.fingerprint),
+            .init("HEADLINE", CrashReport.headline(record)),
         ]
         switch record.facts.termination {
         case .exited(let code): fields.append(.init("EXIT_CODE", "\(code)"))
