@@ -249,8 +249,10 @@ struct HTTPRequestHead {
     }
 
     init(_ bytes: [UInt8]) {
-        let text = String(decoding: bytes, as: UTF8.self)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        // By bytes: "\r\n" is one Character to a String, so splitting text at "\n" would not cut it.
+        let lines = bytes.split(separator: 0x0A).map { line in
+            String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
+        }
         guard let first = lines.first else { return }
         let parts = first.split(separator: " ")
         if parts.count == 3 {
