@@ -18,8 +18,8 @@ public struct HookScheduler<Payload> {
         case start(Run)
         /// The run is past its timeout: SIGKILL its process group.
         case kill(runID: Int, hook: Int)
-        /// The first event turned away by the rate limit since its last run (log once).
-        case rateReached(hook: Int)
+        /// An event turned away by the rate limit (counted); `first` since its last run (logged).
+        case suppressed(hook: Int, first: Bool)
         /// Turned away since it was last told, now that the window has reopened.
         case suppressedSummary(hook: Int, count: Int)
         /// The queue was full: this event does not run the hook.
@@ -75,7 +75,7 @@ public struct HookScheduler<Payload> {
             hooks[index].limit = limit
             switch verdict {
             case .suppressed(let first):
-                if first { actions.append(.rateReached(hook: index)) }
+                actions.append(.suppressed(hook: index, first: first))
                 return actions
             case .run(let before):
                 suppressedBefore = before

@@ -154,8 +154,9 @@ final class HookRunner {
                 running[runID]?.killed = true
                 ProcessSignals.signalGroup(run.pid, SIGKILL)
                 ProcessSignals.signalProcess(run.pid, SIGKILL)
-            case .rateReached(let hook):
+            case .suppressed(let hook, let first):
                 suppressed(specs[hook].name)
+                guard first else { continue }
                 let rate = specs[hook].rate.map { " \($0)" } ?? ""
                 publish(SupervisorEvent(.hook, nil, priority: 4, message: "hook \(specs[hook].name) reached its rate\(rate): further events are counted, not run, until the window allows again"),
                         [.init("HOOK", specs[hook].name), .init("RESULT", "suppressed")])

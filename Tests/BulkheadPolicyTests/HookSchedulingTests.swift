@@ -16,6 +16,7 @@ struct HookSchedulingTests {
         case start(payload: Int, suppressed: Int)
         case kill(run: Int)
         case rateReached
+        case suppressed
         case summary(Int)
         case queueFull
     }
@@ -25,7 +26,7 @@ struct HookSchedulingTests {
             switch $0 {
             case .start(let run): return .start(payload: run.payload, suppressed: run.suppressedBefore)
             case .kill(let id, _): return .kill(run: id)
-            case .rateReached: return .rateReached
+            case .suppressed(_, let first): return first ? .rateReached : .suppressed
             case .suppressedSummary(_, let count): return .summary(count)
             case .queueFull: return .queueFull
             }
@@ -41,16 +42,19 @@ struct HookSchedulingTests {
         var s = Scheduler(hooks: [Self.hook(rate: EventRate(count: 10, per: .seconds(60)), concurrency: 64)], processCap: 64)
         var starts = 0
         var notes: [Seen] = []
+        var suppressedCount = 0
         for i in 0..<1000 {
             let actions = s.offer(hook: 0, i, waitsFor: nil, at(.milliseconds(Int64(i) * 50)))
             for run in Self.started(actions) {
                 starts += 1
                 _ = s.finished(run.id, at(.milliseconds(Int64(i) * 50)))
             }
-            notes += Self.seen(actions).filter { if case .start = $0 { return false } else { return true } }
+            notes += Self.seen(actions).filter { $0 != .suppressed && { if case .start = $0 { return false } else { return true } }($0) }
+            suppressedCount += Self.seen(actions).filter { $0 == .suppressed || $0 == .rateReached }.count
         }
         #expect(starts == 10, "in 50 s of a storm, one window of 10")
         #expect(notes == [.rateReached], "the first suppression is told once, not 990 times")
+        #expect(suppressedCount == 990, "every suppression is counted")
         // The window reopens 60 s after the first run: the count is told then, once.
         #expect(s.nextDeadline == at(.seconds(60)))
         #expect(Self.seen(s.tick(at(.seconds(60)))) == [.summary(990)])
