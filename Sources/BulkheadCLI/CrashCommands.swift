@@ -10,11 +10,14 @@ struct CrashesCommand: ParsableCommand {
         abstract: "List crash reports, newest first.",
         discussion: """
         Every death that is not clean has a report (SPEC §7). NAME limits the list to a worker or an \
-        instance. `bulkhead crash ID` shows one in full.
+        instance. `bulkhead crash ID` shows one in full. --group lists one row per crash \
+        fingerprint instead (count, first and last seen, class, the newest report's id, headline), \
+        most frequent first, over every report kept.
 
         Examples:
           bulkhead crashes
           bulkhead crashes api -n 5
+          bulkhead crashes --group
           bulkhead crashes --json | jq -r '.[0].id'
         """
     )
@@ -28,6 +31,9 @@ struct CrashesCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the summaries as a JSON array.")
     var json = false
 
+    @Flag(name: .long, help: "One row per crash fingerprint, most frequent first.")
+    var group = false
+
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -35,10 +41,14 @@ struct CrashesCommand: ParsableCommand {
     }
 
     func run() throws {
-        var arguments: [(String, JSON)] = [("limit", .int(Int64(n)))]
+        var arguments: [(String, JSON)] = [("limit", .int(Int64(group ? 100_000 : n)))]
         if let name { arguments.append(("name", .string(name))) }
         let result = try connection.call("crashes", arguments)
         let crashes = result["crashes"]?.array ?? []
+        if group {
+            CrashGroups.print(CrashGroups.make(crashes).prefix(n), json: json, name: name)
+            return
+        }
         if json {
             CLI.printJSON(.array(crashes))
             return
@@ -196,5 +206,63 @@ struct SignalCommand: ParsableCommand {
         for line in result["lines"]?.array ?? [] {
             if let text = line.string { CLI.print(text) }
         }
+    }
+}
+
+/// `crashes --group`: the reports kept, one row per (worker, fingerprint).
+enum CrashGroups {
+    struct Group {
+        var fingerprint: String
+        var worker: String
+        var deathClass: String
+        var count = 0
+        var first: String
+        var last: String
+        var exampleID: String
+        var headline: String
+    }
+
+    /// `summaries` newest first, as `crashes` answers.
+    static func make(_ summaries: [JSON]) -> [Group] {
+        var groups: [String: Group] = [:]
+        var order: [String] = []
+        for s in summaries {
+            let print = s["fingerprint"]?.string ?? ""
+            let worker = s["worker"]?.string ?? "?"
+            let key = worker + "/" + print
+            let ended = s["ended_at"]?.string ?? ""
+            if groups[key] == nil {
+                order.append(key)
+                groups[key] = Group(fingerprint: print, worker: worker, deathClass: s["class"]?.string ?? "?", first: ended, last: ended,
+                                    exampleID: s["id"]?.string ?? "?", headline: s["reason"]?.string ?? "")
+            }
+            groups[key]?.count += 1
+            if ended < groups[key]?.first ?? "" { groups[key]?.first = ended }
+        }
+        return order.compactMap { groups[$0] }.enumerated().sorted { a, b in
+            a.element.count != b.element.count ? a.element.count > b.element.count : a.offset < b.offset
+        }.map(\.element)
+    }
+
+    static func print(_ groups: ArraySlice<Group>, json: Bool, name: String?) {
+        if json {
+            CLI.printJSON(.array(groups.map { g in
+                .object([
+                    ("fingerprint", .string(g.fingerprint)), ("worker", .string(g.worker)), ("class", .string(g.deathClass)),
+                    ("count", .int(Int64(g.count))), ("first_seen", .string(g.first)), ("last_seen", .string(g.last)),
+                    ("example_id", .string(g.exampleID)), ("headline", .string(g.headline)),
+                ])
+            }))
+            return
+        }
+        guard !groups.isEmpty else {
+            CLI.print(name.map { "no crash reports for \($0)" } ?? "no crash reports")
+            return
+        }
+        var table = TextTable(["COUNT", "WORKER", "CLASS", "FIRST SEEN", "LAST SEEN", "EXAMPLE", "HEADLINE"])
+        for g in groups {
+            table.add(["\(g.count)", g.worker, g.deathClass, TextFormat.localTime(g.first), TextFormat.localTime(g.last), g.exampleID, g.headline])
+        }
+        try? FileDescriptor.standardOutput.writeAll(Array(table.render().utf8))
     }
 }

@@ -50,6 +50,14 @@ public enum ConfigRanges {
     public static let bufferLines = 0...100_000
     public static let stderrTailLines = 0...1_000
     public static let exitCode = 0...255
+    /// Events kept in memory (each a few hundred bytes) for `bulkhead events` and followers.
+    public static let eventHistory = 16...1_000_000
+    public static let reportRecords = 100...1_000_000
+    public static let hookProcesses = 1...256
+    public static let hookConcurrency = 1...64
+    public static let hookRateCount = 1...100_000
+    public static let alertCount = 1...10_000
+    public static let metricsPort = 1...65_535
 
     // Durations. Lower bounds are what a value means (0 where zero is a choice, else more than
     // 0); upper bounds are a week for timeouts and a month for the breaker's cooldown.
@@ -66,6 +74,10 @@ public enum ConfigRanges {
     public static let readyAfter: ClosedRange<Duration> = .zero ... week
     /// RLIMIT_CPU is whole seconds: anything shorter is rounded up to 1 s.
     public static let cpuTime: ClosedRange<Duration> = .nanoseconds(1) ... (day * 366)
+    public static let hookTimeout: ClosedRange<Duration> = .milliseconds(1) ... .seconds(3600)
+    public static let hookRatePeriod: ClosedRange<Duration> = .milliseconds(1) ... week
+    public static let alertWindow: ClosedRange<Duration> = .milliseconds(1) ... week
+    public static let alertFor: ClosedRange<Duration> = .zero ... (day * 30)
 
     // Sizes and fractions.
     public static let memory: ClosedRange<UInt64> = 1...(1 << 50)
@@ -103,6 +115,17 @@ public enum ConfigRanges {
         Entry(key: "limits.cpu_time", bounds: .duration(cpuTime), also: "unlimited"),
         Entry(key: "limits.file_size", bounds: .size(fileSize), also: "unlimited"),
         Entry(key: "rules[].when.exit_code", bounds: .count(exitCode)),
+        Entry(key: "events.history", bounds: .count(eventHistory)),
+        Entry(key: "events.report_records", bounds: .count(reportRecords)),
+        Entry(key: "events.hook_processes", bounds: .count(hookProcesses)),
+        Entry(key: "hooks[].timeout", bounds: .duration(hookTimeout)),
+        Entry(key: "hooks[].concurrency", bounds: .count(hookConcurrency)),
+        Entry(key: "hooks[].rate (runs)", bounds: .count(hookRateCount)),
+        Entry(key: "hooks[].rate (period)", bounds: .duration(hookRatePeriod)),
+        Entry(key: "alerts[].when.count", bounds: .count(alertCount)),
+        Entry(key: "alerts[].when.within", bounds: .duration(alertWindow)),
+        Entry(key: "alerts[].when.for", bounds: .duration(alertFor)),
+        Entry(key: "metrics.listen (port)", bounds: .count(metricsPort)),
     ]
 
     /// `1MiB`, `1024TiB`, `4096`: the largest unit the config takes that divides it.

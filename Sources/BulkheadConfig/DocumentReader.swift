@@ -8,7 +8,8 @@ struct DocumentReader {
     let diagnostics: Diagnostics
     let options: ConfigOptions
 
-    static let topLevelKeys = ["control", "state_dir", "crash_reports", "output", "cgroups", "defaults", "workers"]
+    static let topLevelKeys = ["control", "state_dir", "crash_reports", "output", "cgroups", "defaults", "workers",
+                               "events", "hooks", "alerts", "metrics"]
 
     func read(_ root: Node) -> SupervisorConfig {
         var config = SupervisorConfig()
@@ -39,6 +40,8 @@ struct DocumentReader {
             checks.check(spec, fields)
             config.workers.append(spec)
         }
+        let workerNames = Set(workers.compactMap { $0.name?.value })
+        config.monitoring = MonitoringReader(diagnostics: diagnostics, options: options, workerNames: workerNames).read(top)
         return config
     }
 

@@ -50,7 +50,7 @@ struct WorkerFieldsReader {
         return fields
     }
 
-    private func readCommand(_ field: Field) -> Located<[Located<String>]>? {
+    func readCommand(_ field: Field) -> Located<[Located<String>]>? {
         if case .scalar = field.node, !isNull(field.node) {
             diagnostics.report(field.site, "expected a list (e.g. [/usr/local/bin/api, --port, \"8080\"]), got \(describe(field.node))")
             return nil

@@ -9,6 +9,8 @@ public struct SupervisorConfig: Equatable, Sendable {
     /// started; memory limits). `off`: process groups and rlimits only (cheaper spawns).
     public var cgroups: Cgroups = .auto
     public var workers: [WorkerSpec]
+    /// `events`, `hooks`, `alerts`, `metrics` (SPEC §11).
+    public var monitoring = MonitoringConfig()
 
     public enum Cgroups: String, Equatable, Sendable { case auto, off }
 

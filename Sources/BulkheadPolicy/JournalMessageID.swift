@@ -38,6 +38,10 @@ public enum JournalMessageID {
         case .outputDropped: return "a9a8d4a701a243b3bf41d7092eb8c2dc"
         case .reportNotSaved: return "0e1f49dfc1a645028c60843c5906346a"
         case .daemon: return "266ad6c2c7fa42ac97b5b4c157b1df8c"
+        case .command: return "cc51963d0d4f4e6d92a575b874d8450a"
+        case .alert: return "6c0b0d86f52c433183252c19a305013c"
+        case .alertCleared: return "1c669c5796084e258d31ca8c92c06631"
+        case .hook: return "122dd6634b8f4637b12a76cf5ae81c51"
         }
     }
 }

@@ -18,7 +18,7 @@ public enum SignalScope: String, Equatable, Sendable {
 }
 
 /// SPEC §6 `BULKHEAD_EVENT` values (and a few more).
-public enum EventKind: String, Equatable, Sendable {
+public enum EventKind: String, Equatable, Hashable, Sendable, CaseIterable {
     case spawn
     case ready
     case exit
@@ -39,6 +39,13 @@ public enum EventKind: String, Equatable, Sendable {
     case reportNotSaved = "report-not-saved"
     /// The daemon itself: startup, shutdown, environment notes.
     case daemon
+    /// An operator's command on an instance (`start`, `stop`, `restart`, `reset`).
+    case command
+    /// An alert rule began to hold (SPEC §11); `alert-cleared` when it stopped holding.
+    case alert
+    case alertCleared = "alert-cleared"
+    /// A hook run that failed, timed out or could not start, or a hook's runs suppressed.
+    case hook
 }
 
 public struct SupervisorEvent: Equatable, Sendable {

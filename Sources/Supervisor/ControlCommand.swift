@@ -13,6 +13,11 @@ enum ControlCommand: Equatable {
     case crashes(name: String?, limit: Int)
     case crash(id: String)
     case signal(names: [String], signal: Int32)
+    /// `since`: how far back the history goes (nil: all of it, or with `follow` none of it).
+    case events(names: [String], since: Duration?, follow: Bool)
+    case metrics(openMetrics: Bool)
+    /// The reliability history `bulkhead report` is computed from.
+    case report(names: [String], since: Duration?)
 
     enum StatusFormat: Equatable {
         case json
@@ -26,13 +31,13 @@ enum ControlCommand: Equatable {
 
     /// The commands by their wire names; `unknown_command` lists them.
     enum Name: String, CaseIterable {
-        case ping, status, start, stop, restart, reset, reload, logs, crashes, crash, signal
+        case ping, status, start, stop, restart, reset, reload, logs, crashes, crash, signal, events, metrics, report
     }
 
     /// May make a large reply (refused while the clients' unread replies are over budget).
     var hasLargeReply: Bool {
         switch self {
-        case .status, .logs, .crashes, .crash: return true
+        case .status, .logs, .crashes, .crash, .events, .metrics, .report: return true
         case .ping, .instances, .reload, .signal: return false
         }
     }
@@ -89,7 +94,28 @@ enum ControlCommand: Equatable {
             return args.names().flatMap { names in
                 names.isEmpty ? .failure(Self.nameSomething) : .success(.signal(names: names, signal: signal))
             }
+        case .events:
+            return args.names().flatMap { names in
+                since(args).map { .events(names: names, since: $0, follow: args.flag("follow")) }
+            }
+        case .metrics:
+            switch args.text("format") ?? "prometheus" {
+            case "prometheus": return .success(.metrics(openMetrics: false))
+            case "openmetrics": return .success(.metrics(openMetrics: true))
+            default: return .failure(ControlFailure(.badArguments, "\"format\" is \"prometheus\" (the default) or \"openmetrics\""))
+            }
+        case .report:
+            return args.names().flatMap { names in since(args).map { .report(names: names, since: $0) } }
         }
+    }
+
+    /// `"since"`: a duration back from now (`90s`, `24h`).
+    private static func since(_ args: JSONObject) -> Result<Duration?, ControlFailure> {
+        guard let text = args.text("since") else { return .success(nil) }
+        guard let duration = Units.duration(text) else {
+            return .failure(ControlFailure(.badArguments, "\"since\" is a duration back from now, such as 90s, 30m or 24h (got \"\(text.prefix(40))\")"))
+        }
+        return .success(duration)
     }
 
     static let nameSomething = ControlFailure(.badArguments, "name at least one worker (api), instance (api:1) or all")

@@ -16,6 +16,8 @@ final class ControlConnection {
     var session: ControlSession
     /// `logs -f`: the instances it follows (their lines wake its reply source).
     var following: [InstanceID] = []
+    /// `events -f`: every new event wakes its reply source.
+    var followsEvents = false
 
     // Reply bytes not written yet, from `outputStart`, then what `source` makes.
     private var output: [UInt8] = []

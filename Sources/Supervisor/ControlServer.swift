@@ -20,6 +20,8 @@ enum ControlReply {
     /// `crash ID` of a report still being written: answered once it is (`reportsWritten`),
     /// never by waiting on the loop.
     case awaitReport(String)
+    /// `events -f`: `prefix`, then what `source` makes, woken by every new event for good.
+    case eventStream(prefix: [UInt8], ReplySource)
 }
 
 /// The control socket (SPEC §5, docs/CONTROL.md): the listener, its clients, and their share of
@@ -45,6 +47,8 @@ final class ControlServer {
     private var followers: [InstanceID: [Int]] = [:]
     /// Connections whose `crash ID` waits for the report to be written.
     private var awaitingReports: Set<Int> = []
+    /// Connections following the event stream (`events -f`).
+    private var eventFollowers: Set<Int> = []
 
     let startedAt: Instant
     private let daemonUID: UInt32 = geteuid()
@@ -356,6 +360,12 @@ final class ControlServer {
         case .awaitReport(let id):
             connection.awaitedReport = id
             awaitingReports.insert(connection.id)
+        case .eventStream(let prefix, let source):
+            connection.queue(prefix)
+            connection.stream(source)
+            connection.session.replyQueued(follow: true, now)
+            connection.followsEvents = true
+            eventFollowers.insert(connection.id)
         }
     }
 
@@ -428,6 +438,7 @@ final class ControlServer {
         needsService.remove(connection.id)
         dirty.remove(connection.id)
         awaitingReports.remove(connection.id)
+        eventFollowers.remove(connection.id)
         for id in connection.following {
             followers[id]?.removeAll { $0 == connection.id }
             if followers[id]?.isEmpty == true { followers[id] = nil }
@@ -452,6 +463,17 @@ final class ControlServer {
             dirty.insert(client)
         }
     }
+
+    /// An event was added to the stream: its followers read it when they next write.
+    func eventsAppended() {
+        for client in eventFollowers {
+            guard let connection = connections[client] else { continue }
+            connection.wake()
+            dirty.insert(client)
+        }
+    }
+
+    var eventFollowerCount: Int { eventFollowers.count }
 
     /// The number of followers of `id` (an instance that got its output record after its
     /// followers came learns of them).
@@ -512,7 +534,7 @@ final class ControlServer {
     func stop() {
         let end = ControlProtocol.encodeEvent("end", [("reason", "bulkhead is shutting down")])
         for connection in connections.values where !connection.isClosed {
-            if !connection.following.isEmpty && connection.pendingBytes == 0 {
+            if (!connection.following.isEmpty || connection.followsEvents) && connection.pendingBytes == 0 {
                 _ = end.withUnsafeBytes { try? UnixStream.sendSome(connection.descriptor, $0) }
             }
             connection.session.shutdown()

@@ -47,6 +47,10 @@ struct ControlSession {
     static let closingGrace: Duration = .seconds(2)
     /// Output pending and none of it taken for this long: the client does not read.
     static let stallTimeout: Duration = .seconds(30)
+    /// The same for a follower (`logs -f`, `events -f`): one that stops reading holds only a
+    /// chunk (its stream is read from the daemon's rings, which it falls behind and is told
+    /// `lost`), so it may pause for a while (a pager, a suspended terminal) and go on.
+    static let followerStallTimeout: Duration = .seconds(300)
 
     init(now: Instant) {
         lastActivity = now
@@ -165,7 +169,7 @@ struct ControlSession {
         case .closing(let since): return since + Self.closingGrace
         case .closed: return nil
         case .idle, .executing, .replying, .following:
-            if hasPendingOutput { return lastProgress + Self.stallTimeout }
+            if hasPendingOutput { return lastProgress + (state == .following ? Self.followerStallTimeout : Self.stallTimeout) }
             if state == .following { return nil }
             if let started = requestStartedAt { return started + ControlProtocol.requestDeadline }
             if inputEnded { return nil }

@@ -60,7 +60,14 @@ final class CrashReportStore: @unchecked Sendable {
         var record: DeathRecord
         var evidence: DeathEvidence?
         var wall: Int64
+        /// Hooks want the report: its bytes are kept for the loop (`takeReportCopies`).
+        var keepCopy = false
     }
+
+    /// Reports hooks wait for, as written, until the loop takes them (bounded: a hook that is
+    /// too late runs without its report).
+    private var copies: [(id: String, bytes: [UInt8])] = []
+    static let maxCopies = 256
 
     var indexPath: String { directory + "/index.jsonl" }
 
@@ -114,7 +121,7 @@ final class CrashReportStore: @unchecked Sendable {
 
     /// Queues a report; its summary is listed at once. False when the queue was full.
     @discardableResult
-    func enqueue(id: String, record: DeathRecord, evidence: DeathEvidence?, wall: Int64) -> Bool {
+    func enqueue(id: String, record: DeathRecord, evidence: DeathEvidence?, wall: Int64, keepCopy: Bool = false) -> Bool {
         let summary = CrashReport.summary(id: id, record: record, wall: wall)
         return locked {
             guard queue.count < Self.maxQueued else {
@@ -123,7 +130,7 @@ final class CrashReportStore: @unchecked Sendable {
                 return false
             }
             entries.append((id, 0, summary))
-            queue.append(Job(id: id, record: record, evidence: evidence, wall: wall))
+            queue.append(Job(id: id, record: record, evidence: evidence, wall: wall, keepCopy: keepCopy))
             if !threaded {
                 writeQueued()
             } else {
@@ -147,6 +154,15 @@ final class CrashReportStore: @unchecked Sendable {
             } else {
                 wake.signal()
             }
+        }
+    }
+
+    /// The reports written for hooks since the last call (the loop takes them when told through
+    /// `writtenDescriptor`).
+    func takeReportCopies() -> [(id: String, bytes: [UInt8])] {
+        locked {
+            defer { copies = [] }
+            return copies
         }
     }
 
@@ -266,6 +282,10 @@ final class CrashReportStore: @unchecked Sendable {
             monitor.lock()
             inFlight = nil
             keepBuilt(job.id, report)
+            if job.keepCopy {
+                copies.append((job.id, bytes))
+                if copies.count > Self.maxCopies { copies.removeFirst() }
+            }
             if let failure {
                 keepUnsaved(job.id, bytes, failure)
             } else {

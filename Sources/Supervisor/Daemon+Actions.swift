@@ -17,7 +17,7 @@ extension Daemon {
             case .record(let record):
                 recordDeath(record)
             case .emit(let event):
-                emit(event)
+                emit(event, extra: followUpFields(event))
             case .forget(let id):
                 forget(id)
             }

@@ -18,7 +18,7 @@ extension Daemon: ControlContext {
         case .status(let names, let format):
             return status(names, format, now)
         case .instances(let which, let names):
-            return instances(which, names, now)
+            return instances(which, names, peer, now)
         case .reload:
             return reload()
         case .logs(let names, let lines, let follow):
@@ -29,6 +29,12 @@ extension Daemon: ControlContext {
             return crash(id)
         case .signal(let names, let signal):
             return self.signal(names, signal, peer)
+        case .events(let names, let since, let follow):
+            return eventsReply(names, since: since, follow: follow)
+        case .metrics(let openMetrics):
+            return metricsReply(openMetrics: openMetrics)
+        case .report:
+            return reportReply()
         }
     }
 
@@ -104,7 +110,7 @@ extension Daemon: ControlContext {
 
     // MARK: - start / stop / restart / reset
 
-    private func instances(_ which: ControlCommand.InstanceCommand, _ names: [String], _ now: Instant) -> ControlReply {
+    private func instances(_ which: ControlCommand.InstanceCommand, _ names: [String], _ peer: PeerCredentials, _ now: Instant) -> ControlReply {
         let ids: [InstanceID]
         switch resolveNames(names) {
         case .success(let resolved): ids = resolved
@@ -120,6 +126,7 @@ extension Daemon: ControlContext {
         case .restart: outcome = supervision.restart(ids, now)
         case .reset: outcome = supervision.reset(ids, now)
         }
+        announceCommand(which, ids, lines: outcome.lines, by: peer)
         perform(outcome.actions)
         if outcome.refused {
             let refused = outcome.lines.filter { $0.contains("bulkhead reset") }

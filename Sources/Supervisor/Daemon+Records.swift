@@ -20,7 +20,8 @@ extension Daemon {
             switch coalescer.death(key, instance: record.instance, pid: record.pid, wakeInstant) {
             case .report:
                 let id = reports.newID(for: record.instance, wall: wall)
-                if reports.enqueue(id: id, record: record, evidence: evidence, wall: wall) {
+                let keepCopy = monitoring.wantsReports(of: record.instance.worker)
+                if reports.enqueue(id: id, record: record, evidence: evidence, wall: wall, keepCopy: keepCopy) {
                     crashID = id
                     coalescer.reported(key, reportID: id, headline: ExitEvent.how(record) + " — " + CrashReport.headline(record), wakeInstant)
                 }
@@ -34,8 +35,10 @@ extension Daemon {
                 guard events.hasSubscribers else { return }   // nobody to hear it: no line to make
             }
         }
-        emit(ExitEvent.make(record, crashID: crashID, latency: evidence?.detectLatencyMicroseconds),
-             extra: ExitEvent.fields(record, crashID: crashID), to: audience)
+        lastCrash = crashID.map { (record.instance, $0) }
+        var fields = ExitEvent.fields(record, crashID: crashID)
+        if let latency = evidence?.detectLatencyMicroseconds { fields.append(.init("DETECT_LATENCY_US", "\(latency)")) }
+        emit(ExitEvent.make(record, crashID: crashID, latency: evidence?.detectLatencyMicroseconds), extra: fields, to: audience)
     }
 
     /// "repeated N times" lines that are due: one per storming report at most every few
@@ -89,6 +92,7 @@ enum ExitEvent {
             .init("RULE", record.classification.rule),
             .init("RESTARTS", "\(record.restarts)"),
             .init("FINGERPRINT", record.fingerprint),
+            .init("HEADLINE", CrashReport.headline(record)),
         ]
         switch record.facts.termination {
         case .exited(let code): fields.append(.init("EXIT_CODE", "\(code)"))

@@ -51,6 +51,11 @@ public final class Daemon {
     let events: SupervisorEvents
     let status = StatusView()
     private(set) var control: ControlServer!
+    /// Events, hooks, alerts, metrics, the reliability history (SPEC §11).
+    private(set) var monitoring: Monitoring!
+    /// The last death recorded and its crash id: the follow-up events carry it.
+    var lastCrash: (instance: InstanceID, id: String)?
+    let startedWall = WallClock.nowNanoseconds()
     /// bulkhead's own sd_notify client; nil without NOTIFY_SOCKET (Daemon+Systemd.swift).
     var systemd: SystemdNotifier?
     /// Problems the config's reader let pass at start (a missing program: only that worker fails).
@@ -114,6 +119,12 @@ public final class Daemon {
         control.followersChanged = { [unowned self] id, count in
             if let instance = output.outputs[id] { instance.followers = count }
         }
+        monitoring = Monitoring(config: config.monitoring, stateDir: config.stateDir, loop: loop, processes: processes,
+                                devNull: devNull, socketPath: control.listener.path)
+        monitoring.publish = { [unowned self] event, extra in events.publish(event, extra: extra) }
+        monitoring.eventsAppended = { [unowned self] in control.eventsAppended() }
+        monitoring.stableAfter = { [unowned self] worker in supervision.config.worker(named: worker)?.backoff.resetAfter }
+        events.subscribe { [unowned self] event, extra in monitoring.eventPublished(event, extra) }
         startSystemd()
         for note in host?.notes ?? [] {
             events.publish(SupervisorEvent(.daemon, nil, priority: 5, message: note))
@@ -153,6 +164,7 @@ public final class Daemon {
             events.publish(SupervisorEvent(.daemon, nil, priority: 3, message: warning))
         }
         warnIfJournalStreamsShort()
+        if let note = monitoring.startMetrics(loop) { emit(note) }
         perform(supervision.startAll(MonotonicClock.now()))
         output.sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)
         while !(shutdownRequested && supervision.isQuiescent) {
@@ -167,7 +179,8 @@ public final class Daemon {
     func turn() {
         let policyDeadline = supervision.nextDeadline()
         let spawnsLeft: Instant? = pendingSpawns.isEmpty ? nil : .zero
-        let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, spawnsLeft, coalescer.nextDeadline].compactMap { $0 }.min()
+        let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, spawnsLeft,
+                    coalescer.nextDeadline, monitoring.deadline].compactMap { $0 }.min()
         let ready: [(event: Epoll.Event, source: EventLoop.Source)]
         do {
             ready = try loop.wait(until: wake)
@@ -195,6 +208,7 @@ public final class Daemon {
         if let policyDeadline, policyDeadline <= now { perform(supervision.tick(now)) }
         for death in processes.tick(now) { handleDeath(death) }
         if let due = coalescer.nextDeadline, due <= now { sayRepeatedDeaths(now) }
+        monitoring.tick(now)
         performSpawns()
         if options.exitsWithWorker { exitIfWorkerDone() }
         control.endTurn(MonotonicClock.now())
@@ -212,6 +226,7 @@ public final class Daemon {
             for death in processes.exitEventsArrived() { handleDeath(death) }
         case .reportsWritten:
             reports.takeWrittenSignal()
+            monitoring.reportsWritten(reports.takeReportCopies(), MonotonicClock.now())
             control.reportsWritten(MonotonicClock.now())
         case .output(let id, let stream):
             output.readable(id, stream)
@@ -223,6 +238,10 @@ public final class Daemon {
             control.acceptReady(MonotonicClock.now())
         case .controlClient(let client):
             control.clientReady(client, event, MonotonicClock.now())
+        case .hook(let run, let channel):
+            monitoring.hooks.ready(run, channel, MonotonicClock.now())
+        case .metricsRequest:
+            metricsRequested()
         }
     }
 
@@ -337,6 +356,9 @@ public final class Daemon {
             emit(SupervisorEvent(.reload, nil, priority: 3, message: "control socket: could not apply the new control.mode/control.group: \(error)"))
         }
         perform(actions)
+        for note in monitoring.reconfigure(config.monitoring, instances: Set(supervision.instanceIDs), loop: loop, MonotonicClock.now()) {
+            emit(note)
+        }
         warnIfJournalStreamsShort()
         return .applied(summary)
     }
@@ -353,6 +375,7 @@ public final class Daemon {
         control.stop()
         output.sink.beginIteration(wallNanoseconds: WallClock.nowNanoseconds())
         notify.close()
+        monitoring.stop(loop)
         processes.finish(waitingOn: signals) { emit(SupervisorEvent(.daemon, nil, priority: 4, message: $0)) }
         sayRepeatedDeaths(MonotonicClock.now(), all: true)
         reports.drain(timeoutNanoseconds: 5_000_000_000)

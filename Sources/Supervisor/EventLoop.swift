@@ -17,6 +17,10 @@ final class EventLoop {
         case process(InstanceID)
         case controlListener
         case controlClient(Int)
+        /// A hook run's process (pidfd), stdin (writable) or output (readable).
+        case hook(Int, HookChannel)
+        /// The metrics server's thread wants a snapshot (an eventfd it signals).
+        case metricsRequest
 
         /// Lower goes first in a turn: signals (SIGTERM, SIGCHLD), then the operator (control),
         /// then everything the workers cause.
@@ -25,6 +29,8 @@ final class EventLoop {
             case .signals: return 0
             case .controlListener, .controlClient: return 1
             case .exitTimes, .reportsWritten, .output, .notify, .process: return 2
+            // What tells people: after everything the workers cause.
+            case .hook, .metricsRequest: return 3
             }
         }
     }

@@ -118,8 +118,8 @@ enum JournalEventFields {
     /// `BULKHEAD_WORKER`/`BULKHEAD_INSTANCE`/`BULKHEAD_PID` when known, then every extra field
     /// as `BULKHEAD_<NAME>` (`CLASS`, `SIGNAL`, `EXIT_CODE`, `RESTARTS`, `CRASH_ID`, …).
     static func make(_ event: SupervisorEvent, extra: [SupervisorEvent.Field]) -> [String] {
-        let subject = event.instance.map { "\($0)" } ?? "bulkhead"
         let all = event.fields + extra
+        let subject = event.instance.map { "\($0)" } ?? all.first { $0.name == "WORKER" }?.value ?? "bulkhead"
         let deathClass = all.first { $0.name == "CLASS" }?.value
         var fields = [
             "MESSAGE=\(subject) \(event.kind.rawValue): \(event.message)",

@@ -19,6 +19,8 @@ final class OutputPipeline {
     var turnWall: Int64 = 0
     /// Called once per chunk of lines for an instance someone follows (`logs -f`).
     var linesAppended: (InstanceOutput) -> Void = { _ in }
+    /// What instances that left the configuration wrote, per worker (counters never go back).
+    private var retiredCounts: [String: OutputCounts] = [:]
 
     static let readsPerTurn = 8
     static let chunkBytes = 64 << 10
@@ -85,6 +87,14 @@ final class OutputPipeline {
     func forget(_ id: InstanceID) {
         guard let output = outputs.removeValue(forKey: id) else { return }
         close(output)
+        retiredCounts[id.worker, default: OutputCounts()].add(output.counts)
+    }
+
+    /// Lines and bytes written per worker (for `/metrics`), instances that left included.
+    func countsByWorker() -> [String: OutputCounts] {
+        var totals = retiredCounts
+        for output in outputs.values { totals[output.id.worker, default: OutputCounts()].add(output.counts) }
+        return totals
     }
 
     private func close(_ output: InstanceOutput) {
@@ -126,6 +136,7 @@ final class OutputPipeline {
     /// emptied for the next chunk.
     private func deliver(_ batch: inout LineBatch, _ output: InstanceOutput, _ stream: OutputStream) {
         guard !batch.isEmpty else { return }
+        output.count(batch, stream)
         output.append(batch, stream: stream, wall: turnWall)
         sink.workerLines(output.id, label: output.label, stream: stream, batch: batch)
         if output.followers > 0 { linesAppended(output) }
@@ -158,6 +169,8 @@ final class InstanceOutput {
     private var capturingHead = false
     /// Control clients following this instance's output (`bulkhead logs -f`).
     var followers = 0
+    /// Lines and bytes it wrote, per stream (`/metrics`).
+    private(set) var counts = OutputCounts()
     /// `log`'s sequence number of the current process's first line: its crash window never
     /// holds an earlier process's lines (a crash loop's last death must not be read twice).
     private var processStart: UInt64 = 0
@@ -169,6 +182,18 @@ final class InstanceOutput {
     static let windowBytes = 64 << 10
     static let headLines = 256
     static let headBytes = 32 << 10
+
+    func count(_ batch: LineBatch, _ stream: OutputStream) {
+        // The batch's bytes are its lines end to end, without their newlines.
+        switch stream {
+        case .stdout:
+            counts.stdoutLines &+= UInt64(batch.count)
+            counts.stdoutBytes &+= UInt64(batch.bytes.count)
+        case .stderr:
+            counts.stderrLines &+= UInt64(batch.count)
+            counts.stderrBytes &+= UInt64(batch.bytes.count)
+        }
+    }
 
     init(id: InstanceID, config: OutputConfig) {
         self.id = id

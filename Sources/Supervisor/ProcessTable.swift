@@ -27,6 +27,10 @@ final class ProcessTable {
     private var orphanScanDue: Instant?
     private(set) var orphansReaped = 0
     private(set) var exitEventsLost = false
+    /// Children that are not instances (hook programs): their owner reaps them through their
+    /// pidfd; a wait4(-1) scan that gets one first keeps its exit here for the owner.
+    private var helpers: Set<Int32> = []
+    private var helperExits: [Int32: Reaper.Exit] = [:]
 
     private let loop: EventLoop
     private let exitTimes: ExitTimestamps?
@@ -111,6 +115,20 @@ final class ProcessTable {
         }
     }
 
+    // MARK: - Helpers
+
+    /// `pid` is a helper's (spawned by another part): never reaped as an orphan.
+    func adoptHelper(_ pid: Int32) {
+        helpers.insert(pid)
+    }
+
+    /// A helper's exit, when it has exited: reaped through its pidfd, or kept from a scan.
+    func reapHelper(_ pid: Int32, pidfd: FileDescriptor) -> Reaper.Exit? {
+        let exit = helperExits.removeValue(forKey: pid) ?? Reaper.reap(pidfd: pidfd)
+        if exit != nil { helpers.remove(pid) }
+        return exit
+    }
+
     // MARK: - Signals
 
     /// `group`: the whole process group (the instance's session leader's pgid is its pid) and
@@ -165,7 +183,7 @@ final class ProcessTable {
     /// within a second, so no zombie lingers longer than that.
     func childrenSignalled(_ senders: [Int32], _ now: Instant) -> [ReapedProcess] {
         let unexplained = senders.contains { sender in
-            guard let id = pids[sender] else { return true }
+            guard let id = pids[sender] else { return !helpers.contains(sender) }
             return slots[id]?.pidfd == nil
         }
         if unexplained { return scan(now) }
@@ -196,6 +214,10 @@ final class ProcessTable {
         collectExitTimes()
         var reaped: [ReapedProcess] = []
         while let exit = Reaper.reapOne() {
+            if helpers.contains(exit.pid) {
+                helperExits[exit.pid] = exit
+                continue
+            }
             guard let id = pids[exit.pid], let slot = slots[id] else {
                 orphansReaped += 1   // an orphan a worker left behind, reparented to us
                 continue
@@ -267,7 +289,7 @@ final class ProcessTable {
     /// the next scan. One that is not a zombie yet (a thread of it exited) waits for a scan.
     private func reapOrphans(_ candidates: Set<Int32>) {
         var pending = false
-        for pid in candidates {
+        for pid in candidates where !helpers.contains(pid) {
             switch Reaper.reap(pid: pid) {
             case true?: orphansReaped += 1
             case false?: pending = true

@@ -4,11 +4,16 @@ import BulkheadPolicy
 /// here, to the sink (journald or text on stderr) and to every subscriber (event followers,
 /// hooks, alerts, metrics, the durable state), each of which must take an event without
 /// blocking: a subscriber that cannot keep up drops and counts, never holds the loop.
+///
+/// A subscriber may publish (an alert that fires on an exit, a hook that failed): that event is
+/// delivered after the one being delivered, to everyone, so every subscriber sees one order.
 final class SupervisorEvents {
     typealias Subscriber = (SupervisorEvent, [SupervisorEvent.Field]) -> Void
 
     private let sink: OutputSink
     private var subscribers: [Subscriber] = []
+    private var delivering = false
+    private var queued: [(SupervisorEvent, [SupervisorEvent.Field], Audience)] = []
 
     init(sink: OutputSink) {
         self.sink = sink
@@ -31,6 +36,20 @@ final class SupervisorEvents {
 
     /// `extra`: fields the daemon adds to what policy said (crash id, exit code, …).
     func publish(_ event: SupervisorEvent, extra: [SupervisorEvent.Field] = [], to audience: Audience = .everyone) {
+        guard !delivering else {
+            queued.append((event, extra, audience))
+            return
+        }
+        delivering = true
+        defer { delivering = false }
+        deliver(event, extra, audience)
+        while !queued.isEmpty {
+            let (next, fields, nextAudience) = queued.removeFirst()
+            deliver(next, fields, nextAudience)
+        }
+    }
+
+    private func deliver(_ event: SupervisorEvent, _ extra: [SupervisorEvent.Field], _ audience: Audience) {
         if audience != .subscribersOnly { sink.event(event, extra: extra) }
         guard audience != .sinkOnly else { return }
         for subscriber in subscribers { subscriber(event, extra) }

@@ -52,7 +52,8 @@ final class TextSink: OutputSink {
     }
 
     func event(_ event: SupervisorEvent, extra: [SupervisorEvent.Field]) {
-        var text = event.instance.map { "\($0)" } ?? "bulkhead"
+        // An event about a worker as a whole (an alert) names the worker.
+        var text = event.instance.map { "\($0)" } ?? extra.first { $0.name == "WORKER" }?.value ?? "bulkhead"
         text += " * \(event.kind.rawValue): \(event.message)"
         for field in extra where field.name == "CRASH_ID" {
             text += " [crash \(field.value)]"

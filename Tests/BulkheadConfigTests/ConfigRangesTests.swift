@@ -10,6 +10,7 @@ struct ConfigRangesTests {
     /// A config that sets `entry`'s key to `value` (written as YAML), in one worker or at the top.
     static func config(_ entry: ConfigRanges.Entry, _ value: String) -> String {
         let key = entry.key
+        if let monitoring = monitoringConfig(key, value) { return monitoring + oneWorker() }
         if key.hasPrefix("crash_reports.") || key.hasPrefix("output.") {
             let parts = key.split(separator: ".")
             return "\(parts[0]):\n  \(parts[1]): \(value)\n" + oneWorker()
@@ -25,6 +26,24 @@ struct ConfigRangesTests {
             let parts = key.split(separator: ".")
             if parts.count == 1 { return oneWorker("    \(key): \(value)") }
             return oneWorker("    \(parts[0]):", "      \(parts[1]): \(value)")
+        }
+    }
+
+    /// The keys of `events`, `hooks`, `alerts` and `metrics` (SPEC §11).
+    static func monitoringConfig(_ key: String, _ value: String) -> String? {
+        let hook = "hooks:\n  - on: [crash]\n    exec: [/bin/true]\n"
+        switch key {
+        case "events.history", "events.report_records", "events.hook_processes":
+            return "events:\n  \(key.split(separator: ".")[1]): \(value)\n"
+        case "hooks[].timeout": return hook + "    timeout: \(value)\n"
+        case "hooks[].concurrency": return hook + "    concurrency: \(value)\n"
+        case "hooks[].rate (runs)": return hook + "    rate: \(value)/1m\n"
+        case "hooks[].rate (period)": return hook + "    rate: 5/\(value)\n"
+        case "alerts[].when.count": return "alerts:\n  - { name: a, when: { event: crash, count: \(value), within: 5m } }\n"
+        case "alerts[].when.within": return "alerts:\n  - { name: a, when: { event: crash, count: 5, within: \(value) } }\n"
+        case "alerts[].when.for": return "alerts:\n  - { name: a, when: { state: failed, for: \(value) } }\n"
+        case "metrics.listen (port)": return "metrics: { listen: \"127.0.0.1:\(value)\" }\n"
+        default: return nil
         }
     }
 
@@ -96,7 +115,7 @@ struct ConfigRangesTests {
     }
 
     @Test func aNullOrEmptyDocumentIsOneRule() {
-        let empty = "bulkhead.yaml: the config is empty (expected control, state_dir, crash_reports, output, cgroups, defaults, workers)"
+        let empty = "bulkhead.yaml: the config is empty (expected control, state_dir, crash_reports, output, cgroups, defaults, workers, events, hooks, alerts, metrics)"
         #expect(problems("") == [empty])
         #expect(problems("# a comment\n") == [empty])
         #expect(problems("~\n") == [empty])

@@ -197,7 +197,7 @@ struct ErrorReportTests {
 
     @Test func emptyFile() {
         #expect(problems("# nothing but a comment\n") == [
-            "bulkhead.yaml: the config is empty (expected control, state_dir, crash_reports, output, cgroups, defaults, workers)",
+            "bulkhead.yaml: the config is empty (expected control, state_dir, crash_reports, output, cgroups, defaults, workers, events, hooks, alerts, metrics)",
         ])
     }
 

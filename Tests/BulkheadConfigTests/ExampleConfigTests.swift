@@ -42,6 +42,8 @@ struct ExampleConfigTests {
         let text = try #require(try? ConfigFile.contents(of: Self.path).get())
         let keys = DocumentReader.topLevelKeys + ["socket", "mode", "group", "keep", "max_bytes", "journal", "buffer_lines",
                                                   "stderr_tail_lines", "when", "then", "exit_code", "signal", "stderr"]
+            + ["history", "report_records", "hook_processes", "listen", "priority", "event", "state", "count", "within", "for"]
+            + MonitoringReader.hookKeys
             + WorkerKeys.all + WorkerKeys.backoff + WorkerKeys.crashLoop + WorkerKeys.stop + WorkerKeys.limits
         let missing = keys.filter { !text.contains("\($0):") }
         #expect(missing.isEmpty, "config/example.yaml never sets \(missing)")

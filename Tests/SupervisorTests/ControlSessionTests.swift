@@ -175,6 +175,18 @@ struct ControlSessionTests {
         #expect(s.peerGone() == [.close])
     }
 
+    @Test("a follower that stops reading is kept for the follower stall timeout, not the reply one")
+    func stalledFollower() {
+        var s = ControlSession(now: Self.at(0))
+        _ = Self.feed(&s, #"{"v":1,"cmd":"events","args":{"follow":true}}"# + "\n", 0)
+        _ = s.takeRequest(Self.at(0))
+        s.replyQueued(follow: true, Self.at(0))
+        #expect(s.deadline(hasPendingOutput: true) == Self.at(0) + ControlSession.followerStallTimeout)
+        #expect(s.deadlinePassed(hasPendingOutput: true, Self.at(31)).isEmpty, "30 s without reading: still following")
+        #expect(s.state == .following)
+        #expect(s.deadlinePassed(hasPendingOutput: true, Self.at(301)) == [.close])
+    }
+
     @Test("a reply deferred (crash ID waiting for its report) keeps the request in hand")
     func deferredReply() {
         var s = ControlSession(now: Self.at(0))
