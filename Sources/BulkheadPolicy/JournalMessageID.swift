@@ -38,6 +38,7 @@ public enum JournalMessageID {
         case .outputDropped: return "a9a8d4a701a243b3bf41d7092eb8c2dc"
         case .reportNotSaved: return "0e1f49dfc1a645028c60843c5906346a"
         case .daemon: return "266ad6c2c7fa42ac97b5b4c157b1df8c"
+        case .health: return "a50b2e43fb3c4ec39886c9c6cfb05b40"
         }
     }
 }

@@ -42,6 +42,12 @@ public final class Daemon {
     let reports: CrashReportStore
     let events: SupervisorEvents
     let status = StatusView()
+    /// `health:` checks in flight.
+    private(set) var prober: HealthProber!
+    /// `sockets:`, open for the daemon's life (or until a reload drops them).
+    let sockets = ListeningSockets()
+    /// Limits the config asks for that this machine cannot enforce as asked (also in `status`).
+    var limitNotes: [String] = []
     private(set) var control: ControlServer!
     /// bulkhead's own sd_notify client; nil without NOTIFY_SOCKET (Daemon+Systemd.swift).
     var systemd: SystemdNotifier?
@@ -83,7 +89,9 @@ public final class Daemon {
         let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
         let host = config.cgroups == .off ? nil : CgroupHost(name: "bulkhead-\(getpid())")
         let backtraceRoot = config.stateDir + "/backtraces"
-        let launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority())
+        let credentials = CredentialDirectories.forDaemon(pid: getpid(), stateDir: config.stateDir)
+        let launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority(),
+                                      credentials: credentials)
         processes = try ProcessTable(loop: loop, launcher: launcher, cgroups: host, backtraceRoot: backtraceRoot)
         let sink = OutputSinks.make(config.output.journal, timestamps: options.timestamps)
         events = SupervisorEvents(sink: sink)
@@ -95,6 +103,13 @@ public final class Daemon {
         try FileSystem.makeDirectories(backtraceRoot, mode: 0o755)
         if let written = reports.writtenDescriptor { try loop.register(written, .readable, .reportsWritten) }
         control = try makeControlServer(config.control)
+        prober = HealthProber(loop: loop) { [unowned self] id, argv, output throws(SpawnError) in
+            guard let spec = supervision.spec(for: id), let slot = processes.slots[id] else {
+                throw SpawnError(stage: .prepare, errno: ESRCH, detail: "the instance has no process")
+            }
+            return try processes.launcher.probeProcess(spec, slot: slot, argv: argv, output: output)
+        }
+        processes.otherChildren = prober
         output.linesAppended = { [unowned self] instance in control.linesAppended(instance.id) }
         control.followersChanged = { [unowned self] id, count in
             if let instance = output.outputs[id] { instance.followers = count }
@@ -138,6 +153,7 @@ public final class Daemon {
             events.publish(SupervisorEvent(.daemon, nil, priority: 3, message: warning))
         }
         warnIfDescriptorsShort()
+        applySocketsAndLimits(supervision.config)
         perform(supervision.startAll(MonotonicClock.now()))
         output.sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)
         while !(shutdownRequested && supervision.isQuiescent) {
@@ -151,8 +167,8 @@ public final class Daemon {
     /// socket, the workers' fds (within a time budget), due deadlines, queued spawns.
     func turn() {
         let policyDeadline = supervision.nextDeadline()
-        let spawnsLeft: Instant? = pendingSpawns.isEmpty ? nil : .zero
-        let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, spawnsLeft].compactMap { $0 }.min()
+        let spawnsLeft: Instant? = pendingSpawns.isEmpty && !prober.hasResults ? nil : .zero
+        let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, prober.deadline, spawnsLeft].compactMap { $0 }.min()
         let ready: [(event: Epoll.Event, source: EventLoop.Source)]
         do {
             ready = try loop.wait(until: wake)
@@ -177,6 +193,8 @@ public final class Daemon {
             dispatch(event, source)
         }
         let now = MonotonicClock.now()
+        prober.tick(now)
+        deliverProbeResults()
         if let policyDeadline, policyDeadline <= now { perform(supervision.tick(now)) }
         for death in processes.tick(now) { handleDeath(death) }
         performSpawns()
@@ -206,6 +224,8 @@ public final class Daemon {
             control.acceptReady(MonotonicClock.now())
         case .controlClient(let client):
             control.clientReady(client, event, MonotonicClock.now())
+        case .probe(let number):
+            prober.ready(number, event, now: wakeInstant)
         }
     }
 
@@ -312,6 +332,7 @@ public final class Daemon {
         } catch {
             emit(SupervisorEvent(.reload, nil, priority: 3, message: "control socket: could not apply the new control.mode/control.group: \(error)"))
         }
+        applySocketsAndLimits(config)
         perform(actions)
         warnIfDescriptorsShort()
         return .applied(summary)
@@ -321,6 +342,7 @@ public final class Daemon {
 
     private func finish() {
         control.stop()
+        sockets.closeAll()
         output.sink.beginIteration(wallNanoseconds: WallClock.nowNanoseconds())
         notify.closeAll()
         processes.finish(waitingOn: signals) { emit(SupervisorEvent(.daemon, nil, priority: 4, message: $0)) }

@@ -28,6 +28,10 @@ final class ProcessTable {
     private(set) var orphansReaped = 0
     private(set) var exitEventsLost = false
 
+    /// Children that are not instances but are not orphans either (exec health checks): their
+    /// owner reaps them through their pidfds, and hears of any this table's scan reaps first.
+    weak var otherChildren: ChildOwner?
+
     private let loop: EventLoop
     private let exitTimes: ExitTimestamps?
     let launcher: WorkerLauncher
@@ -66,17 +70,18 @@ final class ProcessTable {
         case failed(SpawnFailure, DeathEvidence?)
     }
 
-    func spawn(_ id: InstanceID, _ spec: WorkerSpec, notifySocket: String) -> SpawnOutcome {
+    func spawn(_ id: InstanceID, _ spec: WorkerSpec, notifySocket: String, sockets: [ListeningSockets.Open] = []) -> SpawnOutcome {
         let slot = slots[id] ?? InstanceSlot(id: id, backtraceDirectory: backtraceRoot + "/" + id.description.replacingColons())
         slots[id] = slot
         if slot.breadcrumbs == nil {
             slot.breadcrumbs = try? BreadcrumbFile(name: "bulkhead-breadcrumbs-\(id)", capacity: Self.breadcrumbCapacity)
         }
         do {
-            let launched = try launcher.launch(spec, slot: slot, notifySocket: notifySocket)
+            let launched = try launcher.launch(spec, slot: slot, notifySocket: notifySocket, sockets: sockets)
             slot.pid = launched.pid
             slot.spawnedAtWall = WallClock.nowNanoseconds()
             slot.oomBaseline = slot.cgroup?.oomKills() ?? 0
+            slot.tasksLimitBaseline = slot.cgroup?.tasksLimitHits() ?? 0
             pids[launched.pid] = id
             if let pidfd = Reaper.pidfd(for: launched.pid) {
                 if let token = try? loop.register(pidfd, .readable, .process(id)) {
@@ -149,7 +154,7 @@ final class ProcessTable {
     /// within a second, so no zombie lingers longer than that.
     func childrenSignalled(_ senders: [Int32], _ now: Instant) -> [ReapedProcess] {
         let unexplained = senders.contains { sender in
-            guard let id = pids[sender] else { return true }
+            guard let id = pids[sender] else { return otherChildren?.owns(sender) != true }
             return slots[id]?.pidfd == nil
         }
         if unexplained { return scan(now) }
@@ -181,7 +186,11 @@ final class ProcessTable {
         var reaped: [ReapedProcess] = []
         while let exit = Reaper.reapOne() {
             guard let id = pids[exit.pid], let slot = slots[id] else {
-                orphansReaped += 1   // an orphan a worker left behind, reparented to us
+                if let owner = otherChildren, owner.owns(exit.pid) {
+                    owner.reapedElsewhere(exit)
+                } else {
+                    orphansReaped += 1   // an orphan a worker left behind, reparented to us
+                }
                 continue
             }
             awaitingStamp[id] = nil
@@ -215,6 +224,9 @@ final class ProcessTable {
         }
         let backtrace = BacktraceFiles.take(directory: slot.backtraceDirectory, pid: exit.pid)
         let oom = (slot.cgroup?.oomKills() ?? 0) > slot.oomBaseline
+        let tasksLimit = (slot.cgroup?.tasksLimitHits() ?? 0) > slot.tasksLimitBaseline
+        // Its credentials' copies go with the process (the next start makes fresh ones).
+        launcher.credentials.remove(slot.id)
         slot.pid = nil
         if let pidfd = slot.pidfd {
             loop.unregister(pidfd, token: slot.pidfdToken)
@@ -224,7 +236,8 @@ final class ProcessTable {
         return ReapedProcess(
             id: slot.id, exit: exit, startedWall: slot.spawnedAtWall, endedWall: WallClock.nowNanoseconds(),
             detectLatencyMicroseconds: latency.map { $0 / 1000 }, latencySource: latencySource,
-            breadcrumbs: crumbs?.entries ?? [], backtraceJSON: backtrace, leftoversKilled: leftovers, killedForLimit: oom
+            breadcrumbs: crumbs?.entries ?? [], backtraceJSON: backtrace, leftoversKilled: leftovers, killedForLimit: oom,
+            tasksLimitReached: tasksLimit
         )
     }
 
@@ -250,7 +263,7 @@ final class ProcessTable {
     /// the next scan. One that is not a zombie yet (a thread of it exited) waits for a scan.
     private func reapOrphans(_ candidates: Set<Int32>) {
         var pending = false
-        for pid in candidates {
+        for pid in candidates where otherChildren?.owns(pid) != true {
             switch Reaper.reap(pid: pid) {
             case true?: orphansReaped += 1
             case false?: pending = true
@@ -287,6 +300,7 @@ final class ProcessTable {
         awaitingStamp[id] = nil
         slot.cgroup?.remove()
         FileSystem.removeTree(slot.backtraceDirectory)
+        launcher.credentials.remove(id)
     }
 
     /// Every instance is stopped and the daemon exits: cgroups and directories go, and any
@@ -297,6 +311,7 @@ final class ProcessTable {
             FileSystem.removeTree(slot.backtraceDirectory)
         }
         cgroups?.removeBase()
+        launcher.credentials.removeAll()
         reapStrays(signals, timeoutNanoseconds: 2_000_000_000, report: report)
     }
 
@@ -337,4 +352,14 @@ struct ReapedProcess {
     var backtraceJSON: [UInt8]?
     var leftoversKilled: Int
     var killedForLimit: Bool
+    /// `limits.tasks` refused a fork or a thread during its life.
+    var tasksLimitReached: Bool
+}
+
+/// Who reaps children the process table does not (exec health checks).
+protocol ChildOwner: AnyObject {
+    func owns(_ pid: Int32) -> Bool
+    /// A child of this owner was reaped by the table's wait4(-1) scan before its own pidfd was
+    /// looked at.
+    func reapedElsewhere(_ exit: Reaper.Exit)
 }

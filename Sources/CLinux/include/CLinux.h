@@ -143,6 +143,9 @@ typedef struct bh_spawn_request {
     int into_cgroup_procs_fd;         // its cgroup.procs, written instead where clone3 cannot
     int set_nice;                     // 1: the child takes `nice` once it has exec'd (not the spawning thread's)
     int nice;
+    char *listen_pid_digits;          // NULL, or the value of an envp entry `LISTEN_PID=` with room for
+                                      // 10 digits and a NUL: the child writes its own pid there, as
+                                      // sd_listen_fds(3) checks (only the child knows it before execve)
 } bh_spawn_request;
 
 enum {
