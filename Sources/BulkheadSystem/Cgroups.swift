@@ -302,9 +302,12 @@ public struct InstanceCgroup: Sendable {
         for pid in members() { ProcessSignals.signalProcess(pid, SIGKILL) }
     }
 
-    /// Sends `signal` to every member (used for the stop signal when members left the group).
-    public func signalAll(_ signal: Int32) {
-        for pid in members() { ProcessSignals.signalProcess(pid, signal) }
+    /// Sends `signal` to every member (used for the stop signal when members left the group),
+    /// but those in process group `exceptGroup` (signalled already, through the group).
+    public func signalAll(_ signal: Int32, exceptGroup: Int32? = nil) {
+        for pid in members() where exceptGroup == nil || getpgid(pid) != exceptGroup {
+            ProcessSignals.signalProcess(pid, signal)
+        }
     }
 
     /// The kernel's count of OOM kills in this group so far.

@@ -76,12 +76,17 @@ final class ProcessTable {
         if slot.breadcrumbs == nil {
             slot.breadcrumbs = try? BreadcrumbFile(name: "bulkhead-breadcrumbs-\(id)", capacity: Self.breadcrumbCapacity)
         }
+        // The group's counters before the clone: a worker that hits a limit in its first
+        // microseconds (a fork storm) must not have it counted in its baseline. Nothing else
+        // lives in the group now (the last process's leftovers were killed with it).
+        let oomBefore = slot.cgroup?.oomKills() ?? 0
+        let tasksBefore = slot.cgroup?.tasksLimitHits() ?? 0
         do {
             let launched = try launcher.launch(spec, slot: slot, notifySocket: notifySocket, sockets: sockets)
             slot.pid = launched.pid
             slot.spawnedAtWall = WallClock.nowNanoseconds()
-            slot.oomBaseline = slot.cgroup?.oomKills() ?? 0
-            slot.tasksLimitBaseline = slot.cgroup?.tasksLimitHits() ?? 0
+            slot.oomBaseline = oomBefore
+            slot.tasksLimitBaseline = tasksBefore
             pids[launched.pid] = id
             if let pidfd = Reaper.pidfd(for: launched.pid) {
                 if let token = try? loop.register(pidfd, .readable, .process(id)) {
@@ -113,7 +118,9 @@ final class ProcessTable {
             if signal == SIGKILL {
                 slots[id]?.killCgroup()
             } else {
-                slots[id]?.cgroup?.signalAll(signal)
+                // Only those that left the group: the rest have it already, and a second
+                // SIGTERM is "stop now, no grace" to WorkerKit (and to many servers).
+                slots[id]?.cgroup?.signalAll(signal, exceptGroup: pid)
             }
         }
     }

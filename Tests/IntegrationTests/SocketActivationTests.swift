@@ -67,6 +67,7 @@ struct SocketActivationTests {
             let deaths = daemon.events("exit", of: "web:0").count
             #expect(tally["refused"] == 0, "refused by the kernel: \(tally.summary)")
             #expect(tally["failed"] == 0, "\(tally.summary)")
+            #expect(tally["200"] + tally["closed"] == 240, "served or closed by the worker, nothing else: \(tally.summary)")
             #expect(tally["200"] > 100, "\(tally.summary)")
             #expect(tally["closed"] >= 10, "the worker died on requests: \(tally.summary)")
             #expect(deaths >= 10, "\(deaths) deaths")

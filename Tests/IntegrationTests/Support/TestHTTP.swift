@@ -39,7 +39,7 @@ enum TestHTTP {
         if connected != 0 {
             return errno == ECONNREFUSED ? .refused : .failed("connect: \(String(cString: strerror(errno)))")
         }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8)
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
         if request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) != request.count {
             return errno == EPIPE || errno == ECONNRESET ? .closed : .failed("send: \(String(cString: strerror(errno)))")
         }
@@ -49,6 +49,8 @@ enum TestHTTP {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n > 0 {
                 received += buffer[..<n]
+                // Some servers keep the connection after an HTTP/1.0 reply: a complete body ends it.
+                if Self.isComplete(received) { break }
                 continue
             }
             if n < 0 && errno == EINTR { continue }
@@ -62,6 +64,16 @@ enum TestHTTP {
         let status = Int(text[text.index(after: space)...].prefix(3)) ?? 0
         let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
         return .answered(status: status, body: body)
+    }
+
+    /// Headers and as many body bytes as Content-Length says.
+    static func isComplete(_ bytes: [UInt8]) -> Bool {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let end = text.range(of: "\r\n\r\n") else { return false }
+        let headers = text[..<end.lowerBound].lowercased()
+        guard let field = headers.range(of: "content-length:") else { return false }
+        let length = Int(headers[field.upperBound...].prefix { $0 != "\r" }.trimmingCharacters(in: .whitespaces)) ?? -1
+        return length >= 0 && text[end.upperBound...].utf8.count >= length
     }
 
     /// A port nobody listens on right now (bound, read, closed: the daemon binds it next).
