@@ -2,7 +2,7 @@ import BulkheadSystem
 import CLinux
 import Foundation
 
-/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|all] [--instances N] [--lines N] [--no-cgroups]`: runs the real daemon with tiny C workers
+/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|probes|storm|all] [--instances N] [--lines N] [--no-cgroups]`: runs the real daemon with tiny C workers
 /// and prints figures. Timing goals live here, not in tests.
 @main
 enum Benchmarks {
@@ -48,8 +48,8 @@ enum Benchmarks {
         let sizes = (value(of: "--sizes", in: &arguments) ?? "100,1000,10000").split(separator: ",").compactMap { Int($0) }
         let output = value(of: "--output", in: &arguments) ?? "append"
         let which = arguments.first ?? "all"
-        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "monitoring", "scale", "storm", "peer", "all"].contains(which) else {
-            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|scale|storm|peer|all] [--instances N] [--lines N] [--no-cgroups] [--products DIR]")
+        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "monitoring", "probes", "scale", "storm", "peer", "all"].contains(which) else {
+            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|probes|scale|storm|peer|all] [--instances N] [--lines N] [--no-cgroups] [--products DIR]")
             print("       bulkhead-bench scale [--sizes 100,1000,10000] [--output append|pipes|journal-direct]   (not part of all)")
             print("  build with `swift build -c release --static-swift-stdlib`; run as root (cgroups, proc connector)")
             exit(which == "--help" || which == "-h" ? 0 : 2)
@@ -65,6 +65,7 @@ enum Benchmarks {
         if all || which == "notify" { try NotifyFloodBenchmark.run() }
         if all || which == "hostile-logs" { try HostileLogsBenchmark.run() }
         if all || which == "monitoring" { try MonitoringBenchmark.run(instances: instances) }
+        if all || which == "probes" { try ProbeBenchmark.run(instances: instances) }
         if all || which == "storm" { try StormBenchmark.run() }
         if which == "scale" { try ScaleBenchmark.run(sizes: sizes, output: output) }
         if which == "peer" { try PeerBenchmark.run() }

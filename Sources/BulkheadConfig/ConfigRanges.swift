@@ -14,6 +14,8 @@ public enum ConfigRanges {
         case duration(ClosedRange<Duration>)
         case size(ClosedRange<UInt64>)
         case fraction(ClosedRange<Double>)
+        /// Whole percentages, written with their sign (`150%`).
+        case percent(ClosedRange<Int>)
 
         /// `1 to 100000`, `0s to 1h`, `1 to 1024TiB`, as the README writes it.
         public var text: String {
@@ -22,6 +24,7 @@ public enum ConfigRanges {
             case .duration(let r): return "\(Units.format(r.lowerBound)) to \(Units.format(r.upperBound))"
             case .size(let r): return "\(ConfigRanges.sizeText(r.lowerBound)) to \(ConfigRanges.sizeText(r.upperBound))"
             case .fraction(let r): return "\(ConfigRanges.decimalText(r.lowerBound)) to \(ConfigRanges.decimalText(r.upperBound))"
+            case .percent(let r): return "\(r.lowerBound)% to \(r.upperBound)%"
             }
         }
     }
@@ -58,6 +61,18 @@ public enum ConfigRanges {
     public static let hookRateCount = 1...100_000
     public static let alertCount = 1...10_000
     public static let metricsPort = 1...65_535
+    /// Percent of one CPU: 1 % to a thousand CPUs.
+    public static let cpuPercent = 1...100_000
+    /// cgroup v2 io.weight's own range.
+    public static let ioWeight = 1...10_000
+    public static let tasks = 1...4_194_304       // the kernel's pid_max limit
+    /// Consecutive probe results that count.
+    public static let probeThreshold = 1...1_000
+    /// listen(2)'s backlog (the kernel caps it at net.core.somaxconn).
+    public static let socketBacklog = 1...65_535
+    /// Sockets per worker: they and the breadcrumb ring are the fds a spawn passes from fd 3
+    /// on, at most 32 (bh_spawn's MAX_EXTRA_FDS).
+    public static let socketsPerWorker = 0...31
 
     // Durations. Lower bounds are what a value means (0 where zero is a choice, else more than
     // 0); upper bounds are a week for timeouts and a month for the breaker's cooldown.
@@ -78,6 +93,10 @@ public enum ConfigRanges {
     public static let hookRatePeriod: ClosedRange<Duration> = .milliseconds(1) ... week
     public static let alertWindow: ClosedRange<Duration> = .milliseconds(1) ... week
     public static let alertFor: ClosedRange<Duration> = .zero ... (day * 30)
+    /// A probe more often than every 10 ms would be the daemon's main work.
+    public static let probeInterval: ClosedRange<Duration> = .milliseconds(10) ... day
+    public static let probeTimeout: ClosedRange<Duration> = .milliseconds(1) ... .seconds(3600)
+    public static let probeInitialDelay: ClosedRange<Duration> = .zero ... day
 
     // Sizes and fractions.
     public static let memory: ClosedRange<UInt64> = 1...(1 << 50)
@@ -126,6 +145,15 @@ public enum ConfigRanges {
         Entry(key: "alerts[].when.within", bounds: .duration(alertWindow)),
         Entry(key: "alerts[].when.for", bounds: .duration(alertFor)),
         Entry(key: "metrics.listen (port)", bounds: .count(metricsPort)),
+        Entry(key: "limits.cpu", bounds: .percent(cpuPercent)),
+        Entry(key: "limits.io_weight", bounds: .count(ioWeight)),
+        Entry(key: "limits.tasks", bounds: .count(tasks), also: "unlimited"),
+        Entry(key: "health.*.initial_delay", bounds: .duration(probeInitialDelay)),
+        Entry(key: "health.*.interval", bounds: .duration(probeInterval)),
+        Entry(key: "health.*.timeout", bounds: .duration(probeTimeout)),
+        Entry(key: "health.*.failures", bounds: .count(probeThreshold)),
+        Entry(key: "health.*.successes", bounds: .count(probeThreshold)),
+        Entry(key: "sockets[].backlog", bounds: .count(socketBacklog)),
     ]
 
     /// `1MiB`, `1024TiB`, `4096`: the largest unit the config takes that divides it.

@@ -10,7 +10,7 @@ struct DefaultsMerge {
     func spec(_ worker: WorkerFields) -> WorkerSpec {
         let builtin = WorkerSpec(name: "", command: [])
         let d = defaults
-        return WorkerSpec(
+        var spec = WorkerSpec(
             name: worker.name?.value ?? "",
             command: worker.command?.value.map(\.value) ?? [],
             instances: worker.instances?.value ?? builtin.instances,
@@ -34,6 +34,26 @@ struct DefaultsMerge {
             sourceLine: worker.site.line,
             output: pick(worker.output, d.output, builtin.output)
         )
+        spec.health = worker.health?.value ?? HealthChecks()
+        spec.sockets = (worker.sockets?.value ?? []).map { socket in
+            var socket = socket
+            if socket.name.isEmpty { socket.name = spec.name }
+            return socket
+        }
+        spec.envFiles = envFiles(worker).map(\.value)
+        spec.credentials = credentials(worker).map(\.value)
+        return spec
+    }
+
+    /// `defaults.env_file` first, then the worker's own: a later file wins, as in systemd.
+    func envFiles(_ worker: WorkerFields) -> [Located<EnvFileReference>] {
+        defaults.envFiles + worker.envFiles
+    }
+
+    /// `defaults.credentials` merged by name with the worker's (the worker's win).
+    func credentials(_ worker: WorkerFields) -> [Located<CredentialSpec>] {
+        let own = Set(worker.credentials.map(\.value.name))
+        return defaults.credentials.filter { !own.contains($0.value.name) } + worker.credentials
     }
 
     /// `defaults.env` entries the worker does not override, in their order, then the worker's own.
@@ -52,7 +72,9 @@ struct DefaultsMerge {
         ResourceLimits(
             memory: pick(w.memory, d.memory, nil), openFiles: pick(w.openFiles, d.openFiles, nil),
             processes: pick(w.processes, d.processes, nil), coreSize: pick(w.coreSize, d.coreSize, nil),
-            cpuSeconds: pick(w.cpuSeconds, d.cpuSeconds, nil), fileSize: pick(w.fileSize, d.fileSize, nil)
+            cpuSeconds: pick(w.cpuSeconds, d.cpuSeconds, nil), fileSize: pick(w.fileSize, d.fileSize, nil),
+            cpuPercent: pick(w.cpuPercent, d.cpuPercent, nil), ioWeight: pick(w.ioWeight, d.ioWeight, nil),
+            tasks: pick(w.tasks, d.tasks, nil)
         )
     }
 

@@ -35,14 +35,35 @@ struct DocumentReader {
 
         let merge = DefaultsMerge(defaults: defaults)
         let checks = MergedWorkerChecks(diagnostics: diagnostics, merge: merge, options: options)
+        let inputs = WorkerInputsLoader(diagnostics: diagnostics, options: options)
         for fields in workers {
-            let spec = merge.spec(fields)
+            var spec = merge.spec(fields)
             checks.check(spec, fields)
+            inputs.load(&spec, fields, merge: merge)
             config.workers.append(spec)
         }
         let workerNames = Set(workers.compactMap { $0.name?.value })
         config.monitoring = MonitoringReader(diagnostics: diagnostics, options: options, workerNames: workerNames).read(top)
+        checkSocketsUnique(workers, config.workers)
         return config
+    }
+
+    /// Two sockets on one address would fail to bind (port 0 picks a free port each time).
+    private func checkSocketsUnique(_ fields: [WorkerFields], _ specs: [WorkerSpec]) {
+        var seen: [ListenAddress: String] = [:]
+        for (worker, spec) in zip(fields, specs) {
+            for socket in spec.sockets {
+                switch socket.address {
+                case .tcp(_, 0), .udp(_, 0): continue
+                case .tcp, .udp, .unix: break
+                }
+                if let first = seen[socket.address] {
+                    diagnostics.report(worker.sockets?.site ?? worker.site, "\(socket.address) is also a socket of \(first): an address can be bound once")
+                } else {
+                    seen[socket.address] = spec.name
+                }
+            }
+        }
     }
 
     private func readControl(_ field: Field) -> ControlConfig {
@@ -60,27 +81,13 @@ struct DocumentReader {
                 }
                 control.socket = path
             case "mode":
-                if let mode = readMode(value) { control.mode = mode }
+                if let mode = diagnostics.fileMode(value) { control.mode = mode }
             case "group":
                 if let group = diagnostics.optional(value, diagnostics.nonEmptyString) { control.group = group.value }
             default: break
             }
         }
         return control
-    }
-
-    /// A permission mode, always read as octal like chmod's: `"0660"`, `0660`, `660` and
-    /// `0o660` all mean rw-rw----. (An unquoted `0660` would be decimal 660 to a YAML 1.2 reader
-    /// and octal to a 1.1 one; reading the digits sidesteps both.)
-    private func readMode(_ field: Field) -> UInt32? {
-        guard let (text, _) = diagnostics.scalar(field, expected: "a file mode such as \"0660\"") else { return nil }
-        let digits = text.hasPrefix("0o") ? text.dropFirst(2) : Substring(text)
-        guard !digits.isEmpty, digits.allSatisfy({ ("0"..."7").contains($0) }),
-              let mode = UInt32(digits, radix: 8), mode <= 0o777 else {
-            diagnostics.report(field.site, "\(quoted(text)) is not a file mode (octal permission bits, e.g. \"0660\")")
-            return nil
-        }
-        return mode
     }
 
     private func readCrashReports(_ field: Field) -> CrashReportRetention {

@@ -190,6 +190,25 @@ extension Diagnostics {
         return value
     }
 
+    /// A whole percentage written with its sign (`150%`: one and a half CPUs), in `range`.
+    func percent(_ field: Field, in range: ClosedRange<Int>) -> Int? {
+        guard let (text, _) = scalar(field, expected: "a percentage such as 150%") else { return nil }
+        let digits = text.hasSuffix("%") ? text.dropLast() : ""
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigitCharacter) else {
+            report(field.site, "\(quoted(text)) is not a percentage of one CPU (e.g. 50% or 150%)")
+            return nil
+        }
+        guard let value = Int(digits), value <= range.upperBound else {
+            report(field.site, "\(quoted(text)) is above the maximum \(range.upperBound)%")
+            return nil
+        }
+        guard value >= range.lowerBound else {
+            report(field.site, "must be at least \(range.lowerBound)% (got \(text))")
+            return nil
+        }
+        return value
+    }
+
     /// `TERM`, `SIGTERM`, `term` or `15`.
     func signal(_ field: Field) -> Int32? {
         guard let (text, _) = scalar(field, expected: "a signal") else { return nil }

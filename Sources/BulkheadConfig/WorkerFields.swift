@@ -28,6 +28,11 @@ struct WorkerFields {
     var stop = StopFields()
     var backtrace: Located<Bool>?
     var output: Located<WorkerOutput>?
+    var health: Located<HealthChecks>?
+    var sockets: Located<[SocketSpec]>?
+    /// nil: not written (defaults' apply); `env_file` entries are added to defaults'.
+    var envFiles: [Located<EnvFileReference>] = []
+    var credentials: [Located<CredentialSpec>] = []
 
     init(site: Site) {
         self.site = site
@@ -63,6 +68,9 @@ struct LimitFields {
     var coreSize: Located<UInt64?>?
     var cpuSeconds: Located<UInt64?>?
     var fileSize: Located<UInt64?>?
+    var cpuPercent: Located<Int?>?
+    var ioWeight: Located<Int?>?
+    var tasks: Located<UInt64?>?
 }
 
 /// The keys a worker mapping may hold, and which of them `defaults` may not.
@@ -70,13 +78,16 @@ enum WorkerKeys {
     static let all = [
         "name", "command", "instances", "env", "cwd", "user", "group", "ready", "start_timeout", "watchdog",
         "watchdog_grace", "depends_on", "strategy", "limits", "rules", "restart", "backoff", "crash_loop", "stop",
-        "backtrace", "output",
+        "backtrace", "output", "health", "sockets", "env_file", "credentials",
     ]
-    /// Keys that only make sense for one worker.
-    static let workerOnly = ["name", "command", "instances", "depends_on"]
+    /// Keys that only make sense for one worker (a socket in defaults would be bound once per
+    /// worker, and fail the second time).
+    static let workerOnly = ["name", "command", "instances", "depends_on", "health", "sockets"]
 
     static let backoff = ["initial", "max", "multiplier", "jitter", "reset_after"]
     static let crashLoop = ["max_restarts", "window", "cooldown", "same_crash"]
     static let stop = ["signal", "timeout"]
-    static let limits = ["memory", "open_files", "processes", "core", "cpu_time", "file_size"]
+    static let limits = ["memory", "open_files", "processes", "core", "cpu_time", "file_size", "cpu", "io_weight", "tasks"]
+    static let probe = ["http", "tcp", "exec", "initial_delay", "interval", "timeout", "failures", "successes"]
+    static let socket = ["listen", "name", "mode", "owner", "group", "backlog"]
 }

@@ -44,6 +44,10 @@ struct WorkerFieldsReader {
             case "stop": fields.stop = readStop(value)
             case "backtrace": fields.backtrace = d.bool(value).map(value.located)
             case "output": fields.output = readOutput(value).map(value.located)
+            case "health": fields.health = HealthReader(diagnostics: d).read(value).map(value.located)
+            case "sockets": fields.sockets = SocketsReader(diagnostics: d).read(value).map(value.located)
+            case "env_file": fields.envFiles = WorkerInputsReader(diagnostics: d).envFiles(value)
+            case "credentials": fields.credentials = WorkerInputsReader(diagnostics: d).credentials(value)
             default: break  // mapping(_:known:) keeps known keys only
             }
         }
@@ -158,6 +162,9 @@ struct WorkerFieldsReader {
             case "core": limits.coreSize = unlimitedOr(value, unlimited: .max) { d.size($0, in: ConfigRanges.coreSize) }
             case "cpu_time": limits.cpuSeconds = unlimitedOr(value, unlimited: .max) { cpuSeconds($0) }
             case "file_size": limits.fileSize = unlimitedOr(value, unlimited: .max) { d.size($0, in: ConfigRanges.fileSize) }
+            case "cpu": limits.cpuPercent = d.optional(value) { d.percent($0, in: ConfigRanges.cpuPercent) }
+            case "io_weight": limits.ioWeight = d.optional(value) { d.int($0, in: ConfigRanges.ioWeight) }
+            case "tasks": limits.tasks = unlimitedOr(value, unlimited: .max) { d.int($0, in: ConfigRanges.tasks).map(UInt64.init) }
             default: break
             }
         }
@@ -252,10 +259,13 @@ enum EnvironmentName {
 
     /// bulkhead sets these for every instance (ARCHITECTURE.md, the worker environment); a
     /// config value would be overwritten or, worse, break readiness and the watchdog.
-    static func reservedReason(_ name: String) -> String? {
-        let reserved: Set<String> = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"]
+    /// (`LISTEN_*` and `CREDENTIALS_DIRECTORY` too: they describe fds and a directory only
+    /// bulkhead can give.)
+    static func reservedReason(_ name: String, settingIn place: String = "env") -> String? {
+        let reserved: Set<String> = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES",
+                                     "CREDENTIALS_DIRECTORY"]
         guard reserved.contains(name) || name.hasPrefix("BULKHEAD_") else { return nil }
-        return "\(name) is set by bulkhead for every instance and cannot be set in env"
+        return "\(name) is set by bulkhead for every instance and cannot be set in \(place)"
     }
 
     private static func isLetter(_ scalar: Unicode.Scalar) -> Bool {

@@ -128,7 +128,7 @@ public struct AlertEngine: Sendable {
         case .command where command == "reset" || command == "stop":
             leave(.breakerOpen)
         case .ready, .exit, .restart, .backoff, .watchdog, .reload, .stop, .startTimeout, .waiting, .notifyRejected,
-             .outputDropped, .reportNotSaved, .daemon, .command, .alert, .alertCleared, .hook:
+             .outputDropped, .reportNotSaved, .daemon, .command, .alert, .alertCleared, .hook, .health:
             break
         }
     }

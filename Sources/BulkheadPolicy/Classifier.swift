@@ -15,6 +15,8 @@ public enum Classifier {
             switch cause {
             case .watchdog:
                 return Classification(.hang, rule: "default: watchdog missed, killed by bulkhead")
+            case .liveness:
+                return Classification(.hang, rule: "liveness")
             case .startTimeout:
                 return Classification(.transient, rule: "default: not ready within start_timeout")
             case .selfStop:
@@ -35,7 +37,7 @@ public enum Classifier {
         if let matched = firstMatchingRule(facts, rules) {
             return Classification(matched.result, rule: matched.label)
         }
-        if let crash = facts.runtimeCrash, crash.isCrash, !facts.killedForLimit {
+        if let crash = facts.runtimeCrash, crash.isCrash, !facts.killedForLimit, !facts.tasksLimitReached {
             // A panic exits 2 (Go) or 101 (Rust), an uncaught exception 1: read as a plain exit,
             // the crash-loop logic would treat a deterministic bug like a flaky network.
             return Classification(.crash, rule: "default: \(crash.runtime) \(crash.kind)")
@@ -66,6 +68,9 @@ public enum Classifier {
     static func defaultClassification(_ facts: DeathFacts) -> Classification {
         if facts.killedForLimit {
             return Classification(.limit, rule: "default: killed for a memory limit (OOM)")
+        }
+        if facts.tasksLimitReached, facts.termination != .exited(code: 0) {
+            return Classification(.limit, rule: "default: reached limits.tasks (pids.max refused a fork or a thread)")
         }
         switch facts.termination {
         case .exited(let code):

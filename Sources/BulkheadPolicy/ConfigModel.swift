@@ -157,15 +157,25 @@ public struct ResourceLimits: Equatable, Sendable {
     public var cpuSeconds: UInt64?
     /// RLIMIT_FSIZE in bytes.
     public var fileSize: UInt64?
+    /// CPU bandwidth in percent of one CPU (`150%`: one and a half), cgroup `cpu.max`.
+    public var cpuPercent: Int?
+    /// cgroup `io.weight` (1–10000, the kernel's default 100).
+    public var ioWeight: Int?
+    /// Processes and threads together, cgroup `pids.max` (UInt64.max: `unlimited`).
+    public var tasks: UInt64?
 
     public init(memory: UInt64? = nil, openFiles: UInt64? = nil, processes: UInt64? = nil,
-                coreSize: UInt64? = nil, cpuSeconds: UInt64? = nil, fileSize: UInt64? = nil) {
+                coreSize: UInt64? = nil, cpuSeconds: UInt64? = nil, fileSize: UInt64? = nil,
+                cpuPercent: Int? = nil, ioWeight: Int? = nil, tasks: UInt64? = nil) {
         self.memory = memory
         self.openFiles = openFiles
         self.processes = processes
         self.coreSize = coreSize
         self.cpuSeconds = cpuSeconds
         self.fileSize = fileSize
+        self.cpuPercent = cpuPercent
+        self.ioWeight = ioWeight
+        self.tasks = tasks
     }
 
     public var isEmpty: Bool { self == ResourceLimits() }
@@ -219,6 +229,19 @@ public struct WorkerSpec: Equatable, Sendable {
     public var sourceLine: Int
     /// Where stdout and stderr go (`output`).
     public var output: WorkerOutput
+    /// `health`: ready and live probes.
+    public var health = HealthChecks()
+    /// `sockets`: opened by bulkhead, passed to every instance from fd 3 on (LISTEN_FDS).
+    public var sockets: [SocketSpec] = []
+    /// `env_file`, as written (the values are in `envFileEntries`).
+    public var envFiles: [EnvFileReference] = []
+    /// What the env files said when the config was read, in order: they override `env`.
+    public var envFileEntries: [EnvironmentEntry] = []
+    /// `credentials`: copied into the instance's CREDENTIALS_DIRECTORY at each start.
+    public var credentials: [CredentialSpec] = []
+    /// Why no instance of this worker can start, found when the config was read at daemon
+    /// start (a required env file is missing): its spawns fail with this, and nothing else does.
+    public var startProblem: String?
 
     public init(
         name: String, command: [String], instances: Int = 1, env: [EnvironmentEntry] = [], cwd: String? = nil,
@@ -257,7 +280,8 @@ public struct WorkerSpec: Equatable, Sendable {
     /// timeouts) is policy, applied to the running process in place.
     public var processIdentity: ProcessIdentity {
         ProcessIdentity(command: command, env: env, cwd: cwd, user: user, group: group, limits: limits,
-                        watchdog: watchdog, backtrace: backtrace, ready: ready, output: output)
+                        watchdog: watchdog, backtrace: backtrace, ready: ready, output: output, health: health, sockets: sockets,
+                        envFileEntries: envFileEntries, credentials: credentials, startProblem: startProblem)
     }
 
     /// Equal in everything that has an effect: where in the file it was written does not count
@@ -295,6 +319,12 @@ public struct ProcessIdentity: Equatable, Sendable {
     public var backtrace: Bool
     public var ready: ReadyMode
     public var output: WorkerOutput
+    // A new probe restarts the worker: its trackers belong to the process they were started for.
+    public var health: HealthChecks
+    public var sockets: [SocketSpec]
+    public var envFileEntries: [EnvironmentEntry]
+    public var credentials: [CredentialSpec]
+    public var startProblem: String?
 }
 
 /// `api:0`.

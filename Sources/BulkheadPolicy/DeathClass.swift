@@ -86,6 +86,9 @@ public struct DeathFacts: Equatable, Sendable {
     public var topFrames: [String]
     /// The kernel or a cgroup killed it for a limit (OOM kill counted during its life).
     public var killedForLimit: Bool
+    /// A fork or thread creation was refused by `limits.tasks` (pids.max) during its life: a
+    /// death that is not a clean exit is then read as that limit's doing.
+    public var tasksLimitReached: Bool
     /// A runtime's panic, uncaught exception or fatal error recognised in its output (SPEC §7:
     /// class `crash` whatever the exit code, unless a rule says otherwise).
     public var runtimeCrash: RuntimeCrash?
@@ -95,7 +98,7 @@ public struct DeathFacts: Equatable, Sendable {
 
     public init(termination: Termination, stderrTail: [String] = [], fatalMessage: String? = nil, sourceLocation: String? = nil,
                 headline: String? = nil, topFrames: [String] = [], killedForLimit: Bool = false,
-                runtimeCrash: RuntimeCrash? = nil, fingerprintBasis: [String] = []) {
+                runtimeCrash: RuntimeCrash? = nil, fingerprintBasis: [String] = [], tasksLimitReached: Bool = false) {
         self.termination = termination
         self.stderrTail = stderrTail
         self.fatalMessage = fatalMessage
@@ -103,6 +106,7 @@ public struct DeathFacts: Equatable, Sendable {
         self.headline = headline
         self.topFrames = topFrames
         self.killedForLimit = killedForLimit
+        self.tasksLimitReached = tasksLimitReached
         self.runtimeCrash = runtimeCrash
         self.fingerprintBasis = fingerprintBasis
     }
@@ -132,6 +136,8 @@ public enum StopCause: String, Equatable, Sendable {
     case reload
     case removal
     case watchdog
+    /// The live probe failed `failures` times in a row.
+    case liveness
     case startTimeout = "start-timeout"
     /// The worker said `STOPPING=1`: it is shutting down by itself (systemd's semantics), so the
     /// exit that follows is expected.
@@ -142,7 +148,7 @@ public enum StopCause: String, Equatable, Sendable {
     var isRequested: Bool {
         switch self {
         case .operatorStop, .operatorRestart, .shutdown, .dependency, .reload, .removal: return true
-        case .watchdog, .startTimeout, .selfStop: return false
+        case .watchdog, .liveness, .startTimeout, .selfStop: return false
         }
     }
 }

@@ -34,8 +34,8 @@ enum Phase: Equatable, Sendable {
             return min(a, b)
         }
         switch self {
-        case .starting(let p, let readyAt): return earliest(readyAt, p.watchdogAt)
-        case .running(let p): return earliest(p.watchdogAt, p.stableAt)
+        case .starting(let p, let readyAt): return earliest(earliest(readyAt, p.watchdogAt), p.probeDeadline)
+        case .running(let p): return earliest(earliest(p.watchdogAt, p.stableAt), p.probeDeadline)
         case .stopping(_, _, let killAt): return killAt
         case .backoff(let until), .open(let until): return until
         case .stopped, .waiting, .spawning, .failed, .quarantined: return nil
@@ -78,6 +78,23 @@ struct RunningProcess: Equatable, Sendable {
     var watchdogAt: Instant?
     /// When uptime reaches `reset_after` (only tracked while there is something to reset).
     var stableAt: Instant?
+    /// `health.ready`, from when it may start (spawn, or `READY=1`) until it passes.
+    var readyProbe: ProbeTracker?
+    /// `health.live`, from ready on.
+    var liveProbe: ProbeTracker?
+
+    /// The earliest check due.
+    var probeDeadline: Instant? {
+        switch (readyProbe?.deadline, liveProbe?.deadline) {
+        case (let a?, let b?): return min(a, b)
+        case (let a, let b): return a ?? b
+        }
+    }
+
+    /// What `status` shows of the probes, ready first.
+    var probeStatus: [ProbeStatus] {
+        [readyProbe?.status, liveProbe?.status].compactMap { $0 }
+    }
 }
 
 /// A read-only view of one instance for `bulkhead status`.
@@ -92,6 +109,8 @@ public struct InstanceSnapshot: Equatable, Sendable {
     /// The next automatic step (end of backoff or cooldown), if one is scheduled.
     public var nextAttemptAt: Instant?
     public var wanted: Bool
+    /// The probes of the live process (`health`), ready first; empty without one.
+    public var health: [ProbeStatus] = []
     /// Set by whoever keeps snapshots (the daemon's status rows): changes whenever any field
     /// above does and is never reused, so what is derived from a snapshot can be kept by it.
     /// Policy leaves it 0.

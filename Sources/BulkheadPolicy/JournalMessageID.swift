@@ -42,6 +42,7 @@ public enum JournalMessageID {
         case .alert: return "6c0b0d86f52c433183252c19a305013c"
         case .alertCleared: return "1c669c5796084e258d31ca8c92c06631"
         case .hook: return "122dd6634b8f4637b12a76cf5ae81c51"
+        case .health: return "a50b2e43fb3c4ec39886c9c6cfb05b40"
         }
     }
 }

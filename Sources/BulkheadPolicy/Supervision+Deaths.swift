@@ -29,11 +29,13 @@ extension Supervision {
         var followUps: [SupervisorEvent] = []
         let action = take(next, id, verdict.deathClass, cause: cause, wasWanted: i.wanted, process: process, spec: spec,
                           now, &actions, &followUps)
-        let record = DeathRecord(
+        var record = DeathRecord(
             instance: id, pid: process?.pid, startedAt: process?.startedAt, endedAt: now, facts: facts,
             classification: Classification(verdict.deathClass, rule: verdict.rule), fingerprint: verdict.fingerprint,
             restarts: instances[id]?.restarts ?? 0, action: action, note: verdict.note, originalClass: verdict.originalClass
         )
+        record.probes = ((process?.readyProbe?.observations ?? []) + (process?.liveProbe?.observations ?? []))
+            .sorted { $0.result.at < $1.result.at }
         // The record (and its exit event) goes first: the follow-ups refer to it.
         actions.insert(.record(record), at: firstAction)
         actions.append(contentsOf: followUps.map { .emit($0) })

@@ -4,16 +4,19 @@ extension Supervision {
         var actions: [SupervisorAction] = []
         guard let i = instances[id], case .spawning = i.phase, let spec = specs[id.worker] else { return actions }
         let tracksStability = i.attempt > 0 || i.breaker.state != .closed || i.sameCrash != nil
-        let process = RunningProcess(
+        var process = RunningProcess(
             pid: pid, startedAt: now,
             watchdogAt: spec.watchdog.map { now + $0 },
             stableAt: tracksStability ? now + spec.backoff.resetAfter : nil
         )
         actions.append(.emit(SupervisorEvent(.spawn, id, pid: pid, message: "spawned pid \(pid)")))
         switch spec.ready {
+        case .spawn where spec.health.ready != nil:
+            // Ready when the probe passes, within start_timeout.
+            process.readyProbe = startProbe(.ready, of: spec, id, now)
+            update(id) { $0.phase = .starting(process, readyAt: now + spec.startTimeout) }
         case .spawn:
-            update(id) { $0.phase = .running(process) }
-            actions.append(.emit(SupervisorEvent(.ready, id, pid: pid, message: "ready (on spawn)")))
+            becomeReady(id, process, spec: spec, how: "on spawn", now, &actions)
         case .after(let delay):
             update(id) { $0.phase = .starting(process, readyAt: now + delay) }
         case .notify:
@@ -74,9 +77,14 @@ extension Supervision {
         guard let i = instances[id], let spec = specs[id.worker] else { return actions }
         switch notification {
         case .ready:
-            if case .starting(let p, _) = i.phase {
-                update(id) { $0.phase = .running(p) }
-                actions.append(.emit(SupervisorEvent(.ready, id, pid: p.pid, message: "ready (READY=1)")))
+            if case .starting(var p, let readyAt) = i.phase {
+                if spec.health.ready == nil {
+                    becomeReady(id, p, spec: spec, how: "READY=1", now, &actions)
+                } else if p.readyProbe == nil {
+                    // READY=1 lets the ready probe start; the probe makes it ready.
+                    p.readyProbe = startProbe(.ready, of: spec, id, now)
+                    update(id) { $0.phase = .starting(p, readyAt: readyAt) }
+                }
             }
         case .status(let text):
             update(id) { $0.statusText = text }
@@ -157,20 +165,25 @@ extension Supervision {
                     watchdogMissed(id, p, spec: spec, now, &actions)
                 } else if let readyAt, readyAt <= now {
                     if case .after = spec.ready {
-                        update(id) { $0.phase = .running(p) }
-                        actions.append(.emit(SupervisorEvent(.ready, id, pid: p.pid, message: "ready (stayed up \(Units.format(now.duration(since: p.startedAt))))")))
+                        becomeReady(id, p, spec: spec, how: "stayed up \(Units.format(now.duration(since: p.startedAt)))", now, &actions)
                     } else {
+                        let missing = spec.health.ready.map { "no pass of the ready probe (\($0.check))" } ?? "no READY=1"
                         actions.append(.emit(SupervisorEvent(
                             .startTimeout, id, pid: p.pid, priority: 4,
-                            message: "no READY=1 within start_timeout \(Units.format(spec.startTimeout)): failed start"
+                            message: "\(missing) within start_timeout \(Units.format(spec.startTimeout)): failed start"
                         )))
                         beginStop(id, cause: .startTimeout, spec: spec, now, &actions)
                     }
+                } else {
+                    launchDueProbes(id, now, &actions)
                 }
             case .running(var p):
                 if let w = p.watchdogAt, w <= now {
                     watchdogMissed(id, p, spec: spec, now, &actions)
-                } else if let stable = p.stableAt, stable <= now {
+                    continue
+                }
+                defer { launchDueProbes(id, now, &actions) }
+                if let stable = p.stableAt, stable <= now {
                     p.stableAt = nil
                     var closed = false
                     update(id) {
@@ -190,8 +203,9 @@ extension Supervision {
                 if let killAt, killAt <= now {
                     update(id) { $0.phase = .stopping(p, cause: cause, killAt: nil) }
                     actions.append(.signal(id, pid: p.pid, signal: Signals.kill, scope: .group))
-                    let waited = cause == .watchdog ? spec.watchdogGrace : spec.stop.timeout
-                    let after = cause == .selfStop ? "STOPPING=1" : "SIG\(Signals.name(cause == .watchdog ? Signals.quit : spec.stop.signal))"
+                    let killedAsHung = cause == .watchdog || cause == .liveness
+                    let waited = killedAsHung ? spec.watchdogGrace : spec.stop.timeout
+                    let after = cause == .selfStop ? "STOPPING=1" : "SIG\(Signals.name(killedAsHung ? Signals.quit : spec.stop.signal))"
                     actions.append(.emit(SupervisorEvent(
                         .stop, id, pid: p.pid, priority: 4,
                         message: "still alive \(Units.format(waited)) after \(after): SIGKILL to the process group"

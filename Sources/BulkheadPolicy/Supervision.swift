@@ -131,7 +131,8 @@ public struct Supervision: Sendable {
         }
         return InstanceSnapshot(
             id: i.id, state: i.phase.state, pid: i.phase.process?.pid, startedAt: i.phase.process?.startedAt,
-            restarts: i.restarts, lastClass: i.lastClass, statusText: i.statusText, nextAttemptAt: next, wanted: i.wanted
+            restarts: i.restarts, lastClass: i.lastClass, statusText: i.statusText, nextAttemptAt: next, wanted: i.wanted,
+            health: i.phase.process?.probeStatus ?? []
         )
     }
 

@@ -10,6 +10,9 @@ public enum SupervisorAction: Equatable, Sendable {
     case emit(SupervisorEvent)
     /// The instance left the configuration and is stopped: release what the mechanism holds.
     case forget(InstanceID)
+    /// Run one health check against the instance's process; answer with `probeFinished`
+    /// (a failure once `timeout` has passed).
+    case probe(InstanceID, pid: Int32, role: ProbeRole, check: ProbeCheck, timeout: Duration)
 }
 
 public enum SignalScope: String, Equatable, Sendable {
@@ -46,6 +49,8 @@ public enum EventKind: String, Equatable, Hashable, Sendable, CaseIterable {
     case alertCleared = "alert-cleared"
     /// A hook run that failed, timed out or could not start, or a hook's runs suppressed.
     case hook
+    /// A health probe's verdict changed: a failure, a recovery, a liveness kill.
+    case health
 }
 
 public struct SupervisorEvent: Equatable, Sendable {
@@ -96,6 +101,8 @@ public struct DeathRecord: Equatable, Sendable {
     public var note: String?
     /// The class before escalation, when it was escalated.
     public var originalClass: DeathClass?
+    /// The process's last health-check results, oldest first (the crash report's `health`).
+    public var probes: [ProbeObservation] = []
 
     public init(instance: InstanceID, pid: Int32?, startedAt: Instant?, endedAt: Instant, facts: DeathFacts,
                 classification: Classification, fingerprint: String, restarts: Int, action: String,

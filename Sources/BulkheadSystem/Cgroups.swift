@@ -22,12 +22,23 @@ public final class CgroupHost {
     /// that old kill to every process born in the group later; there, an instance whose group
     /// was killed goes back to moving its processes in.
     public private(set) var birthSurvivesKill = false
+    /// v2 controllers on for instance groups (`memory`, `pids`, `cpu`, `io`), pure v2 only.
+    let v2Controllers: Set<String>
+    /// Hybrid hosts: this daemon's directory in the v1 `cpu`, `pids` and `blkio` hierarchies
+    /// it may write (limits.cpu, limits.tasks, limits.io_weight).
+    let v1Bases: [String: String]
+    /// The limit controllers (`memory`, `cpu`, `io`, `pids`) bulkhead cannot use here, each
+    /// with why, in a clause: `limits` that need them are reported, never silently dropped.
+    public private(set) var missingLimitControllers: [String: String] = [:]
 
     /// Detects what this machine offers. `name` is the directory created for this daemon.
     public init(name: String) {
         var tracking: String?
         var memory: String?
         var memoryV2 = false
+        var controllers: Set<String> = []
+        var v1: [String: String] = [:]
+        var missing: [String: String] = [:]
         let own = CgroupHost.ownPaths()
         if FileSystem.exists("/sys/fs/cgroup/cgroup.controllers") {
             // Pure v2. Under systemd with Delegate=yes our unit's cgroup is ours to divide: move
@@ -37,14 +48,23 @@ public final class CgroupHost {
             if (try? FileSystem.makeDirectories(leaf)) != nil,
                (try? FileSystem.writeValue(leaf + "/cgroup.procs", "\(getpid())\n")) != nil {
                 tracking = base + "/" + name
-                let available = FileSystem.readText(base + "/cgroup.controllers") ?? ""
-                if available.split(separator: " ").contains(where: { $0.hasPrefix("memory") }) {
-                    _ = try? FileSystem.writeValue(base + "/cgroup.subtree_control", "+memory +pids")
+                let available = Set((FileSystem.readText(base + "/cgroup.controllers") ?? "").split(whereSeparator: \.isWhitespace).map(String.init))
+                // One write per controller: a write naming one the kernel refuses fails whole.
+                for controller in Self.limitControllers where available.contains(controller) {
+                    if (try? FileSystem.writeValue(base + "/cgroup.subtree_control", "+\(controller)")) != nil { controllers.insert(controller) }
+                }
+                for controller in Self.limitControllers where !controllers.contains(controller) {
+                    missing[controller] = "no \(controller) controller in bulkhead's cgroup v2 subtree (its parent does not delegate it)"
+                }
+                if controllers.contains("memory") {
                     memory = tracking
                     memoryV2 = true
                 }
             } else {
                 notes.append("cgroup v2 is not delegated to bulkhead (set Delegate=yes in its unit): process groups only")
+                for controller in Self.limitControllers {
+                    missing[controller] = "cgroup v2 is not delegated to bulkhead (set Delegate=yes in its unit)"
+                }
             }
         } else {
             if FileSystem.exists("/sys/fs/cgroup/unified/cgroup.procs") {
@@ -52,12 +72,33 @@ public final class CgroupHost {
                 tracking = base + "/" + name
             }
             if FileSystem.exists("/sys/fs/cgroup/memory/cgroup.procs") {
-                memory = "/sys/fs/cgroup/memory" + (own.memoryV1 ?? "") + "/" + name
+                memory = "/sys/fs/cgroup/memory" + (own.v1["memory"] ?? "") + "/" + name
+            } else {
+                missing["memory"] = "no v1 memory hierarchy is mounted"
+            }
+            // Hybrid: limits other than memory live in v1 hierarchies too (the unified one has
+            // no controllers); each is created when the daemon starts, like the memory one.
+            for (limit, hierarchy) in [("cpu", "cpu"), ("pids", "pids"), ("io", "blkio")] {
+                guard FileSystem.exists("/sys/fs/cgroup/\(hierarchy)/cgroup.procs") else {
+                    missing[limit] = "no v1 \(hierarchy) hierarchy is mounted (and the cgroup v2 one has no controllers)"
+                    continue
+                }
+                let path = "/sys/fs/cgroup/\(hierarchy)" + (own.v1[hierarchy] ?? "") + "/" + name
+                guard (try? FileSystem.makeDirectories(path)) != nil else {
+                    missing[limit] = "cannot create \(path)"
+                    continue
+                }
+                if limit == "io" && !FileSystem.exists(path + "/blkio.bfq.weight") {
+                    FileSystem.removeDirectory(path)
+                    missing[limit] = "the v1 blkio controller offers no weight here (blkio.bfq.weight needs the BFQ I/O scheduler)"
+                    continue
+                }
+                v1[hierarchy] = path
             }
         }
         // Daemons that were killed (SIGKILL, a crash of their own) leave `bulkhead-<pid>`
         // directories behind; remove the empty ones whose daemon is gone.
-        for base in [tracking, memory].compactMap({ $0 }) {
+        for base in [tracking, memory].compactMap({ $0 }) + Array(v1.values) {
             if let slash = base.lastIndex(of: "/") { CgroupHost.removeStale(in: String(base[..<slash]), keeping: name) }
         }
         if let t = tracking, (try? FileSystem.makeDirectories(t)) == nil {
@@ -68,13 +109,21 @@ public final class CgroupHost {
             notes.append("cannot create \(m): memory limits are not enforced")
             memory = nil
         }
-        if memoryV2, let t = tracking {
-            _ = try? FileSystem.writeValue(t + "/cgroup.subtree_control", "+memory +pids")
+        if let t = tracking {
+            for controller in Self.limitControllers where controllers.contains(controller) {
+                _ = try? FileSystem.writeValue(t + "/cgroup.subtree_control", "+\(controller)")
+            }
         }
-        if memory == nil { notes.append("no memory cgroup: limits.memory is not enforced") }
+        if memory == nil {
+            notes.append("no memory cgroup: limits.memory is not enforced")
+            if missing["memory"] == nil { missing["memory"] = "no memory cgroup bulkhead may write" }
+        }
         trackingBase = tracking
         memoryBase = memory
         memoryIsV2 = memoryV2
+        v2Controllers = controllers
+        v1Bases = v1
+        missingLimitControllers = missing
         if let t = tracking {
             birthInGroup = CgroupHost.bornAlive(under: t, afterKill: false)
             birthSurvivesKill = birthInGroup && CgroupHost.bornAlive(under: t, afterKill: true)
@@ -105,22 +154,31 @@ public final class CgroupHost {
         }
     }
 
-    /// Our own cgroup paths: the v2 one (`0::/x`) and the v1 memory one (`N:memory:/y`).
-    static func ownPaths() -> (unified: String?, memoryV1: String?) {
+    /// Our own cgroup paths: the v2 one (`0::/x`) and each v1 controller's (`N:cpu,cpuacct:/y`).
+    static func ownPaths() -> (unified: String?, v1: [String: String]) {
         var unified: String?
-        var memory: String?
+        var v1: [String: String] = [:]
         for line in (FileSystem.readText("/proc/self/cgroup") ?? "").split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3 else { continue }
             let path = parts[2] == "/" ? "" : String(parts[2])
             if parts[0] == "0" && parts[1].isEmpty { unified = path }
-            if parts[1].split(separator: ",").contains("memory") { memory = path }
+            for controller in parts[1].split(separator: ",") { v1[String(controller)] = path }
         }
-        return (unified, memory)
+        return (unified, v1)
     }
 
-    /// The cgroups of one instance, created once and reused across its restarts.
-    public func instanceGroup(named name: String, memoryLimit: UInt64?, pidsLimit: UInt64?) -> InstanceCgroup {
+    /// The controllers `limits` use, by their v2 names.
+    static let limitControllers = ["memory", "pids", "cpu", "io"]
+
+    /// The cgroups of one instance, created once and reused across its restarts; called again
+    /// when its limits change (a reload), it writes them again, unset ones back to the default.
+    /// - Parameters:
+    ///   - pidsLimit: `pids.max` (UInt64.max: `max`).
+    ///   - cpuMax: `cpu.max` quota and period in microseconds.
+    ///   - ioWeight: `io.weight` (v1 BFQ: `blkio.bfq.weight`, at most 1000).
+    public func instanceGroup(named name: String, memoryLimit: UInt64?, pidsLimit: UInt64?,
+                              cpuMax: (quota: Int, period: Int)? = nil, ioWeight: Int? = nil) -> InstanceCgroup {
         var tracking: String?
         if let base = trackingBase {
             let path = base + "/" + name
@@ -140,17 +198,44 @@ public final class CgroupHost {
                 memoryPath = path
             }
         }
-        if let pids = pidsLimit, memoryIsV2, let t = tracking {
-            _ = try? FileSystem.writeValue(t + "/pids.max", "\(pids)\n")
+        var v1Paths: [String] = []
+        var pidsPath: String?
+        /// The v2 instance group when the controller is on there, else a v1 group of its own
+        /// (created only when the limit is set: a spawn writes each such group's cgroup.procs).
+        func place(_ controller: String, hierarchy: String, wanted: Bool) -> String? {
+            if v2Controllers.contains(controller) { return tracking }
+            guard wanted, let base = v1Bases[hierarchy], (try? FileSystem.makeDirectories(base + "/" + name)) != nil else { return nil }
+            v1Paths.append(base + "/" + name)
+            return base + "/" + name
+        }
+        if let group = place("pids", hierarchy: "pids", wanted: pidsLimit != nil) {
+            pidsPath = group
+            _ = try? FileSystem.writeValue(group + "/pids.max", pidsLimit.map { $0 == .max ? "max\n" : "\($0)\n" } ?? "max\n")
+        }
+        if let group = place("cpu", hierarchy: "cpu", wanted: cpuMax != nil) {
+            if v2Controllers.contains("cpu") {
+                _ = try? FileSystem.writeValue(group + "/cpu.max", cpuMax.map { "\($0.quota) \($0.period)\n" } ?? "max 100000\n")
+            } else {
+                _ = try? FileSystem.writeValue(group + "/cpu.cfs_period_us", "\(cpuMax?.period ?? 100_000)\n")
+                _ = try? FileSystem.writeValue(group + "/cpu.cfs_quota_us", "\(cpuMax?.quota ?? -1)\n")
+            }
+        }
+        if let group = place("io", hierarchy: "blkio", wanted: ioWeight != nil) {
+            if v2Controllers.contains("io") {
+                _ = try? FileSystem.writeValue(group + "/io.weight", "default \(ioWeight ?? 100)\n")
+            } else {
+                _ = try? FileSystem.writeValue(group + "/blkio.bfq.weight", "\(min(ioWeight ?? 100, 1000))\n")
+            }
         }
         return InstanceCgroup(trackingPath: tracking, memoryPath: memoryPath, memoryIsV2: memoryIsV2,
-                              birthInGroup: birthInGroup, birthSurvivesKill: birthSurvivesKill)
+                              birthInGroup: birthInGroup, birthSurvivesKill: birthSurvivesKill, v1Paths: v1Paths, pidsPath: pidsPath)
     }
 
     /// Removes this daemon's directory (instance groups must be empty and removed first).
     public func removeBase() {
         if let t = trackingBase { FileSystem.removeDirectory(t) }
         if let m = memoryBase, m != trackingBase { FileSystem.removeDirectory(m) }
+        for base in v1Bases.values { FileSystem.removeDirectory(base) }
     }
 }
 
@@ -161,6 +246,21 @@ public struct InstanceCgroup: Sendable {
     /// See `CgroupHost.birthInGroup` and `birthSurvivesKill`.
     let birthInGroup: Bool
     let birthSurvivesKill: Bool
+    /// v1 groups of limit controllers other than memory (hybrid hosts).
+    public let v1Paths: [String]
+    /// Where `pids.max` and `pids.events` are, when the instance has a pids controller.
+    public let pidsPath: String?
+
+    init(trackingPath: String?, memoryPath: String?, memoryIsV2: Bool, birthInGroup: Bool, birthSurvivesKill: Bool,
+         v1Paths: [String] = [], pidsPath: String? = nil) {
+        self.trackingPath = trackingPath
+        self.memoryPath = memoryPath
+        self.memoryIsV2 = memoryIsV2
+        self.birthInGroup = birthInGroup
+        self.birthSurvivesKill = birthSurvivesKill
+        self.v1Paths = v1Paths
+        self.pidsPath = pidsPath
+    }
 
     /// What a spawn needs to place a new process of the instance: the tracking group to be
     /// born in (its directory, and its cgroup.procs as the fallback) and the cgroup.procs of a
@@ -176,12 +276,13 @@ public struct InstanceCgroup: Sendable {
             placement.procs.append(tracking)
         }
         if memoryPath != trackingPath, let memory = Self.openProcs(memoryPath) { placement.procs.append(memory) }
+        placement.procs += v1Paths.compactMap { Self.openProcs($0) }
         return placement
     }
 
     /// Every cgroup.procs file of the instance (for a child that places itself).
     public func openProcsFiles() -> [FileDescriptor] {
-        [trackingPath, memoryPath == trackingPath ? nil : memoryPath].compactMap { Self.openProcs($0) }
+        ([trackingPath, memoryPath == trackingPath ? nil : memoryPath] + v1Paths).compactMap { Self.openProcs($0) }
     }
 
     private static func openProcs(_ group: String?) -> FileDescriptor? {
@@ -190,7 +291,7 @@ public struct InstanceCgroup: Sendable {
 
     /// Processes still in the instance's cgroup.
     public func members() -> [Int32] {
-        guard let path = trackingPath ?? memoryPath,
+        guard let path = trackingPath ?? memoryPath ?? v1Paths.first,
               let text = FileSystem.readText(path + "/cgroup.procs") else { return [] }
         return text.split(separator: "\n").compactMap { Int32($0) }
     }
@@ -201,9 +302,12 @@ public struct InstanceCgroup: Sendable {
         for pid in members() { ProcessSignals.signalProcess(pid, SIGKILL) }
     }
 
-    /// Sends `signal` to every member (used for the stop signal when members left the group).
-    public func signalAll(_ signal: Int32) {
-        for pid in members() { ProcessSignals.signalProcess(pid, signal) }
+    /// Sends `signal` to every member (used for the stop signal when members left the group),
+    /// but those in process group `exceptGroup` (signalled already, through the group).
+    public func signalAll(_ signal: Int32, exceptGroup: Int32? = nil) {
+        for pid in members() where exceptGroup == nil || getpgid(pid) != exceptGroup {
+            ProcessSignals.signalProcess(pid, signal)
+        }
     }
 
     /// The kernel's count of OOM kills in this group so far.
@@ -216,9 +320,19 @@ public struct InstanceCgroup: Sendable {
         return 0
     }
 
+    /// How often `pids.max` refused a fork or a thread so far (pids.events `max`).
+    public func tasksLimitHits() -> Int {
+        guard let p = pidsPath else { return 0 }
+        for line in (FileSystem.readText(p + "/pids.events") ?? "").split(separator: "\n") where line.hasPrefix("max ") {
+            return Int(line.dropFirst("max ".count)) ?? 0
+        }
+        return 0
+    }
+
     public func remove() {
         if let t = trackingPath { FileSystem.removeDirectory(t) }
         if let m = memoryPath, m != trackingPath { FileSystem.removeDirectory(m) }
+        for path in v1Paths { FileSystem.removeDirectory(path) }
     }
 }
 

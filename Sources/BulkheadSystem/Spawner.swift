@@ -25,6 +25,13 @@ public struct SpawnRequest: Sendable {
     /// protocol's seven lines) and makes the connection its stdout and stderr, in place of
     /// `standardOutput` and `standardError`. A refusal fails the spawn at stage `.journal`.
     public var journalStream: (socket: String, header: String)?
+    /// Socket activation: the child puts its own pid in the environment variable at this index,
+    /// which must be `listenPIDPlaceholder` (sd_listen_fds(3) wants the pid of the process that
+    /// reads it, which nobody knows before the clone).
+    public var listenPIDVariableIndex: Int?
+
+    /// `LISTEN_PID=` with room for any pid (pid_max is at most 2^22: 7 digits).
+    public static let listenPIDPlaceholder = "LISTEN_PID=0000000000"
 
     public init(executable: String, arguments: [String], environment: [String], workingDirectory: String? = nil,
                 standardInput: FileDescriptor, standardOutput: FileDescriptor, standardError: FileDescriptor,
@@ -53,6 +60,9 @@ public struct SpawnRequest: Sendable {
 public struct SpawnError: Error, Sendable, CustomStringConvertible {
     public enum Stage: String, Sendable {
         case clone, session, cgroup, rlimit, fds, cwd, groups, gid, uid, exec, prepare, journal
+        /// What bulkhead prepares for the worker before the clone: its sockets, its
+        /// credentials, a file the config needs (`env_file`).
+        case sockets, credentials, envFile = "env_file"
     }
 
     public var stage: Stage
@@ -125,6 +135,10 @@ public enum Spawner {
                             raw.journal_socket = journalSocket
                             raw.journal_header = journalHeader
                             raw.journal_header_length = request.journalStream?.header.utf8.count ?? 0
+                            if let index = request.listenPIDVariableIndex, index < envp.count,
+                               request.environment[index] == SpawnRequest.listenPIDPlaceholder, let entry = envp.pointer[index] {
+                                raw.listen_pid_digits = entry + "LISTEN_PID=".utf8.count
+                            }
                             return withUnsafePointer(to: &raw) { bh_spawn($0) }
                         } }
                     }

@@ -68,6 +68,16 @@ static int connect_journal(const bh_spawn_request *r) {
     return fd;
 }
 
+// Writes `value` in decimal and a NUL at `out` (room for 10 digits and the NUL).
+static void write_decimal(char *out, pid_t value) {
+    char reversed[12];
+    int k = 0;
+    do { reversed[k++] = (char)('0' + value % 10); value /= 10; } while (value > 0 && k < 10);
+    int n = 0;
+    while (k > 0) out[n++] = reversed[--k];
+    out[n] = '\0';
+}
+
 static int child_main(void *arg) {
     child_context *ctx = arg;
     const bh_spawn_request *r = ctx->request;
@@ -95,15 +105,15 @@ static int child_main(void *arg) {
 
     if (r->new_session && setsid() < 0) fail(ctx, BH_SPAWN_STAGE_SESSION);
 
+    pid_t self = (pid_t)syscall(SYS_getpid);
+    // The environment is the parent's memory (CLONE_VM), a copy made for this spawn alone.
+    if (r->listen_pid_digits) write_decimal(r->listen_pid_digits, self);
+
     int place_self = r->into_cgroup && !ctx->born_in_cgroup;
     if (r->cgroup_procs_count > 0 || place_self) {
         char digits[24];
-        int n = 0;
-        pid_t self = (pid_t)syscall(SYS_getpid);
-        char reversed[24];
-        int k = 0;
-        do { reversed[k++] = (char)('0' + self % 10); self /= 10; } while (self > 0);
-        while (k > 0) digits[n++] = reversed[--k];
+        write_decimal(digits, self);
+        int n = (int)strlen(digits);
         digits[n++] = '\n';
         for (int i = 0; i < r->cgroup_procs_count; i++) {
             if (write(r->cgroup_procs_fds[i], digits, (size_t)n) < 0) fail(ctx, BH_SPAWN_STAGE_CGROUP);

@@ -3,6 +3,7 @@ import BulkheadForensics
 import BulkheadJSON
 import BulkheadPolicy
 import BulkheadSystem
+import Glibc
 
 /// SPEC §7: one JSON document per death that is not clean.
 enum CrashReport {
@@ -39,6 +40,7 @@ enum CrashReport {
         o.append(("class", .string(record.classification.deathClass.rawValue)))
         if let original = record.originalClass { o.append(("original_class", .string(original.rawValue))) }
         o.append(("rule", .string(record.classification.rule)))
+        if let limit = limitReached(record) { o.append(("limit", .string(limit))) }
         o.append(("fatal_message", record.facts.fatalMessage.map(JSON.string) ?? .null))
         o.append(("source_location", record.facts.sourceLocation.map(JSON.string) ?? .null))
         o.append(("headline", .string(headline(record))))
@@ -59,6 +61,18 @@ enum CrashReport {
                 ("at", .string(WallClockText.iso8601(crumb.wallNanoseconds))),
                 ("seq", .int(Int64(bitPattern: crumb.sequence))),
                 ("text", .string(crumb.text)),
+            ])
+        })))
+        // The process's last health-check results, in wall time (the death's instant anchors it).
+        let wallOffset = ended - Int64(bitPattern: record.endedAt.nanoseconds)
+        o.append(("health", .array(record.probes.map { probe in
+            .object([
+                ("probe", .string(probe.role.rawValue)),
+                ("check", .string(probe.check.description)),
+                ("passed", .bool(probe.result.passed)),
+                ("at", .string(WallClockText.iso8601(Int64(bitPattern: probe.result.at.nanoseconds) + wallOffset))),
+                ("latency_us", .int(probe.result.latency.microseconds)),
+                ("detail", .string(probe.result.detail)),
             ])
         })))
         o.append(("fingerprint", .string(record.fingerprint)))
@@ -97,6 +111,12 @@ enum CrashReport {
         if case .spawnFailed(let failure) = record.facts.termination {
             return "could not start (\(failure.stage): \(failure.reason))"
         }
+        if record.classification.rule == "liveness" {
+            let live = record.probes.filter { $0.role == .live }
+            let failed = live.reversed().prefix { !$0.result.passed }.count
+            let last = live.last.map { ": \($0.result.detail) (\($0.check))" } ?? ""
+            return "live probe failed \(failed) time\(failed == 1 ? "" : "s") in a row\(last)"
+        }
         if record.classification.deathClass == .hang || record.classification.rule.contains("start_timeout") {
             return String(record.classification.rule.trimmingPrefix("default: "))
         }
@@ -104,6 +124,18 @@ enum CrashReport {
         // A worker's line may be 32 KiB: a headline is one line to read.
         guard let line = CrashFingerprint.stderrHeadline(record.facts.stderrTail) else { return "" }
         return line.count > 200 ? String(line.prefix(199)) + "…" : line
+    }
+
+    /// Which limit the death was read as hitting (`limit` class only).
+    static func limitReached(_ record: DeathRecord) -> String? {
+        guard record.classification.deathClass == .limit, record.classification.rule.hasPrefix("default:") else { return nil }
+        if record.facts.killedForLimit { return "memory" }
+        if record.facts.tasksLimitReached { return "tasks" }
+        if case .signaled(let signal, _) = record.facts.termination {
+            if signal == SIGXCPU { return "cpu_time" }
+            if signal == SIGXFSZ { return "file_size" }
+        }
+        return nil
     }
 
     static func site(_ site: CrashSite) -> JSON {

@@ -20,6 +20,8 @@ extension Daemon {
                 emit(event, extra: followUpFields(event))
             case .forget(let id):
                 forget(id)
+            case .probe(let id, let pid, let role, let check, let timeout):
+                prober.start(id, pid: pid, role: role, check: check, timeout: timeout, now: MonotonicClock.now())
             }
         }
     }
@@ -40,7 +42,15 @@ extension Daemon {
 
     private func spawn(_ id: InstanceID) -> [SupervisorAction] {
         guard let spec = supervision.spec(for: id) else { return [] }
-        switch processes.spawn(id, spec, notifySocket: notify.socket.name) {
+        let listening: [ListeningSockets.Open]
+        switch sockets.sockets(for: spec) {
+        case .success(let open): listening = open
+        case .failure(let error):
+            let failure = SpawnFailure(kind: error.isResourceShortage ? .resources : .configuration, stage: error.stage.rawValue, reason: error.reason)
+            evidence[id] = DeathEvidence(spawnError: error.description, wallNanoseconds: WallClock.nowNanoseconds(), command: spec.command)
+            return supervision.spawnFailed(id, failure, MonotonicClock.now())
+        }
+        switch processes.spawn(id, spec, notifySocket: notify.socket.name, sockets: listening) {
         case .spawned(let spawned):
             if let pipes = spawned.output {
                 output.attach(id, stdout: pipes.stdout, stderr: pipes.stderr)
@@ -78,6 +88,7 @@ extension Daemon {
     func handleDeath(_ reaped: ReapedProcess) {
         let id = reaped.id
         let spec = supervision.spec(for: id)
+        prober.cancel(id)
         output.processEnded(id)
         let instanceOutput = output.outputs[id]
         let window = instanceOutput?.crashWindow() ?? (output: [], blockHead: [])
@@ -96,12 +107,30 @@ extension Daemon {
             runtimeCrash: explanation.runtime.flatMap { runtime in
                 explanation.kind.map { RuntimeCrash(runtime: runtime.rawValue, kind: $0, isCrash: explanation.isRecognisedCrash) }
             },
-            fingerprintBasis: explanation.fingerprintBasis
+            fingerprintBasis: explanation.fingerprintBasis, tasksLimitReached: reaped.tasksLimitReached
         )
         evidence[id] = DeathEvidence(reaped, command: spec?.command ?? [], stderrTail: tail, outputTail: window.output,
                                      explanation: explanation)
         perform(supervision.exited(id, pid: reaped.exit.pid, facts: facts, MonotonicClock.now()))
         if options.exitsWithWorker { workerEnded(id, reaped.exit) }
+    }
+
+    /// Health checks that ended, to policy (between events: never from inside an action).
+    func deliverProbeResults() {
+        for finished in prober.takeResults() {
+            perform(supervision.probeFinished(finished.id, pid: finished.pid, role: finished.role, finished.result, MonotonicClock.now()))
+        }
+    }
+
+    /// `sockets:` opened (and dropped ones closed), and the limits this machine cannot enforce
+    /// said, at start and after each reload.
+    func applySocketsAndLimits(_ config: SupervisorConfig) {
+        for event in sockets.apply(config.workers) { emit(event) }
+        let notes = LimitEnforcement.notes(for: config.workers, support: processes.launcher.limitSupport)
+        for note in notes where !limitNotes.contains(note) {
+            emit(SupervisorEvent(.daemon, nil, priority: 4, message: note))
+        }
+        limitNotes = notes
     }
 
     /// What arrived on the notify socket, each datagram for the instance its sender belongs to.

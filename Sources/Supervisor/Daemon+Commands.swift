@@ -87,7 +87,7 @@ extension Daemon: ControlContext {
             pid: daemonPID, configPath: options.configPath, socketPath: control.listener.path, startedAt: control.startedAt,
             shuttingDown: supervision.shuttingDown, instanceCount: supervision.instanceIDs.count,
             reportsUnsaved: unsaved, reportsLost: lost, notifyRejected: notify.rejected,
-            notifyRejectedTotal: notify.rejectedTotal
+            notifyRejectedTotal: notify.rejectedTotal, notes: limitNotes
         )
     }
 
@@ -102,9 +102,11 @@ extension Daemon: ControlContext {
             case .failure(let failure): return .failure(failure)
             }
         }
+        var facts = daemonFacts
+        facts.detailed = !names.isEmpty
         switch format {
-        case .json: return .bytes(status.document(daemonFacts, snapshots, now))
-        case .table(let width): return .bytes(status.table(daemonFacts, snapshots, now, width: width))
+        case .json: return .bytes(status.document(facts, snapshots, now))
+        case .table(let width): return .bytes(status.table(facts, snapshots, now, width: width))
         }
     }
 

@@ -50,6 +50,12 @@ public final class Daemon {
     let reports: CrashReportStore
     let events: SupervisorEvents
     let status = StatusView()
+    /// `health:` checks in flight.
+    private(set) var prober: HealthProber!
+    /// `sockets:`, open for the daemon's life (or until a reload drops them).
+    let sockets = ListeningSockets()
+    /// Limits the config asks for that this machine cannot enforce as asked (also in `status`).
+    var limitNotes: [String] = []
     private(set) var control: ControlServer!
     /// Events, hooks, alerts, metrics, the reliability history (SPEC §11).
     private(set) var monitoring: Monitoring!
@@ -103,7 +109,9 @@ public final class Daemon {
         let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
         let host = config.cgroups == .off ? nil : CgroupHost(name: "bulkhead-\(getpid())")
         let backtraceRoot = config.stateDir + "/backtraces"
-        let launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority())
+        let credentials = CredentialDirectories.forDaemon(pid: getpid(), stateDir: config.stateDir)
+        let launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority(),
+                                      credentials: credentials)
         processes = try ProcessTable(loop: loop, launcher: launcher, cgroups: host, backtraceRoot: backtraceRoot)
         let sink = Self.makeSink(options, config.output.journal)
         events = SupervisorEvents(sink: sink)
@@ -115,6 +123,13 @@ public final class Daemon {
         try FileSystem.makeDirectories(backtraceRoot, mode: 0o755)
         if let written = reports.writtenDescriptor { try loop.register(written, .readable, .reportsWritten) }
         control = try makeControlServer(config.control)
+        prober = HealthProber(loop: loop) { [unowned self] id, argv, output throws(SpawnError) in
+            guard let spec = supervision.spec(for: id), let slot = processes.slots[id] else {
+                throw SpawnError(stage: .prepare, errno: ESRCH, detail: "the instance has no process")
+            }
+            return try processes.launcher.probeProcess(spec, slot: slot, argv: argv, output: output)
+        }
+        processes.otherChildren = prober
         output.linesAppended = { [unowned self] instance in control.linesAppended(instance.id) }
         control.followersChanged = { [unowned self] id, count in
             if let instance = output.outputs[id] { instance.followers = count }
@@ -164,6 +179,7 @@ public final class Daemon {
             events.publish(SupervisorEvent(.daemon, nil, priority: 3, message: warning))
         }
         warnIfJournalStreamsShort()
+        applySocketsAndLimits(supervision.config)
         if let note = monitoring.startMetrics(loop) { emit(note) }
         perform(supervision.startAll(MonotonicClock.now()))
         output.sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)
@@ -178,8 +194,8 @@ public final class Daemon {
     /// socket, the workers' fds (within a time budget), due deadlines, queued spawns.
     func turn() {
         let policyDeadline = supervision.nextDeadline()
-        let spawnsLeft: Instant? = pendingSpawns.isEmpty ? nil : .zero
-        let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, spawnsLeft,
+        let spawnsLeft: Instant? = pendingSpawns.isEmpty && !prober.hasResults ? nil : .zero
+        let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, prober.deadline, spawnsLeft,
                     coalescer.nextDeadline, monitoring.deadline].compactMap { $0 }.min()
         let ready: [(event: Epoll.Event, source: EventLoop.Source)]
         do {
@@ -205,6 +221,8 @@ public final class Daemon {
             dispatch(event, source)
         }
         let now = MonotonicClock.now()
+        prober.tick(now)
+        deliverProbeResults()
         if let policyDeadline, policyDeadline <= now { perform(supervision.tick(now)) }
         for death in processes.tick(now) { handleDeath(death) }
         if let due = coalescer.nextDeadline, due <= now { sayRepeatedDeaths(now) }
@@ -242,6 +260,8 @@ public final class Daemon {
             monitoring.hooks.ready(run, channel, MonotonicClock.now())
         case .metricsRequest:
             metricsRequested()
+        case .probe(let number):
+            prober.ready(number, event, now: wakeInstant)
         }
     }
 
@@ -355,6 +375,7 @@ public final class Daemon {
         } catch {
             emit(SupervisorEvent(.reload, nil, priority: 3, message: "control socket: could not apply the new control.mode/control.group: \(error)"))
         }
+        applySocketsAndLimits(config)
         perform(actions)
         for note in monitoring.reconfigure(config.monitoring, instances: Set(supervision.instanceIDs), loop: loop, MonotonicClock.now()) {
             emit(note)
@@ -373,6 +394,7 @@ public final class Daemon {
 
     private func finish() {
         control.stop()
+        sockets.closeAll()
         output.sink.beginIteration(wallNanoseconds: WallClock.nowNanoseconds())
         notify.close()
         monitoring.stop(loop)

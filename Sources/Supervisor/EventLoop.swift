@@ -21,6 +21,8 @@ final class EventLoop {
         case hook(Int, HookChannel)
         /// The metrics server's thread wants a snapshot (an eventfd it signals).
         case metricsRequest
+        /// A health check's socket or exec process (`HealthProber`'s number).
+        case probe(Int)
 
         /// Lower goes first in a turn: signals (SIGTERM, SIGCHLD), then the operator (control),
         /// then everything the workers cause.
@@ -28,7 +30,7 @@ final class EventLoop {
             switch self {
             case .signals: return 0
             case .controlListener, .controlClient: return 1
-            case .exitTimes, .reportsWritten, .output, .notify, .process: return 2
+            case .exitTimes, .reportsWritten, .output, .notify, .process, .probe: return 2
             // What tells people: after everything the workers cause.
             case .hook, .metricsRequest: return 3
             }

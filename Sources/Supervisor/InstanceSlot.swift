@@ -11,6 +11,11 @@ final class InstanceSlot {
     var breadcrumbs: BreadcrumbFile?
     var cgroup: InstanceCgroup?
     var cgroupPrepared = false
+    /// The limits its cgroup was last given (a reload that changes them writes them again).
+    var cgroupLimits: ResourceLimits?
+    /// `pids.events` `max` when the live process started: more at its death means a fork or
+    /// a thread was refused by `limits.tasks`.
+    var tasksLimitBaseline = 0
     /// `killCgroup` has been used on it (see `CgroupHost.birthSurvivesKill`).
     var cgroupKilled = false
     /// The uid the backtrace directory was last prepared for (nil: the daemon's own).

@@ -118,7 +118,7 @@ struct MetricsCounters: Sendable {
         case .alertCleared:
             if let name = field("ALERT") { alertsFiring.remove(name) }
         case .ready, .backoff, .watchdog, .reload, .stop, .startTimeout, .waiting, .notifyRejected, .outputDropped,
-             .reportNotSaved, .daemon, .hook:
+             .reportNotSaved, .daemon, .hook, .health:
             break
         }
     }

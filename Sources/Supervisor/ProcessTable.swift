@@ -32,6 +32,10 @@ final class ProcessTable {
     private var helpers: Set<Int32> = []
     private var helperExits: [Int32: Reaper.Exit] = [:]
 
+    /// Children that are not instances but are not orphans either (exec health checks): their
+    /// owner reaps them through their pidfds, and hears of any this table's scan reaps first.
+    weak var otherChildren: ChildOwner?
+
     private let loop: EventLoop
     private let exitTimes: ExitTimestamps?
     let launcher: WorkerLauncher
@@ -86,17 +90,23 @@ final class ProcessTable {
         case failed(SpawnFailure, DeathEvidence?)
     }
 
-    func spawn(_ id: InstanceID, _ spec: WorkerSpec, notifySocket: String) -> SpawnOutcome {
+    func spawn(_ id: InstanceID, _ spec: WorkerSpec, notifySocket: String, sockets: [ListeningSockets.Open] = []) -> SpawnOutcome {
         let slot = slots[id] ?? InstanceSlot(id: id, backtraceDirectory: backtraceRoot + "/" + id.description.replacingColons())
         slots[id] = slot
         // A new ring per process: mapped here, its fd closed once the worker has its copy.
         slot.breadcrumbs = try? BreadcrumbFile(name: "bulkhead-breadcrumbs-\(id)", capacity: Self.breadcrumbCapacity)
         defer { slot.breadcrumbs?.handedOver() }
+        // The group's counters before the clone: a worker that hits a limit in its first
+        // microseconds (a fork storm) must not have it counted in its baseline. Nothing else
+        // lives in the group now (the last process's leftovers were killed with it).
+        let oomBefore = slot.cgroup?.oomKills() ?? 0
+        let tasksBefore = slot.cgroup?.tasksLimitHits() ?? 0
         do {
-            let launched = try launcher.launch(spec, slot: slot, notifySocket: notifySocket)
+            let launched = try launcher.launch(spec, slot: slot, notifySocket: notifySocket, sockets: sockets)
             slot.pid = launched.pid
             slot.spawnedAtWall = WallClock.nowNanoseconds()
-            slot.oomBaseline = slot.cgroup?.oomKills() ?? 0
+            slot.oomBaseline = oomBefore
+            slot.tasksLimitBaseline = tasksBefore
             pids[launched.pid] = id
             if let pidfd = Reaper.pidfd(for: launched.pid) {
                 if let token = try? loop.register(pidfd, .readable, .process(id)) {
@@ -122,6 +132,11 @@ final class ProcessTable {
         helpers.insert(pid)
     }
 
+    /// A child another part reaps (a hook program, an exec health check): never an orphan.
+    private func ownedElsewhere(_ pid: Int32) -> Bool {
+        helpers.contains(pid) || otherChildren?.owns(pid) == true
+    }
+
     /// A helper's exit, when it has exited: reaped through its pidfd, or kept from a scan.
     func reapHelper(_ pid: Int32, pidfd: FileDescriptor) -> Reaper.Exit? {
         let exit = helperExits.removeValue(forKey: pid) ?? Reaper.reap(pidfd: pidfd)
@@ -142,7 +157,9 @@ final class ProcessTable {
             if signal == SIGKILL {
                 slots[id]?.killCgroup()
             } else {
-                slots[id]?.cgroup?.signalAll(signal)
+                // Only those that left the group: the rest have it already, and a second
+                // SIGTERM is "stop now, no grace" to WorkerKit (and to many servers).
+                slots[id]?.cgroup?.signalAll(signal, exceptGroup: pid)
             }
         }
     }
@@ -183,7 +200,7 @@ final class ProcessTable {
     /// within a second, so no zombie lingers longer than that.
     func childrenSignalled(_ senders: [Int32], _ now: Instant) -> [ReapedProcess] {
         let unexplained = senders.contains { sender in
-            guard let id = pids[sender] else { return !helpers.contains(sender) }
+            guard let id = pids[sender] else { return !ownedElsewhere(sender) }
             return slots[id]?.pidfd == nil
         }
         if unexplained { return scan(now) }
@@ -219,7 +236,11 @@ final class ProcessTable {
                 continue
             }
             guard let id = pids[exit.pid], let slot = slots[id] else {
-                orphansReaped += 1   // an orphan a worker left behind, reparented to us
+                if let owner = otherChildren, owner.owns(exit.pid) {
+                    owner.reapedElsewhere(exit)
+                } else {
+                    orphansReaped += 1   // an orphan a worker left behind, reparented to us
+                }
                 continue
             }
             awaitingStamp[id] = nil
@@ -254,6 +275,9 @@ final class ProcessTable {
         }
         let backtrace = BacktraceFiles.take(directory: slot.backtraceDirectory, pid: exit.pid)
         let oom = (slot.cgroup?.oomKills() ?? 0) > slot.oomBaseline
+        let tasksLimit = (slot.cgroup?.tasksLimitHits() ?? 0) > slot.tasksLimitBaseline
+        // Its credentials' copies go with the process (the next start makes fresh ones).
+        launcher.credentials.remove(slot.id)
         slot.pid = nil
         if let pidfd = slot.pidfd {
             loop.unregister(pidfd, token: slot.pidfdToken)
@@ -263,7 +287,8 @@ final class ProcessTable {
         return ReapedProcess(
             id: slot.id, exit: exit, startedWall: slot.spawnedAtWall, endedWall: WallClock.nowNanoseconds(),
             detectLatencyMicroseconds: latency.map { $0 / 1000 }, latencySource: latencySource,
-            breadcrumbs: crumbs?.entries ?? [], backtraceJSON: backtrace, leftoversKilled: leftovers, killedForLimit: oom
+            breadcrumbs: crumbs?.entries ?? [], backtraceJSON: backtrace, leftoversKilled: leftovers, killedForLimit: oom,
+            tasksLimitReached: tasksLimit
         )
     }
 
@@ -289,7 +314,7 @@ final class ProcessTable {
     /// the next scan. One that is not a zombie yet (a thread of it exited) waits for a scan.
     private func reapOrphans(_ candidates: Set<Int32>) {
         var pending = false
-        for pid in candidates where !helpers.contains(pid) {
+        for pid in candidates where !ownedElsewhere(pid) {
             switch Reaper.reap(pid: pid) {
             case true?: orphansReaped += 1
             case false?: pending = true
@@ -326,6 +351,7 @@ final class ProcessTable {
         awaitingStamp[id] = nil
         slot.cgroup?.remove()
         FileSystem.removeTree(slot.backtraceDirectory)
+        launcher.credentials.remove(id)
     }
 
     /// Every instance is stopped and the daemon exits: cgroups and directories go, and any
@@ -336,6 +362,7 @@ final class ProcessTable {
             FileSystem.removeTree(slot.backtraceDirectory)
         }
         cgroups?.removeBase()
+        launcher.credentials.removeAll()
         reapStrays(signals, timeoutNanoseconds: 2_000_000_000, report: report)
     }
 
@@ -376,4 +403,14 @@ struct ReapedProcess {
     var backtraceJSON: [UInt8]?
     var leftoversKilled: Int
     var killedForLimit: Bool
+    /// `limits.tasks` refused a fork or a thread during its life.
+    var tasksLimitReached: Bool
+}
+
+/// Who reaps children the process table does not (exec health checks).
+protocol ChildOwner: AnyObject {
+    func owns(_ pid: Int32) -> Bool
+    /// A child of this owner was reaped by the table's wait4(-1) scan before its own pidfd was
+    /// looked at.
+    func reapedElsewhere(_ exit: Reaper.Exit)
 }

@@ -63,7 +63,7 @@ final class ReliabilityLedger {
             guard open.contains(id), let command = record.field("COMMAND") else { return }
             entry = ReliabilityRecord(kind: .command, wallNanoseconds: wall, instance: id, command: command)
         case .spawn, .restart, .backoff, .breakerOpen, .recovered, .watchdog, .reload, .stop, .startTimeout, .waiting,
-             .notifyRejected, .outputDropped, .reportNotSaved, .daemon, .alert, .alertCleared, .hook:
+             .notifyRejected, .outputDropped, .reportNotSaved, .daemon, .alert, .alertCleared, .hook, .health:
             return
         }
         guard let entry else { return }

@@ -18,6 +18,10 @@ struct DaemonFacts {
     var notifyRejected: [InstanceID: Int]
     /// …and in all, those from processes of no instance included.
     var notifyRejectedTotal = 0
+    /// What the daemon cannot do here that the config asks for (limits it cannot enforce).
+    var notes: [String] = []
+    /// Instances were named: the table shows their health checks too.
+    var detailed = false
 }
 
 /// The `status` reply, written straight to bytes: it is the request scripts poll and the one
@@ -48,6 +52,12 @@ enum StatusDocument {
         w.int(Int64(daemon.reportsLost))
         w.raw(",\"notify_rejected\":")
         w.int(Int64(daemon.notifyRejectedTotal))
+        w.raw(",\"notes\":[")
+        for (index, note) in daemon.notes.enumerated() {
+            if index > 0 { w.raw(",") }
+            w.string(note)
+        }
+        w.raw("]")
         var counts = [Int](repeating: 0, count: stateOrder.count)
         for snapshot in snapshots { counts[position(of: snapshot.state)] += 1 }
         w.raw("},\"summary\":")
@@ -118,8 +128,43 @@ enum StatusDocument {
         w.raw(s.wanted ? "true" : "false")
         w.raw(",\"notify_rejected\":")
         w.int(Int64(rejected))
-        w.raw("}")
+        w.raw(",\"health\":[")
+        for (index, probe) in s.health.enumerated() {
+            if index > 0 { w.raw(",") }
+            health(probe, wallOffset: wallOffset, into: &w)
+        }
+        w.raw("]}")
         return StatusFragments.Parts(head: head, middle: middle, tail: w.take())
+    }
+
+    /// One probe: `{"probe":"live","check":"http://…","last":{…}|null,"consecutive_failures":0,
+    /// "consecutive_successes":3,"passed":false}` (`passed`: a ready probe that has passed).
+    static func health(_ probe: ProbeStatus, wallOffset: Int64, into w: inout CompactWriter) {
+        w.raw("{\"probe\":")
+        w.string(probe.role.rawValue)
+        w.raw(",\"check\":")
+        w.string(probe.check.description)
+        w.raw(",\"last\":")
+        if let last = probe.last {
+            w.raw("{\"passed\":")
+            w.raw(last.passed ? "true" : "false")
+            w.raw(",\"at\":")
+            w.iso8601(Int64(bitPattern: last.at.nanoseconds) + wallOffset)
+            w.raw(",\"latency_us\":")
+            w.int(last.latency.microseconds)
+            w.raw(",\"detail\":")
+            w.string(last.detail)
+            w.raw("}")
+        } else {
+            w.raw("null")
+        }
+        w.raw(",\"consecutive_failures\":")
+        w.int(Int64(probe.consecutiveFailures))
+        w.raw(",\"consecutive_successes\":")
+        w.int(Int64(probe.consecutiveSuccesses))
+        w.raw(",\"passed\":")
+        w.raw(probe.done ? "true" : "false")
+        w.raw("}")
     }
 
     /// The order of `counts`.

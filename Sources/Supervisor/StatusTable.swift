@@ -32,6 +32,11 @@ enum StatusTable {
                        cells: StatusTableCells) {
         cells.trim(to: daemon.instanceCount)
         renderRows(into: &w, snapshots, now, width: width, cells: cells)
+        if daemon.detailed { renderHealth(into: &w, snapshots, now) }
+        for note in daemon.notes {
+            w.stringContents("note: \(note)")
+            w.escapedNewline()
+        }
         var about = "bulkhead \(BulkheadVersion.current), pid \(daemon.pid)"
         about += ", up \(duration(now.milliseconds(since: daemon.startedAt)))"
         if daemon.shuttingDown { about += ", shutting down" }
@@ -86,6 +91,37 @@ enum StatusTable {
                 }
             }
         }
+    }
+
+    /// `bulkhead status NAME`: each named instance's probes, one line each.
+    ///
+    ///     HEALTH
+    ///     api:0  ready  http://127.0.0.1:8080/healthz  passed: HTTP 200 in 1.2ms, 8s ago
+    ///     api:0  live   http://127.0.0.1:8080/healthz  failing (2 in a row): HTTP 500 in 0.9ms, 1s ago
+    static func renderHealth(into w: inout CompactWriter, _ snapshots: [InstanceSnapshot], _ now: Instant) {
+        let lines = snapshots.flatMap { s in s.health.map { (s.id.description, $0) } }
+        guard !lines.isEmpty else { return }
+        let width = lines.map(\.0.utf8.count).max() ?? 0
+        let checkWidth = lines.map { $0.1.check.description.count }.max() ?? 0
+        w.raw("HEALTH\\n")
+        for (instance, probe) in lines {
+            w.plain(instance)
+            w.spaces(width - instance.utf8.count + 2)
+            w.plain(probe.role.rawValue)
+            w.spaces(7 - probe.role.rawValue.count)
+            w.stringContents(probe.check.description)
+            w.spaces(checkWidth - probe.check.description.count + 2)
+            w.stringContents(healthText(probe, now))
+            w.escapedNewline()
+        }
+    }
+
+    static func healthText(_ probe: ProbeStatus, _ now: Instant) -> String {
+        guard let last = probe.last else { return "no result yet" }
+        let result = "\(last.detail) in \(Units.format(last.latency)), \(duration(now.milliseconds(since: last.at))) ago"
+        if probe.done { return "passed: \(result)" }
+        if probe.consecutiveFailures > 0 { return "failing (\(probe.consecutiveFailures) in a row): \(result)" }
+        return "ok: \(result)"
     }
 
     /// One instance's line, its cells padded to the column widths.

@@ -15,15 +15,21 @@ struct WorkerLauncher {
     /// The nice value workers start with (bulkhead's own from before it raised its loop
     /// thread), or nil when the loop runs at that value anyway.
     let workerNice: Int32?
+    /// Where each instance's CREDENTIALS_DIRECTORY is made.
+    let credentials: CredentialDirectories
+    /// The cgroup controllers `limits` cannot use here (`tasks` falls back to RLIMIT_NPROC).
+    let limitSupport: LimitSupport
 
     static let pipeSize: Int32 = 256 << 10
     static let maxLine = 32 << 10
 
-    init(daemonPID: Int32, devNull: FileDescriptor, cgroups: CgroupHost?, workerNice: Int32?) {
+    init(daemonPID: Int32, devNull: FileDescriptor, cgroups: CgroupHost?, workerNice: Int32?, credentials: CredentialDirectories) {
         self.daemonPID = daemonPID
         self.devNull = devNull
         self.cgroups = cgroups
         self.workerNice = workerNice
+        self.credentials = credentials
+        limitSupport = Self.limitSupport(cgroups)
         basePath = Environment.get("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         inheritedVariables = ["LANG", "LC_ALL", "LC_CTYPE", "TZ"].compactMap { key in
             Environment.get(key).map { "\(key)=\($0)" }
@@ -39,11 +45,35 @@ struct WorkerLauncher {
         var journalRefused: SpawnError?
     }
 
-    func launch(_ spec: WorkerSpec, slot: InstanceSlot, notifySocket: String) throws(SpawnError) -> Launched {
-        let workerPath = spec.env.last { $0.key == "PATH" }?.value ?? basePath
+    /// What the instance's processes run as, and its HOME.
+    typealias Identity = (ids: (uid: UInt32, gid: UInt32, groups: [UInt32])?, home: String)
+
+    func launch(_ spec: WorkerSpec, slot: InstanceSlot, notifySocket: String, sockets: [ListeningSockets.Open]) throws(SpawnError) -> Launched {
+        if let problem = spec.startProblem { throw SpawnError(stage: .envFile, errno: ENOENT, detail: problem) }
+        let workerPath = Self.ownVariables(spec).last { $0.key == "PATH" }?.value ?? basePath
         guard let executable = ConfigLoader.resolveExecutable(spec.command[0], path: workerPath, cwd: spec.cwd) else {
             throw SpawnError(stage: .exec, errno: ENOENT, detail: "\(spec.command[0]): no such executable (PATH=\(workerPath))")
         }
+        let (identity, home) = try self.identity(spec)
+
+        prepareCgroup(spec, slot)
+        if spec.backtrace { prepareBacktraceDirectory(slot, owner: identity?.uid) }
+        var credentialsDirectory: String?
+        if !spec.credentials.isEmpty {
+            credentialsDirectory = try credentials.prepare(slot.id, spec.credentials, uid: identity?.uid, gid: identity?.gid)
+        }
+        do {
+            return try start(spec, slot: slot, executable: executable, identity: identity, environment: environment(
+                spec, slot: slot, notifySocket: notifySocket, home: home, path: workerPath, sockets: sockets.map(\.spec.name),
+                hasBreadcrumbs: slot.breadcrumbs != nil, credentialsDirectory: credentialsDirectory
+            ), sockets: sockets.map(\.descriptor))
+        } catch {
+            if credentialsDirectory != nil { credentials.remove(slot.id) }
+            throw error
+        }
+    }
+
+    func identity(_ spec: WorkerSpec) throws(SpawnError) -> Identity {
         var identity: (uid: UInt32, gid: UInt32, groups: [UInt32])?
         var home = "/"
         if let user = spec.user {
@@ -64,22 +94,24 @@ struct WorkerLauncher {
                 throw SpawnError(stage: .gid, errno: error.errno, detail: error.call)
             }
         }
+        return (identity, home)
+    }
 
-        prepareCgroup(spec, slot)
-        if spec.backtrace { prepareBacktraceDirectory(slot, owner: identity?.uid) }
-
-        var extra: [FileDescriptor] = []
+    /// Streams, fds and the clone: sockets become fds 3…, the breadcrumb ring the next one.
+    private func start(_ spec: WorkerSpec, slot: InstanceSlot, executable: String, identity: (uid: UInt32, gid: UInt32, groups: [UInt32])?,
+                       environment: (variables: [String], listenPIDIndex: Int?), sockets: [FileDescriptor]) throws(SpawnError) -> Launched {
+        var extra: [FileDescriptor] = sockets
         if let crumbs = slot.breadcrumbs?.descriptor { extra.append(crumbs) }
         let placement = slot.cgroup?.openForSpawn(killed: slot.cgroupKilled) ?? CgroupPlacement()
         defer { placement.close() }
         var request = SpawnRequest(
-            executable: executable, arguments: spec.command,
-            environment: environment(spec, slot: slot, notifySocket: notifySocket, home: home, path: workerPath, hasBreadcrumbs: !extra.isEmpty),
+            executable: executable, arguments: spec.command, environment: environment.variables,
             workingDirectory: spec.cwd, standardInput: devNull, standardOutput: devNull, standardError: devNull,
             extraDescriptors: extra, identity: identity, resourceLimits: resourceLimits(spec.limits), cgroupProcs: placement.procs,
             birthCgroup: placement.birth,
             nice: workerNice
         )
+        request.listenPIDVariableIndex = environment.listenPIDIndex
         let streams = try WorkerStreams.make(spec.output, identifier: spec.name, placeholder: devNull)
         do {
             return Launched(pid: try spawn(&request, streams), output: streams.readEnds)
@@ -105,7 +137,40 @@ struct WorkerLauncher {
         }
     }
 
-    func environment(_ spec: WorkerSpec, slot: InstanceSlot, notifySocket: String, home: String, path: String, hasBreadcrumbs: Bool) -> [String] {
+    /// An `exec` health check of the instance: its user, cwd, environment (less what belongs to
+    /// the main process alone: the notify socket, the watchdog, the breadcrumb ring, the
+    /// sockets) and cgroup, in a session of its own so a timeout can kill all of it. Its
+    /// stdout and stderr go to `output`.
+    func probeProcess(_ spec: WorkerSpec, slot: InstanceSlot, argv: [String], output: FileDescriptor) throws(SpawnError) -> Int32 {
+        let workerPath = Self.ownVariables(spec).last { $0.key == "PATH" }?.value ?? basePath
+        guard let executable = ConfigLoader.resolveExecutable(argv[0], path: workerPath, cwd: spec.cwd) else {
+            throw SpawnError(stage: .exec, errno: ENOENT, detail: "\(argv[0]): no such executable")
+        }
+        let (identity, home) = try self.identity(spec)
+        let credentialsDirectory = spec.credentials.isEmpty ? nil : credentials.directory(of: slot.id)
+        let mainOnly = ["NOTIFY_SOCKET=", "WATCHDOG_USEC=", "BULKHEAD_BREADCRUMBS_FD=", "SWIFT_BACKTRACE="]
+        let variables = environment(spec, slot: slot, notifySocket: "", home: home, path: workerPath, hasBreadcrumbs: false,
+                                    credentialsDirectory: credentialsDirectory).variables
+            .filter { variable in !mainOnly.contains { variable.hasPrefix($0) } }
+        let placement = slot.cgroup?.openForSpawn(killed: slot.cgroupKilled) ?? CgroupPlacement()
+        defer { placement.close() }
+        let request = SpawnRequest(
+            executable: executable, arguments: argv, environment: variables, workingDirectory: spec.cwd,
+            standardInput: devNull, standardOutput: output, standardError: output, identity: identity,
+            cgroupProcs: placement.procs, birthCgroup: placement.birth, nice: workerNice
+        )
+        return try Spawner.spawn(request)
+    }
+
+    /// The worker's own variables: `env`, then its env files (which win, as in systemd).
+    static func ownVariables(_ spec: WorkerSpec) -> [EnvironmentEntry] {
+        spec.env + spec.envFileEntries
+    }
+
+    /// The instance's environment, and where `LISTEN_PID` is in it (the child fills it in).
+    /// - Parameter sockets: the names of the sockets passed from fd 3 on.
+    func environment(_ spec: WorkerSpec, slot: InstanceSlot, notifySocket: String, home: String, path: String, sockets: [String] = [],
+                     hasBreadcrumbs: Bool, credentialsDirectory: String? = nil) -> (variables: [String], listenPIDIndex: Int?) {
         var env: [String] = ["PATH=\(path)", "HOME=\(home)"] + inheritedVariables
         if let user = spec.user { env += ["USER=\(user)", "LOGNAME=\(user)"] }
         env += [
@@ -115,7 +180,12 @@ struct WorkerLauncher {
             "BULKHEAD_INSTANCE_INDEX=\(slot.id.index)",
             "BULKHEAD_STOP_TIMEOUT_USEC=\(spec.stop.timeout.microseconds)",
         ]
-        if hasBreadcrumbs { env.append("BULKHEAD_BREADCRUMBS_FD=3") }
+        // sd_listen_fds(3): the sockets from fd 3 on, then bulkhead's own ring.
+        if hasBreadcrumbs { env.append("BULKHEAD_BREADCRUMBS_FD=\(3 + sockets.count)") }
+        if !sockets.isEmpty {
+            env += ["LISTEN_FDS=\(sockets.count)", "LISTEN_FDNAMES=\(sockets.joined(separator: ":"))"]
+        }
+        if let credentialsDirectory { env.append("CREDENTIALS_DIRECTORY=\(credentialsDirectory)") }
         if let watchdog = spec.watchdog { env.append("WATCHDOG_USEC=\(watchdog.microseconds)") }
         let setsBacktrace = spec.env.contains { $0.key == "SWIFT_BACKTRACE" }
         if !setsBacktrace {
@@ -127,7 +197,7 @@ struct WorkerLauncher {
         // The worker's own env last: it wins over everything above but the bulkhead variables.
         var seen = Set<String>()
         var merged: [String] = []
-        for entry in spec.env.reversed() where seen.insert(entry.key).inserted {
+        for entry in Self.ownVariables(spec).reversed() where seen.insert(entry.key).inserted {
             merged.append("\(entry.key)=\(entry.value)")
         }
         let overridden = Set(seen)
@@ -135,7 +205,10 @@ struct WorkerLauncher {
             let key = String(item.prefix { $0 != "=" })
             return key.hasPrefix("BULKHEAD_") || key == "NOTIFY_SOCKET" || !overridden.contains(key)
         }
-        return env + merged.reversed().filter { !$0.hasPrefix("BULKHEAD_") && !$0.hasPrefix("NOTIFY_SOCKET=") }
+        env += merged.reversed().filter { !$0.hasPrefix("BULKHEAD_") && !$0.hasPrefix("NOTIFY_SOCKET=") }
+        guard !sockets.isEmpty else { return (env, nil) }
+        env.append(SpawnRequest.listenPIDPlaceholder)
+        return (env, env.count - 1)
     }
 
     /// The runtime backtracer, told to write a JSON report bulkhead reads after the death:
@@ -147,7 +220,7 @@ struct WorkerLauncher {
     func resourceLimits(_ limits: ResourceLimits) -> [(resource: Int32, soft: UInt64, hard: UInt64)] {
         var out: [(resource: Int32, soft: UInt64, hard: UInt64)] = []
         if let n = limits.openFiles { out.append((Int32(BH_RLIMIT_NOFILE), n, n)) }
-        if let n = limits.processes { out.append((Int32(BH_RLIMIT_NPROC), n, n)) }
+        if let n = LimitEnforcement.processRlimit(limits, support: limitSupport) { out.append((Int32(BH_RLIMIT_NPROC), n, n)) }
         if let n = limits.coreSize { out.append((Int32(BH_RLIMIT_CORE), n, n)) }
         // The hard limit a second later, so SIGXCPU (the soft limit) comes first; saturating, since
         // `unlimited` is UInt64.max (RLIM_INFINITY).
@@ -156,14 +229,34 @@ struct WorkerLauncher {
         return out
     }
 
+    /// Made once per instance, and again when its limits change (a reload restarted it).
     func prepareCgroup(_ spec: WorkerSpec, _ slot: InstanceSlot) {
-        guard !slot.cgroupPrepared, let cgroups else { return }
-        slot.cgroupPrepared = true
+        guard let cgroups, slot.cgroupLimits != spec.limits || !slot.cgroupPrepared else { return }
         let name = slot.id.description.replacingColons()
-        // A group left from an earlier slot of this name may have been killed: assume it was.
-        slot.cgroupKilled = cgroups.trackingBase.map { FileSystem.info($0 + "/" + name)?.isDirectory == true } ?? false
-        let group = cgroups.instanceGroup(named: name, memoryLimit: spec.limits.memory, pidsLimit: spec.limits.processes)
-        if group.trackingPath != nil || group.memoryPath != nil { slot.cgroup = group }
+        if !slot.cgroupPrepared {
+            // A group left from an earlier slot of this name may have been killed: assume it was.
+            slot.cgroupKilled = cgroups.trackingBase.map { FileSystem.info($0 + "/" + name)?.isDirectory == true } ?? false
+        }
+        slot.cgroupPrepared = true
+        slot.cgroupLimits = spec.limits
+        let group = cgroups.instanceGroup(
+            named: name, memoryLimit: spec.limits.memory, pidsLimit: spec.limits.tasks,
+            cpuMax: spec.limits.cpuPercent.map { LimitEnforcement.cpuMax(percent: $0) }, ioWeight: spec.limits.ioWeight
+        )
+        if group.trackingPath != nil || group.memoryPath != nil || !group.v1Paths.isEmpty { slot.cgroup = group }
+    }
+
+    /// What `limits` can use here, in policy's terms.
+    static func limitSupport(_ cgroups: CgroupHost?) -> LimitSupport {
+        guard let cgroups else {
+            let off = "cgroups: off in the config"
+            return LimitSupport(missing: Dictionary(uniqueKeysWithValues: LimitSupport.Controller.allCases.map { ($0, off) }))
+        }
+        var missing: [LimitSupport.Controller: String] = [:]
+        for (name, reason) in cgroups.missingLimitControllers {
+            if let controller = LimitSupport.Controller(rawValue: name) { missing[controller] = reason }
+        }
+        return LimitSupport(missing: missing)
     }
 
     /// Created once per instance (and again if something removed it), owned by the worker's

@@ -6,10 +6,16 @@
 //   tinyworker segv-after MS       a null dereference after MS (a crash, class `crash`)
 //   tinyworker flood N [BYTES]  write N lines of BYTES (default 32) to stdout, then print on
 //                               stderr how long the longest single write() blocked, and exit 0
+//   tinyworker http BASE        answer every HTTP request with 200 "ok" and close: on the socket
+//                               passed as fd 3 (LISTEN_PID is this process), else on
+//                               127.0.0.1:(BASE + BULKHEAD_INSTANCE_INDEX)
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +70,41 @@ static int flood(long long lines, int bytes) {
     return 0;
 }
 
+// A health endpoint and nothing else: read what the client sent (one read is a probe's whole
+// request), answer, close. One client at a time, blocking: probes come one a second.
+static int serve_http(int base) {
+    int listener = -1;
+    const char *listen_pid = getenv("LISTEN_PID");
+    if (listen_pid && atoi(listen_pid) == getpid() && getenv("LISTEN_FDS")) {
+        listener = 3;
+    } else {
+        const char *index = getenv("BULKHEAD_INSTANCE_INDEX");
+        struct sockaddr_in address;
+        memset(&address, 0, sizeof address);
+        address.sin_family = AF_INET;
+        address.sin_port = htons((unsigned short)(base + (index ? atoi(index) : 0)));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int one = 1;
+        listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(listener, (struct sockaddr *)&address, sizeof address) < 0 || listen(listener, 64) < 0) {
+            perror("tinyworker: bind");
+            return 1;
+        }
+    }
+    static const char reply[] = "HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
+    char request[2048];
+    for (;;) {
+        int client = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+        if (client < 0) continue;
+        if (read(client, request, sizeof request) > 0) {
+            ssize_t ignored = write(client, reply, sizeof reply - 1);
+            (void)ignored;
+        }
+        close(client);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "sleep";
     if (strcmp(mode, "sleep") == 0) {
@@ -83,6 +124,7 @@ int main(int argc, char **argv) {
         volatile int *nowhere = NULL;
         return *nowhere;
     }
+    if (strcmp(mode, "http") == 0) return serve_http(argc > 2 ? atoi(argv[2]) : 8080);
     if (strcmp(mode, "flood") == 0) {
         return flood(argc > 2 ? atoll(argv[2]) : 1000000, argc > 3 ? atoi(argv[3]) : 32);
     }

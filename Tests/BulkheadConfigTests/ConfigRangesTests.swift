@@ -22,6 +22,9 @@ struct ConfigRangesTests {
         // initial ≤ max is checked across the two: keep the other end out of the way.
         case "backoff.initial": return oneWorker("    backoff:", "      initial: \(value)", "      max: 7d")
         case "backoff.max": return oneWorker("    backoff:", "      max: \(value)", "      initial: 0")
+        case "sockets[].backlog": return oneWorker("    sockets:", "      - { listen: \"tcp://127.0.0.1:0\", backlog: \(value) }")
+        case _ where key.hasPrefix("health.*."):
+            return oneWorker("    health:", "      live:", "        tcp: \"127.0.0.1:1\"", "        \(key.dropFirst("health.*.".count)): \(value)")
         default:
             let parts = key.split(separator: ".")
             if parts.count == 1 { return oneWorker("    \(key): \(value)") }
@@ -53,6 +56,7 @@ struct ConfigRangesTests {
         case .duration(let r): return Units.format(lower ? r.lowerBound : r.upperBound)
         case .size(let r): return ConfigRanges.sizeText(lower ? r.lowerBound : r.upperBound)
         case .fraction(let r): return ConfigRanges.decimalText(lower ? r.lowerBound : r.upperBound)
+        case .percent(let r): return "\(lower ? r.lowerBound : r.upperBound)%"
         }
     }
 
@@ -68,6 +72,7 @@ struct ConfigRangesTests {
             // Written in MiB: a byte count near 2^60 does not survive the parser's Double.
             return r.upperBound >= 1 << 20 ? "\(r.upperBound >> 20 + 1)MiB" : "\(r.upperBound + 1)"
         case .fraction(let r): return lower ? "\(r.lowerBound - 0.5)" : "\(r.upperBound + 0.5)"
+        case .percent(let r): return lower ? "\(r.lowerBound - 1)%" : "\(r.upperBound + 1)%"
         }
     }
 

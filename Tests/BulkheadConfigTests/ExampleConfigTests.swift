@@ -19,7 +19,17 @@ struct ExampleConfigTests {
             EnvironmentEntry("LOG_LEVEL", "warn"),
         ])
         #expect(api.limits == ResourceLimits(memory: 512 << 20, openFiles: 4096, processes: 256, coreSize: .max,
-                                             cpuSeconds: 3600, fileSize: 1 << 30))
+                                             cpuSeconds: 3600, fileSize: 1 << 30, cpuPercent: 150, ioWeight: 100, tasks: 512))
+        #expect(api.envFiles == [EnvFileReference(path: "/etc/bulkhead/api.env", optional: true)])
+        #expect(api.credentials == [CredentialSpec(name: "db-password", path: "/etc/hostname")])
+        #expect(api.sockets == [
+            SocketSpec(address: .tcp(host: "127.0.0.1", port: 8080), name: "http", backlog: 4096),
+            SocketSpec(address: .unix(path: "/run/bulkhead-api.sock"), name: "api", mode: 0o660, owner: "nobody", group: "nogroup"),
+        ])
+        #expect(api.health.ready == ProbeSpec(check: .http(ProbeTarget(host: "127.0.0.1", port: 8080), path: "/healthz"),
+                                              interval: .seconds(1), timeout: .milliseconds(500), successes: 1))
+        #expect(api.health.live == ProbeSpec(check: .exec(["/bin/true"]), initialDelay: .seconds(5), interval: .seconds(10),
+                                             timeout: .seconds(2), failures: 3))
         #expect(api.backoff == BackoffPolicy(initial: .milliseconds(250), max: .seconds(60)))
         #expect(api.crashLoop == CrashLoopPolicy(maxRestarts: 5))
         #expect(api.stop == StopPolicy(signal: Signals.interrupt, timeout: .seconds(20)))
@@ -45,6 +55,7 @@ struct ExampleConfigTests {
             + ["history", "report_records", "hook_processes", "listen", "priority", "event", "state", "count", "within", "for"]
             + MonitoringReader.hookKeys
             + WorkerKeys.all + WorkerKeys.backoff + WorkerKeys.crashLoop + WorkerKeys.stop + WorkerKeys.limits
+            + WorkerKeys.probe + WorkerKeys.socket
         let missing = keys.filter { !text.contains("\($0):") }
         #expect(missing.isEmpty, "config/example.yaml never sets \(missing)")
     }

@@ -52,7 +52,7 @@ struct MonitoringConfigTests {
         ("hooks:\n  - exec: [/bin/true]\n",
          ["bulkhead.yaml:5: hooks[0]: missing key \"on\" (the events that run it, e.g. [failed, quarantined, breaker-open, alert])"]),
         ("hooks:\n  - { on: [crashed], exec: [/bin/true] }\n",
-         ["bulkhead.yaml:5: hooks[0].on[0]: \"crashed\" is not an event name, a death class or \"death\" (did you mean \"crash\"?) (events: spawn, ready, exit, restart, backoff, breaker-open, recovered, failed, quarantined, watchdog, reload, stop, start-timeout, waiting, notify-rejected, output-dropped, report-not-saved, daemon, command, alert, alert-cleared, hook; classes: clean, transient, persistent, corruption, crash, hang, limit)"]),
+         ["bulkhead.yaml:5: hooks[0].on[0]: \"crashed\" is not an event name, a death class or \"death\" (did you mean \"crash\"?) (events: spawn, ready, exit, restart, backoff, breaker-open, recovered, failed, quarantined, watchdog, reload, stop, start-timeout, waiting, notify-rejected, output-dropped, report-not-saved, daemon, command, alert, alert-cleared, hook, health; classes: clean, transient, persistent, corruption, crash, hang, limit)"]),
         ("hooks:\n  - { on: [hook], exec: [/bin/true] }\n",
          ["bulkhead.yaml:5: hooks[0].on[0]: a hook cannot run on `hook` events (a failing hook would run itself)"]),
         ("hooks:\n  - { on: crash, exec: [/bin/true], rate: 10 }\n",

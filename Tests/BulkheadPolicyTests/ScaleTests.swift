@@ -37,7 +37,7 @@ struct ScaleTests {
             switch queue.removeFirst() {
             case .spawn(let id): queue += h.spawned(id.description, t)
             case .signal(let id, _, _, _): queue += h.died(id.description, .signal(Signals.terminate), t)
-            case .record, .emit, .forget: break
+            case .record, .emit, .forget, .probe: break
             }
         }
     }

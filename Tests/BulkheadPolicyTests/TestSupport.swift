@@ -22,6 +22,7 @@ enum Step: Equatable, CustomStringConvertible {
     case record(String, DeathClass)
     case emit(EventKind, String?)
     case forget(String)
+    case probe(String, ProbeRole)
 
     init(_ action: SupervisorAction) {
         switch action {
@@ -30,6 +31,7 @@ enum Step: Equatable, CustomStringConvertible {
         case .record(let record): self = .record(record.instance.description, record.classification.deathClass)
         case .emit(let event): self = .emit(event.kind, event.instance?.description)
         case .forget(let id): self = .forget(id.description)
+        case .probe(let id, _, let role, _, _): self = .probe(id.description, role)
         }
     }
 
@@ -40,6 +42,7 @@ enum Step: Equatable, CustomStringConvertible {
         case .record(let id, let c): return "record \(id) \(c)"
         case .emit(let kind, let id): return "emit \(kind.rawValue) \(id ?? "-")"
         case .forget(let id): return "forget \(id)"
+        case .probe(let id, let role): return "probe \(id) \(role.rawValue)"
         }
     }
 }
@@ -53,7 +56,7 @@ func processSteps(_ actions: [SupervisorAction]) -> [Step] {
     steps(actions).filter {
         switch $0 {
         case .spawn, .signal, .forget: return true
-        case .record, .emit: return false
+        case .record, .emit, .probe: return false
         }
     }
 }

@@ -150,6 +150,9 @@ typedef struct bh_spawn_request {
     const char *journal_socket;
     const char *journal_header;
     size_t journal_header_length;
+    char *listen_pid_digits;          // NULL, or the value of an envp entry `LISTEN_PID=` with room for
+                                      // 10 digits and a NUL: the child writes its own pid there, as
+                                      // sd_listen_fds(3) checks (only the child knows it before execve)
 } bh_spawn_request;
 
 enum {
