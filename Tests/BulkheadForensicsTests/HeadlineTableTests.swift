@@ -6,7 +6,7 @@ import Testing
 /// builds left the same evidence, and a rebuilt release identical to the first.
 @Suite struct HeadlineTableTests {
     static let buildModes = ["debug", "release"]
-    static let recordedModes = ["debug", "release", "debug-nobacktrace", "release-nobacktrace", "c"]
+    static let recordedModes = ["debug", "release", "release-static", "debug-nobacktrace", "release-nobacktrace", "c"]
 
     @Test func theTableParsesAndCoversEveryRecording() throws {
         let rows = try HeadlineTable.load()
@@ -27,6 +27,7 @@ import Testing
         let debugKinds = CrashFixtures.kinds(mode: "debug")
         #expect(debugKinds.count >= 34)
         #expect(Set(debugKinds) == Set(CrashFixtures.kinds(mode: "release")))
+        #expect(Set(debugKinds) == Set(CrashFixtures.kinds(mode: "release-static")))
         for kind in debugKinds {
             for mode in Self.buildModes { #expect(seen.contains("\(mode)/\(kind)"), "\(mode)/\(kind) has no row") }
         }
@@ -62,6 +63,18 @@ import Testing
         #expect(rebuilt.fingerprintBasis == first.fingerprintBasis)
         #expect(rebuilt.site == first.site)
         #expect(rebuilt.kind == first.kind)
+    }
+
+    /// release-static/ holds the runtime, the standard library and Dispatch in the program's own
+    /// image: their frames must still not pass for the program's (SwiftFrameRoles), so the
+    /// death reads as it does with the runtime in shared libraries.
+    @Test(arguments: CrashFixtures.kinds(mode: "release"))
+    func aStaticReleaseReadsAsTheDynamicOne(_ kind: String) throws {
+        let dynamic = CrashExplainer.explain(try CrashFixtures.scene(mode: "release", kind: kind))
+        let statics = CrashExplainer.explain(try CrashFixtures.scene(mode: "release-static", kind: kind))
+        #expect(statics.headline == dynamic.headline)
+        #expect(statics.fingerprintBasis == dynamic.fingerprintBasis)
+        #expect(statics.site == dynamic.site)
     }
 
     @Test func theRebuiltReleaseIsAnotherBinary() throws {
