@@ -2,8 +2,8 @@ import BulkheadSystem
 import CLinux
 import Foundation
 
-/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|all] [--instances N] [--lines N] [--no-cgroups]`: runs the real daemon with tiny C workers
-/// and prints figures. Timing goals live here, not in tests.
+/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|forensics|all] [--instances N] [--lines N] [--samples N] [--crashlab PATH] [--no-cgroups]`: runs the real daemon with tiny C workers
+/// (crashlab and a Go program for `forensics`) and prints figures. Timing goals live here, not in tests.
 @main
 enum Benchmarks {
     static let productsDirectory: String = {
@@ -42,9 +42,11 @@ enum Benchmarks {
             arguments.remove(at: flag)
         }
         let instances = Int(value(of: "--instances", in: &arguments) ?? "1000") ?? 1000
+        let samples = Int(value(of: "--samples", in: &arguments) ?? "20") ?? 20
+        let crashlab = value(of: "--crashlab", in: &arguments)
         let which = arguments.first ?? "all"
-        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "all"].contains(which) else {
-            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|all] [--instances N] [--lines N] [--no-cgroups]")
+        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "forensics", "all"].contains(which) else {
+            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|forensics|all] [--instances N] [--lines N] [--samples N] [--crashlab PATH] [--no-cgroups]")
             print("  build with `swift build -c release --static-swift-stdlib`; run as root (cgroups, proc connector)")
             exit(which == "--help" || which == "-h" ? 0 : 2)
         }
@@ -58,6 +60,7 @@ enum Benchmarks {
         if all || which == "watchdog" { try WatchdogBenchmark.run(instances: instances) }
         if all || which == "notify" { try NotifyFloodBenchmark.run() }
         if all || which == "hostile-logs" { try HostileLogsBenchmark.run() }
+        if all || which == "forensics" { try ForensicsBenchmark.run(samples: samples, crashlab: crashlab) }
     }
 
     static func value(of flag: String, in arguments: inout [String]) -> String? {
