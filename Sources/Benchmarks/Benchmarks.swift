@@ -2,7 +2,7 @@ import BulkheadSystem
 import CLinux
 import Foundation
 
-/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|forensics|all] [--instances N] [--lines N] [--samples N] [--crashlab PATH] [--no-cgroups]`: runs the real daemon with tiny C workers
+/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|forensics|all] [--instances N] [--lines N] [--samples N] [--crashlab PATH] [--kinds K,…] [--no-cgroups]`: runs the real daemon with tiny C workers
 /// (crashlab and a Go program for `forensics`) and prints figures. Timing goals live here, not in tests.
 @main
 enum Benchmarks {
@@ -44,9 +44,10 @@ enum Benchmarks {
         let instances = Int(value(of: "--instances", in: &arguments) ?? "1000") ?? 1000
         let samples = Int(value(of: "--samples", in: &arguments) ?? "20") ?? 20
         let crashlab = value(of: "--crashlab", in: &arguments)
+        let kinds = value(of: "--kinds", in: &arguments)?.split(separator: ",").map(String.init) ?? []
         let which = arguments.first ?? "all"
         guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "forensics", "all"].contains(which) else {
-            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|forensics|all] [--instances N] [--lines N] [--samples N] [--crashlab PATH] [--no-cgroups]")
+            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|forensics|all] [--instances N] [--lines N] [--samples N] [--crashlab PATH] [--kinds K,…] [--no-cgroups]")
             print("  build with `swift build -c release --static-swift-stdlib`; run as root (cgroups, proc connector)")
             exit(which == "--help" || which == "-h" ? 0 : 2)
         }
@@ -60,7 +61,7 @@ enum Benchmarks {
         if all || which == "watchdog" { try WatchdogBenchmark.run(instances: instances) }
         if all || which == "notify" { try NotifyFloodBenchmark.run() }
         if all || which == "hostile-logs" { try HostileLogsBenchmark.run() }
-        if all || which == "forensics" { try ForensicsBenchmark.run(samples: samples, crashlab: crashlab) }
+        if all || which == "forensics" { try ForensicsBenchmark.run(samples: samples, crashlab: crashlab, only: kinds) }
     }
 
     static func value(of flag: String, in arguments: inout [String]) -> String? {
