@@ -34,9 +34,10 @@ final class BenchDaemon: @unchecked Sendable {
         stderrRead = pipe.readEnd
         try stderrRead.setNonBlocking(false)
         let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
-        var environment = ["PATH=\(Benchmarks.productsDirectory):/usr/bin:/bin"]
+        // `extra` may name more of PATH, after the products (a toolchain the daemon should find).
+        var environment = ["PATH=\(Benchmarks.productsDirectory):\(extra["PATH"] ?? "/usr/bin:/bin")"]
         if let lang = ProcessInfo.processInfo.environment["LANG"] { environment.append("LANG=\(lang)") }
-        environment += extra.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        environment += extra.filter { $0.key != "PATH" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let request = SpawnRequest(
             executable: Benchmarks.productsDirectory + "/bulkhead",
             arguments: ["bulkhead", "daemon", "--config", configPath, "--socket", directory + "/control.sock", "--no-timestamps"],

@@ -2,8 +2,8 @@ import BulkheadSystem
 import CLinux
 import Foundation
 
-/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|probes|storm|all] [--instances N] [--lines N] [--no-cgroups]`: runs the real daemon with tiny C workers
-/// and prints figures. Timing goals live here, not in tests.
+/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|probes|storm|forensics|all] [--instances N] [--lines N] [--samples N] [--crashlab PATH] [--kinds K,…] [--no-cgroups]`: runs the real daemon with tiny C workers
+/// (crashlab and a Go program for `forensics`) and prints figures. Timing goals live here, not in tests.
 @main
 enum Benchmarks {
     /// Where `bulkhead`, `bulkhead-cli` and `bulkhead-daemon` are: beside this program, or
@@ -47,9 +47,13 @@ enum Benchmarks {
         let instances = Int(value(of: "--instances", in: &arguments) ?? "1000") ?? 1000
         let sizes = (value(of: "--sizes", in: &arguments) ?? "100,1000,10000").split(separator: ",").compactMap { Int($0) }
         let output = value(of: "--output", in: &arguments) ?? "append"
+        let samples = Int(value(of: "--samples", in: &arguments) ?? "20") ?? 20
+        let crashlab = value(of: "--crashlab", in: &arguments)
+        let kinds = value(of: "--kinds", in: &arguments)?.split(separator: ",").map(String.init) ?? []
         let which = arguments.first ?? "all"
-        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "monitoring", "probes", "scale", "storm", "peer", "all"].contains(which) else {
-            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|probes|scale|storm|peer|all] [--instances N] [--lines N] [--no-cgroups] [--products DIR]")
+        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "monitoring", "probes", "forensics", "scale", "storm", "peer", "all"].contains(which) else {
+            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|probes|forensics|scale|storm|peer|all] [--instances N] [--lines N] [--no-cgroups] [--products DIR]")
+            print("       bulkhead-bench forensics [--samples N] [--crashlab PATH] [--kinds K,…]")
             print("       bulkhead-bench scale [--sizes 100,1000,10000] [--output append|pipes|journal-direct]   (not part of all)")
             print("  build with `swift build -c release --static-swift-stdlib`; run as root (cgroups, proc connector)")
             exit(which == "--help" || which == "-h" ? 0 : 2)
@@ -66,6 +70,7 @@ enum Benchmarks {
         if all || which == "hostile-logs" { try HostileLogsBenchmark.run() }
         if all || which == "monitoring" { try MonitoringBenchmark.run(instances: instances) }
         if all || which == "probes" { try ProbeBenchmark.run(instances: instances) }
+        if all || which == "forensics" { try ForensicsBenchmark.run(samples: samples, crashlab: crashlab, only: kinds) }
         if all || which == "storm" { try StormBenchmark.run() }
         if which == "scale" { try ScaleBenchmark.run(sizes: sizes, output: output) }
         if which == "peer" { try PeerBenchmark.run() }

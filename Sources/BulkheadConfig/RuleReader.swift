@@ -1,6 +1,8 @@
 import BulkheadPolicy
 
-/// Reads `rules`: each `{ when: { exit_code, signal, stderr }, then: <class> }`.
+/// Reads `rules`: each `{ when: { exit_code, signal, stderr, runtime, kind, message }, then: <class> }`.
+/// `runtime`, `kind` and `message` match the crash bulkhead recognised in the worker's output
+/// (the report's `runtime`, `crash_kind`, and `crash_message` or `headline`).
 struct RuleReader {
     let diagnostics: Diagnostics
 
@@ -24,18 +26,21 @@ struct RuleReader {
             d.report(mapping.site, "missing key \"then\" (the class to give: \(classes))")
         }
         guard let when = mapping["when"] else {
-            d.report(mapping.site, "missing key \"when\" (exit_code, signal or stderr)")
+            d.report(mapping.site, "missing key \"when\" (\(Self.conditionWords))")
             return nil
         }
-        guard let conditions = d.mapping(when, known: ["exit_code", "signal", "stderr"]) else { return nil }
+        guard let conditions = d.mapping(when, known: Self.conditions) else { return nil }
         guard conditions.writtenCount > 0 else {
             // A rule that matches every death would silently replace the whole default table.
-            d.report(when.site, "is empty: give exit_code, signal or stderr")
+            d.report(when.site, "is empty: give \(Self.conditionWords)")
             return nil
         }
         var exitCodes: [Int32] = []
         var signals: [Int32] = []
         var stderr: String?
+        var runtime: String?
+        var kind: String?
+        var message: String?
         var valid = true
         for (key, value) in conditions.entries {
             switch key {
@@ -51,6 +56,12 @@ struct RuleReader {
                 }
             case "stderr":
                 if let text = d.nonEmptyString(value) { stderr = text } else { valid = false }
+            case "runtime":
+                if let name = d.choice(value, RuntimeCrash.runtimes.map { ($0, $0) }) { runtime = name } else { valid = false }
+            case "kind":
+                if let text = d.nonEmptyString(value) { kind = text } else { valid = false }
+            case "message":
+                if let text = d.nonEmptyString(value) { message = text } else { valid = false }
             default: break
             }
         }
@@ -63,11 +74,17 @@ struct RuleReader {
         if !exitCodes.isEmpty { parts.append("exit_code [\(exitCodes.map(String.init).joined(separator: ", "))]") }
         if !signals.isEmpty { parts.append("signal [\(signals.map(Signals.name).joined(separator: ", "))]") }
         if let stderr { parts.append("stderr \(quoted(stderr))") }
+        if let runtime { parts.append("runtime \(runtime)") }
+        if let kind { parts.append("kind \(quoted(kind))") }
+        if let message { parts.append("message \(quoted(message))") }
         return ClassificationRule(
-            exitCodes: exitCodes, signals: signals, stderrContains: stderr, result: result,
-            label: "\(label): \(parts.joined(separator: ", "))"
+            exitCodes: exitCodes, signals: signals, stderrContains: stderr, runtime: runtime, crashKind: kind,
+            messageContains: message, result: result, label: "\(label): \(parts.joined(separator: ", "))"
         )
     }
+
+    static let conditions = ["exit_code", "signal", "stderr", "runtime", "kind", "message"]
+    static let conditionWords = "exit_code, signal, stderr, runtime, kind or message"
 
     private func nonEmptyList(_ field: Field, of what: String) -> [Field]? {
         guard let items = diagnostics.list(field, of: what, scalarAllowed: true) else { return nil }

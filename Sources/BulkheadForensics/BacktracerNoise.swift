@@ -3,7 +3,9 @@
 /// - the progress banner `*** Signal 4: Backtracing from 0x55d1c3a2b1f4... done ***`, which the
 ///   helper's own errors may split in two (`…0x5619...swift-backtrace: unable to open … for
 ///   writing` then ` done ***`);
-/// - its helpers' complaints (`swift-runtime: failed to suspend thread …`, `swift-backtrace: …`);
+/// - its helpers' complaints (`swift-runtime: failed to suspend thread …`, `swift-backtrace: …`),
+///   and the runtime's note at start-up that it found no backtracer (a `--static-swift-stdlib`
+///   program: `swift runtime: unable to locate swift-backtrace; disabling backtracing.`);
 /// - the JSON report itself when it had nowhere else to go, whole or in the pieces the daemon
 ///   cut it into;
 /// - the whole text-format report, `*** Program crashed: … ***` (or `*** Swift runtime failure: …
@@ -92,7 +94,7 @@ enum BacktracerNoise {
     }
 
     private static func isHelperLine(_ text: String) -> Bool {
-        text.hasPrefix("swift-runtime: ") || text.hasPrefix("swift-backtrace: ")
+        text.hasPrefix("swift-runtime: ") || text.hasPrefix("swift-backtrace: ") || text.hasPrefix("swift runtime: ")
             || text.hasPrefix("Press space to interact, D to debug, or any other key to quit")
     }
 

@@ -20,20 +20,21 @@ public struct DeathScene: Equatable, Sendable {
     /// What the kernel logged about an unhandled fault of this pid (`/dev/kmsg`: `prog[pid]:
     /// segfault at 0 ip … sp … error 4 in prog[…]`), raw line, when the daemon could read it.
     public var kernelFaultLine: String?
-    /// The process dumped core and `systemd-coredump` handles cores on this machine.
-    public var coredumpctlAvailable: Bool
+    /// Where the core went, when the process dumped one (`CoreDumpLocation`): systemd-coredump
+    /// (`coredumpctl info PID`) or a file the daemon saw there.
+    public var coreDump: CoreDumpLocation?
     /// The main process's pid (for `coredumpctl info PID`).
     public var pid: Int32?
 
     public init(termination: Termination, output: [OutputLine] = [], blockHead: [OutputLine] = [],
                 swiftBacktraceJSON: [UInt8]? = nil, kernelFaultLine: String? = nil,
-                coredumpctlAvailable: Bool = false, pid: Int32? = nil) {
+                coreDump: CoreDumpLocation? = nil, pid: Int32? = nil) {
         self.termination = termination
         self.output = output
         self.blockHead = blockHead
         self.swiftBacktraceJSON = swiftBacktraceJSON
         self.kernelFaultLine = kernelFaultLine
-        self.coredumpctlAvailable = coredumpctlAvailable
+        self.coreDump = coreDump
         self.pid = pid
     }
 }

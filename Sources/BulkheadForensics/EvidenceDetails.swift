@@ -28,8 +28,12 @@ enum EvidenceDetails {
             if case .segfault(let address) = kernel.fault { add("fault_address", FaultCause.hex(address)) }
             if let image = kernel.image { add("faulting_image", image) }
         }
-        if scene.coredumpctlAvailable, case .signaled(_, coreDumped: true) = scene.termination, let pid = scene.pid {
-            add("coredump", "coredumpctl info \(pid)")
+        if case .signaled(_, coreDumped: true) = scene.termination {
+            switch scene.coreDump {
+            case .coredumpctl?: if let pid = scene.pid { add("coredump", "coredumpctl info \(pid)") }
+            case .file(let path)?: add("coredump", path)
+            case nil: break
+            }
         }
         return details
     }

@@ -17,10 +17,11 @@ enum FallbackExplanation {
         case .signaled(let signal, _):
             basis = [FingerprintText.entry("how", SignalWords.name(signal))]
             if let kernel, kernel.signal == signal, let cause = cause(kernel) {
+                // The headline says what the kernel saw; the fingerprint does not: the kernel
+                // rate-limits these lines (a burst of 10, then one per 5 s), so in a crash loop
+                // the same bug comes with and without one, and must hash the same either way.
                 headline = cause.words + (kernel.image.map { " in \($0)" } ?? "") + " (\(SignalWords.name(signal)))"
                 kind = cause.kind
-                basis.append(FingerprintText.entry("what", FingerprintText.masked(cause.kind)))
-                if let image = kernel.image { basis.append(FingerprintText.entry("in", image)) }
                 if case .segfault(let address) = kernel.fault {
                     details.append(("fault_address", FaultCause.hex(address)))
                 }

@@ -101,3 +101,12 @@ struct KernelFaultLine: Equatable, Sendable {
         return name.isEmpty ? nil : String(name)
     }
 }
+
+/// For the daemon's reader of `/dev/kmsg`, which keeps the fault lines of its workers until
+/// their deaths are explained and drops every other record.
+public enum KernelFaultRecord {
+    /// The pid a record's fault line is about; nil for any other record.
+    public static func pid(of record: String) -> Int32? {
+        KernelFaultLine.parse(record)?.pid
+    }
+}

@@ -6,10 +6,17 @@
 /// it does not mark frames in `libswiftCore.so`. So a frame is the program's when it is not in a
 /// runtime library, not glue, and either not `system` or, by its mangled name, from a module that
 /// is not one of the toolchain's with a real source file.
+///
+/// A program linked with `--static-swift-stdlib` holds the runtime, the standard library and
+/// Dispatch in its own image, unmarked; their frames have no source location (the toolchain's
+/// static libraries carry no line tables), which tells them from the program's own code built
+/// with `-g`, together with their names (`$ss17_assertionFailure…`, `swift_task_…`,
+/// `_dispatch_assert_queue_fail`).
 enum SwiftFrameRoles {
     static func isOwn(_ frame: SwiftBacktrace.Frame) -> Bool {
         if frame.runtimeFailure || frame.thunk || isRuntimeImage(frame.image) { return false }
         if frame.function.hasPrefix("thunk for ") || frame.function.hasPrefix("partial apply for ") { return false }
+        if frame.file == nil && isLinkedInRuntime(frame.symbol) { return false }
         guard frame.system else { return true }
         guard let module = swiftModule(frame.symbol), !toolchainModules.contains(module) else { return false }
         return frame.file != nil
@@ -28,6 +35,17 @@ enum SwiftFrameRoles {
         "libstdc++.so.6", "libgcc_s.so.1", "libicuucswift.so", "libicui18nswift.so", "libicudataswift.so", "libXCTest.so",
         "libTesting.so", "libc.musl-x86_64.so.1", "ld-musl-x86_64.so.1",
     ]
+
+    /// A symbol of the Swift runtime, the standard library or Dispatch, by its name: what a
+    /// statically linked program holds in its own image.
+    static func isLinkedInRuntime(_ symbol: String?) -> Bool {
+        guard let symbol else { return false }
+        if let module = swiftModule(symbol) { return toolchainModules.contains(module) }
+        if symbol.hasPrefix("_Z") { return symbol.contains("5swift") }   // C++ in namespace swift: the runtime
+        return runtimeSymbolPrefixes.contains { symbol.hasPrefix($0) }
+    }
+
+    static let runtimeSymbolPrefixes = ["swift_", "_swift_", "swift::", "dispatch_", "_dispatch_", "_os_object", "_Block_"]
 
     /// Modules of the Swift toolchain whose code may be inlined or specialised into a program.
     static let toolchainModules: Set<String> = [

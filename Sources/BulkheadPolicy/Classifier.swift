@@ -61,6 +61,19 @@ public enum Classifier {
                 guard facts.stderrTail.contains(where: { $0.contains(needle) })
                         || (facts.fatalMessage?.contains(needle) ?? false) else { return false }
             }
+            if let runtime = rule.runtime {
+                constrained = true
+                guard facts.runtimeCrash?.runtime == runtime else { return false }
+            }
+            if let kind = rule.crashKind {
+                constrained = true
+                guard let crash = facts.runtimeCrash, crash.kind == kind || crash.kind.hasPrefix(kind + ": ") else { return false }
+            }
+            if let needle = rule.messageContains {
+                constrained = true
+                let texts = [facts.runtimeCrash?.message, facts.fatalMessage, facts.headline]
+                guard texts.contains(where: { $0?.contains(needle) ?? false }) else { return false }
+            }
             return constrained
         }
     }

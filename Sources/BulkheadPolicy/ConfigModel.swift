@@ -187,14 +187,25 @@ public struct ClassificationRule: Equatable, Sendable {
     public var signals: [Int32]
     /// A substring of the stderr tail.
     public var stderrContains: String?
+    /// The runtime whose crash was recognised (`go`; SPEC §7 `runtime`).
+    public var runtime: String?
+    /// The recognised crash's kind (`panic`; SPEC §7 `crash_kind`): equal, or the family of a
+    /// kind written `family: detail` (`sanitizer` matches `sanitizer: heap-use-after-free`).
+    public var crashKind: String?
+    /// A substring of the crash's message or its headline.
+    public var messageContains: String?
     public var result: DeathClass
     /// Where it came from, for the report's `rule` field (e.g. `rules[0]`).
     public var label: String
 
-    public init(exitCodes: [Int32] = [], signals: [Int32] = [], stderrContains: String? = nil, result: DeathClass, label: String) {
+    public init(exitCodes: [Int32] = [], signals: [Int32] = [], stderrContains: String? = nil, runtime: String? = nil,
+                crashKind: String? = nil, messageContains: String? = nil, result: DeathClass, label: String) {
         self.exitCodes = exitCodes
         self.signals = signals
         self.stderrContains = stderrContains
+        self.runtime = runtime
+        self.crashKind = crashKind
+        self.messageContains = messageContains
         self.result = result
         self.label = label
     }

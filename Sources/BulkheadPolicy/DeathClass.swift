@@ -119,12 +119,18 @@ public struct RuntimeCrash: Equatable, Sendable {
     public var runtime: String
     public var kind: String
     public var isCrash: Bool
+    /// The runtime's own message (`concurrent map writes`), when it printed one.
+    public var message: String?
 
-    public init(runtime: String, kind: String, isCrash: Bool) {
+    public init(runtime: String, kind: String, isCrash: Bool, message: String? = nil) {
         self.runtime = runtime
         self.kind = kind
         self.isCrash = isCrash
+        self.message = message
     }
+
+    /// SPEC §7's `runtime` values: what a rule's `when: { runtime: … }` may name.
+    public static let runtimes = ["swift", "go", "rust", "python", "jvm", "node", "c++", "c"]
 }
 
 /// Why bulkhead itself ended a process, if it did.

@@ -104,6 +104,13 @@ public enum FileSystem {
         access(path, F_OK) == 0
     }
 
+    /// realpath(3): the path with every symbolic link and `.`/`..` resolved; nil if it is not there.
+    public static func resolvedPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     public static func isExecutableFile(_ path: String) -> Bool {
         guard let info = info(path), info.isRegular else { return false }
         return access(path, X_OK) == 0

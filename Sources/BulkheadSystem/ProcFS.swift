@@ -33,6 +33,17 @@ public enum ProcFS {
         return nil
     }
 
+    /// Whether this process sees the pids the kernel's own log names: false inside a pid
+    /// namespace (`NSpid:` in /proc/self/status lists one pid per level), where a kernel line's
+    /// pid is another process's number here.
+    public static func seesKernelPIDs() -> Bool {
+        guard let bytes = FileSystem.read("/proc/self/status", limit: 16384) else { return false }
+        for line in bytes.split(separator: UInt8(ascii: "\n")) where line.starts(with: Array("NSpid:".utf8)) {
+            return line.split(whereSeparator: { $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: " ") }).count == 2
+        }
+        return true   // a kernel older than 4.1 has no NSpid and no way to tell; assume the host
+    }
+
     /// Proportional set size in KiB (/proc/PID/smaps_rollup), for the memory benchmark.
     public static func proportionalSetSizeKiB(_ pid: Int32) -> Int? {
         guard let bytes = FileSystem.read("/proc/\(pid)/smaps_rollup", limit: 8192) else { return nil }

@@ -54,8 +54,16 @@ struct BreadcrumbRing: @unchecked Sendable {
 enum DyingStamp {
     // Written once in Lab.run before any other thread starts; only read afterwards.
     nonisolated(unsafe) static var ring: BreadcrumbRing?
+    /// `--print-dying-time`: the moment also goes to stdout as `crashlab: dying at NS` (wall
+    /// clock, CLOCK_REALTIME ns), for a benchmark comparing it with a report file's mtime.
+    nonisolated(unsafe) static var printsWallTime = false
 
     static func now() {
         ring?.markDying()
+        if printsWallTime {
+            var time = timespec()
+            clock_gettime(CLOCK_REALTIME, &time)
+            Output.report("dying at \(Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec))")
+        }
     }
 }

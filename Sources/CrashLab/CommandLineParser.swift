@@ -84,6 +84,8 @@ enum CommandLineParser {
                     options.allocateForeverStep = try cursor.value(for: flag) { Quantity.size($0).flatMap { $0 > 0 ? $0 : nil } }
                 case "--print-env":
                     options.printEnvironment = true
+                case "--print-dying-time":
+                    options.printDyingTime = true
                 default:
                     throw ParseError("unknown flag '\(flag)'")
                 }

@@ -18,6 +18,7 @@ struct Lab {
 
         // Set before any other thread exists, so every thread sees it without a lock.
         DyingStamp.ring = BreadcrumbRing.mapFromEnvironment()
+        DyingStamp.printsWallTime = options.printDyingTime
         if let ring = DyingStamp.ring {
             options.breadcrumbs.forEach(ring.write)
         }

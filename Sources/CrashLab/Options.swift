@@ -29,6 +29,7 @@ struct Options: Sendable {
     var allocateForeverStep: Int?
 
     var printEnvironment = false
+    var printDyingTime = false
 }
 
 enum Ending: Sendable, Equatable {

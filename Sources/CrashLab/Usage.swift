@@ -77,6 +77,8 @@ enum Usage {
                                 ('fd N TARGET', then 'fds 0 1 2 …'), SigBlk/SigIgn/SigCgt from
                                 /proc/self/status with names, 'ids pid= ppid= pgid= sid= uid= gid=',
                                 'rlimit NAME SOFT HARD' and 'cgroup LINE'
+          --print-dying-time    just before every deliberate exit, raise or trap, 'crashlab: dying
+                                at NS' on stdout (CLOCK_REALTIME ns; for bulkhead-bench forensics)
           --list-kinds          the --die KIND names below, one a line (signal-NAME aside)
           -h, --help            this text
 

@@ -96,8 +96,15 @@ extension Daemon {
         let termination: Termination = reaped.exit.exited
             ? .exited(code: reaped.exit.code)
             : .signaled(signal: reaped.exit.code, coreDumped: reaped.exit.coreDumped)
+        let pid = reaped.exit.pid
+        var coreDump: CoreDumpLocation?
+        if reaped.exit.coreDumped, let spec {
+            coreDump = coreDumps.location(pid: pid, signal: reaped.exit.code, executable: spec.command[0], workingDirectory: spec.cwd)
+        }
         let scene = DeathScene(termination: termination, output: window.output, blockHead: window.blockHead,
-                               swiftBacktraceJSON: reaped.backtraceJSON, pid: reaped.exit.pid)
+                               swiftBacktraceJSON: reaped.backtraceJSON,
+                               kernelFaultLine: reaped.exit.exited ? nil : kernelFaults.take(pid) { processes.instance(ofPID: $0) != nil },
+                               coreDump: coreDump, pid: pid)
         let explanation = CrashExplainer.explain(scene)
         let facts = DeathFacts(
             termination: termination, stderrTail: tail.map(\.text), fatalMessage: explanation.fatalMessage,
@@ -105,7 +112,9 @@ extension Daemon {
             topFrames: explanation.frames.filter { !$0.isRuntime }.prefix(5).map(\.function),
             killedForLimit: reaped.killedForLimit,
             runtimeCrash: explanation.runtime.flatMap { runtime in
-                explanation.kind.map { RuntimeCrash(runtime: runtime.rawValue, kind: $0, isCrash: explanation.isRecognisedCrash) }
+                explanation.kind.map {
+                    RuntimeCrash(runtime: runtime.rawValue, kind: $0, isCrash: explanation.isRecognisedCrash, message: explanation.message)
+                }
             },
             fingerprintBasis: explanation.fingerprintBasis, tasksLimitReached: reaped.tasksLimitReached
         )

@@ -48,6 +48,10 @@ public final class Daemon {
     let output: OutputPipeline
     let notify: NotifyReceiver
     let reports: CrashReportStore
+    /// The kernel's fault lines about workers, for deaths no runtime explains.
+    let kernelFaults: KernelFaultLog
+    /// Where a dumped core goes (read at start: coredumpctl's presence).
+    let coreDumps: CoreDumpSettings
     let events: SupervisorEvents
     let status = StatusView()
     /// `health:` checks in flight.
@@ -117,6 +121,8 @@ public final class Daemon {
         events = SupervisorEvents(sink: sink)
         output = OutputPipeline(loop: loop, sink: sink, config: config.output)
         notify = try NotifyReceiver(loop: loop, daemonPID: getpid())
+        kernelFaults = KernelFaultLog(loop: loop)
+        coreDumps = CoreDumpSettings()
         reports = CrashReportStore(directory: config.stateDir + "/crashes", retention: config.crashReports)
         supervision = Supervision(config: config, seed: options.seed == 0 ? UInt64(bitPattern: WallClock.nowNanoseconds()) : options.seed)
         try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)
@@ -262,6 +268,8 @@ public final class Daemon {
             metricsRequested()
         case .probe(let number):
             prober.ready(number, event, now: wakeInstant)
+        case .kernelLog:
+            kernelFaults.read { processes.instance(ofPID: $0) != nil }
         }
     }
 

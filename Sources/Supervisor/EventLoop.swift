@@ -23,6 +23,8 @@ final class EventLoop {
         case metricsRequest
         /// A health check's socket or exec process (`HealthProber`'s number).
         case probe(Int)
+        /// `/dev/kmsg` has records (the kernel's fault lines about workers).
+        case kernelLog
 
         /// Lower goes first in a turn: signals (SIGTERM, SIGCHLD), then the operator (control),
         /// then everything the workers cause.
@@ -30,7 +32,7 @@ final class EventLoop {
             switch self {
             case .signals: return 0
             case .controlListener, .controlClient: return 1
-            case .exitTimes, .reportsWritten, .output, .notify, .process, .probe: return 2
+            case .exitTimes, .reportsWritten, .output, .notify, .process, .probe, .kernelLog: return 2
             // What tells people: after everything the workers cause.
             case .hook, .metricsRequest: return 3
             }

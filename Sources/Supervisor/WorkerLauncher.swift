@@ -19,6 +19,9 @@ struct WorkerLauncher {
     let credentials: CredentialDirectories
     /// The cgroup controllers `limits` cannot use here (`tasks` falls back to RLIMIT_NPROC).
     let limitSupport: LimitSupport
+    /// The Swift crash reporter named in every worker's SWIFT_BACKTRACE, so a statically linked
+    /// Swift worker gets a report too (`SwiftBacktracer`); nil when none was found.
+    let swiftBacktracer: String?
 
     static let pipeSize: Int32 = 256 << 10
     static let maxLine = 32 << 10
@@ -30,6 +33,7 @@ struct WorkerLauncher {
         self.workerNice = workerNice
         self.credentials = credentials
         limitSupport = Self.limitSupport(cgroups)
+        swiftBacktracer = SwiftBacktracer.locate()
         basePath = Environment.get("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         inheritedVariables = ["LANG", "LC_ALL", "LC_CTYPE", "TZ"].compactMap { key in
             Environment.get(key).map { "\(key)=\($0)" }
@@ -191,7 +195,7 @@ struct WorkerLauncher {
         if !setsBacktrace {
             // `backtrace: false` switches the runtime's backtracer off: it is on by default for
             // dynamically linked Swift programs, and would otherwise still run on every crash.
-            env.append(spec.backtrace ? "SWIFT_BACKTRACE=\(Self.backtraceSetting(directory: slot.backtraceDirectory))"
+            env.append(spec.backtrace ? "SWIFT_BACKTRACE=\(Self.backtraceSetting(directory: slot.backtraceDirectory, backtracer: swiftBacktracer))"
                                       : "SWIFT_BACKTRACE=enable=no")
         }
         // The worker's own env last: it wins over everything above but the bulkhead variables.
@@ -212,9 +216,12 @@ struct WorkerLauncher {
     }
 
     /// The runtime backtracer, told to write a JSON report bulkhead reads after the death:
-    /// never interactive (a TTY would make it wait 30 s for a key), no colour.
-    static func backtraceSetting(directory: String) -> String {
-        "enable=yes,interactive=no,color=no,format=json,output-to=\(directory)"
+    /// never interactive (a TTY would make it wait 30 s for a key), no colour; `backtracer`
+    /// named for statically linked workers, which have none of their own. (The runtime splits
+    /// the setting at commas: a path holding one cannot be given, and is not.)
+    static func backtraceSetting(directory: String, backtracer: String? = nil) -> String {
+        let program = backtracer.flatMap { $0.contains(",") ? nil : ",swift-backtrace=" + $0 } ?? ""
+        return "enable=yes,interactive=no,color=no,format=json,output-to=\(directory)" + program
     }
 
     func resourceLimits(_ limits: ResourceLimits) -> [(resource: Int32, soft: UInt64, hard: UInt64)] {

@@ -133,6 +133,29 @@ struct DefaultsMergeTests {
         #expect(config.workers[1].rules == defaults)
     }
 
+    /// Issue 16: a rule on the crash bulkhead recognised in the output overrides the default
+    /// class of a recognised crash (`crash`).
+    @Test func rulesOnTheRecognisedCrash() throws {
+        let config = try load("""
+            workers:
+              - name: w
+                command: [/bin/true]
+                rules:
+                  - when: { runtime: go, kind: panic }
+                    then: transient
+                  - when: { runtime: "c++", message: "ledger checksum" }
+                    then: corruption
+                  - when: { kind: sanitizer, exit_code: 1 }
+                    then: persistent
+            """)
+        #expect(config.workers[0].rules == [
+            ClassificationRule(runtime: "go", crashKind: "panic", result: .transient, label: #"rules[0]: runtime go, kind "panic""#),
+            ClassificationRule(runtime: "c++", messageContains: "ledger checksum", result: .corruption,
+                               label: #"rules[1]: runtime c++, message "ledger checksum""#),
+            ClassificationRule(exitCodes: [1], crashKind: "sanitizer", result: .persistent, label: #"rules[2]: exit_code [1], kind "sanitizer""#),
+        ])
+    }
+
     @Test func aConflictCausedByDefaultsIsReportedOnceAtDefaults() {
         let yaml = """
             defaults:

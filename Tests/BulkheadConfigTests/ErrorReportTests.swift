@@ -31,7 +31,7 @@ struct ErrorReportTests {
         ErrorCase("nothing close", oneWorker("    stop: { signal: TERM, wait: 5s }"),
                   "bulkhead.yaml:4: workers[0].stop.wait: unknown key (known keys: signal, timeout)"),
         ErrorCase("rule key", oneWorker("    rules:", "      - when: { exit: 1 }", "        then: crash"),
-                  "bulkhead.yaml:5: workers[0].rules[0].when.exit: unknown key (known keys: exit_code, signal, stderr)"),
+                  "bulkhead.yaml:5: workers[0].rules[0].when.exit: unknown key (known keys: exit_code, signal, stderr, runtime, kind, message)"),
         ErrorCase("worker-only key in defaults", "defaults:\n  instances: 2\nworkers: []\n",
                   "bulkhead.yaml:2: defaults.instances: instances belongs to each worker and cannot be set in defaults"),
     ]
@@ -124,11 +124,11 @@ struct ErrorReportTests {
 
     static let rules: [ErrorCase] = [
         ErrorCase("empty when", oneWorker("    rules:", "      - when: {}", "        then: crash"),
-                  "bulkhead.yaml:5: workers[0].rules[0].when: is empty: give exit_code, signal or stderr"),
+                  "bulkhead.yaml:5: workers[0].rules[0].when: is empty: give exit_code, signal, stderr, runtime, kind or message"),
         ErrorCase("when with nothing", oneWorker("    rules:", "      - then: crash", "        when:"),
-                  "bulkhead.yaml:6: workers[0].rules[0].when: is empty: give exit_code, signal or stderr"),
+                  "bulkhead.yaml:6: workers[0].rules[0].when: is empty: give exit_code, signal, stderr, runtime, kind or message"),
         ErrorCase("missing when", oneWorker("    rules:", "      - then: crash"),
-                  #"bulkhead.yaml:5: workers[0].rules[0]: missing key "when" (exit_code, signal or stderr)"#),
+                  #"bulkhead.yaml:5: workers[0].rules[0]: missing key "when" (exit_code, signal, stderr, runtime, kind or message)"#),
         ErrorCase("missing then", oneWorker("    rules:", "      - when: { exit_code: 3 }"),
                   #"bulkhead.yaml:5: workers[0].rules[0]: missing key "then" (the class to give: clean, transient, persistent, corruption, crash, hang, limit)"#),
         ErrorCase("unknown class", oneWorker("    rules:", "      - when: { exit_code: 3 }", "        then: crashed"),
@@ -143,8 +143,14 @@ struct ErrorReportTests {
                   "bulkhead.yaml:5: workers[0].rules[0].when.exit_code: is empty: give one or more exit codes"),
         ErrorCase("empty stderr", oneWorker("    rules:", #"      - when: { stderr: "" }"#, "        then: crash"),
                   "bulkhead.yaml:5: workers[0].rules[0].when.stderr: must not be empty"),
+        ErrorCase("unknown runtime", oneWorker("    rules:", "      - when: { runtime: golang }", "        then: transient"),
+                  #"bulkhead.yaml:5: workers[0].rules[0].when.runtime: "golang" is not one of swift, go, rust, python, jvm, node, c++, c"#),
+        ErrorCase("empty kind", oneWorker("    rules:", #"      - when: { runtime: go, kind: "" }"#, "        then: transient"),
+                  "bulkhead.yaml:5: workers[0].rules[0].when.kind: must not be empty"),
+        ErrorCase("empty message", oneWorker("    rules:", #"      - when: { message: "" }"#, "        then: transient"),
+                  "bulkhead.yaml:5: workers[0].rules[0].when.message: must not be empty"),
         ErrorCase("rules in defaults", "defaults:\n  rules:\n    - when: {}\n      then: crash\n",
-                  "bulkhead.yaml:3: defaults.rules[0].when: is empty: give exit_code, signal or stderr"),
+                  "bulkhead.yaml:3: defaults.rules[0].when: is empty: give exit_code, signal, stderr, runtime, kind or message"),
     ]
 
     static let workers: [ErrorCase] = [

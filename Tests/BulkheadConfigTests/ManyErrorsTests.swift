@@ -38,7 +38,7 @@ struct ManyErrorsTests {
             #"bulkhead.yaml:13: workers[1].name: duplicate worker name "api" (first defined at line 7)"#,
             "bulkhead.yaml:14: workers[1].command: must not be empty: give the program and its arguments",
             #"bulkhead.yaml:15: workers[2].name: "Worker" is not a valid worker name (lower-case letters, digits, _ and -, starting with a letter or digit)"#,
-            "bulkhead.yaml:18: workers[2].rules[0].when: is empty: give exit_code, signal or stderr",
+            "bulkhead.yaml:18: workers[2].rules[0].when: is empty: give exit_code, signal, stderr, runtime, kind or message",
         ])
         #expect(errors.map(\.line) == errors.map(\.line).sorted())
     }

@@ -166,13 +166,15 @@ import Testing
         #expect(Headline.bounded(" \n ") == "died without a word: no output, no report")
     }
 
-    @Test func aCoreDumpPointsAtCoredumpctl() {
-        let dumped = DeathScene(termination: .signaled(signal: 11, coreDumped: true), coredumpctlAvailable: true, pid: 4242)
+    @Test func aCoreDumpPointsAtCoredumpctlOrTheFile() {
+        let dumped = DeathScene(termination: .signaled(signal: 11, coreDumped: true), coreDump: .coredumpctl, pid: 4242)
         #expect(CrashExplainer.explain(dumped).detail("coredump") == "coredumpctl info 4242")
-        let notDumped = DeathScene(termination: .signaled(signal: 11, coreDumped: false), coredumpctlAvailable: true, pid: 4242)
+        let notDumped = DeathScene(termination: .signaled(signal: 11, coreDumped: false), coreDump: .coredumpctl, pid: 4242)
         #expect(CrashExplainer.explain(notDumped).detail("coredump") == nil)
-        let noSystemd = DeathScene(termination: .signaled(signal: 11, coreDumped: true), coredumpctlAvailable: false, pid: 4242)
-        #expect(CrashExplainer.explain(noSystemd).detail("coredump") == nil)
+        let nowhere = DeathScene(termination: .signaled(signal: 11, coreDumped: true), coreDump: nil, pid: 4242)
+        #expect(CrashExplainer.explain(nowhere).detail("coredump") == nil)
+        let file = DeathScene(termination: .signaled(signal: 11, coreDumped: true), coreDump: .file("/srv/api/core.4242"), pid: 4242)
+        #expect(CrashExplainer.explain(file).detail("coredump") == "/srv/api/core.4242")
     }
 }
 

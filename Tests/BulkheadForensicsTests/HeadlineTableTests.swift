@@ -6,7 +6,7 @@ import Testing
 /// builds left the same evidence, and a rebuilt release identical to the first.
 @Suite struct HeadlineTableTests {
     static let buildModes = ["debug", "release"]
-    static let recordedModes = ["debug", "release", "debug-nobacktrace", "release-nobacktrace", "c"]
+    static let recordedModes = ["debug", "release", "release-static", "debug-nobacktrace", "release-nobacktrace", "c"]
 
     @Test func theTableParsesAndCoversEveryRecording() throws {
         let rows = try HeadlineTable.load()
@@ -27,6 +27,7 @@ import Testing
         let debugKinds = CrashFixtures.kinds(mode: "debug")
         #expect(debugKinds.count >= 34)
         #expect(Set(debugKinds) == Set(CrashFixtures.kinds(mode: "release")))
+        #expect(Set(debugKinds) == Set(CrashFixtures.kinds(mode: "release-static")))
         for kind in debugKinds {
             for mode in Self.buildModes { #expect(seen.contains("\(mode)/\(kind)"), "\(mode)/\(kind) has no row") }
         }
@@ -51,17 +52,21 @@ import Testing
         }
     }
 
-    /// release-rebuilt/ is the same source built again with a function added at the top of each
-    /// trap file (code shifted, no line moved) and from another directory: nothing in a headline
-    /// or a fingerprint may notice.
-    @Test(arguments: CrashFixtures.kinds(mode: "release"))
-    func aRebuiltReleaseGivesTheSameHeadlineAndFingerprint(_ kind: String) throws {
+    /// Two other release builds of the same source must read as the first, kind by kind:
+    /// - release-rebuilt/, built again with a function added at the top of each trap file (code
+    ///   shifted, no line moved) and from another directory: nothing in a headline or a
+    ///   fingerprint may notice;
+    /// - release-static/, `--static-swift-stdlib`: the runtime, the standard library and
+    ///   Dispatch are in the program's own image, and their frames must still not pass for the
+    ///   program's (SwiftFrameRoles).
+    @Test(arguments: ["release-rebuilt", "release-static"], CrashFixtures.kinds(mode: "release"))
+    func anotherReleaseBuildReadsAsTheFirst(_ mode: String, _ kind: String) throws {
         let first = CrashExplainer.explain(try CrashFixtures.scene(mode: "release", kind: kind))
-        let rebuilt = CrashExplainer.explain(try CrashFixtures.scene(mode: "release-rebuilt", kind: kind))
-        #expect(rebuilt.headline == first.headline)
-        #expect(rebuilt.fingerprintBasis == first.fingerprintBasis)
-        #expect(rebuilt.site == first.site)
-        #expect(rebuilt.kind == first.kind)
+        let other = CrashExplainer.explain(try CrashFixtures.scene(mode: mode, kind: kind))
+        #expect(other.headline == first.headline)
+        #expect(other.fingerprintBasis == first.fingerprintBasis)
+        #expect(other.site == first.site)
+        #expect(other.kind == first.kind)
     }
 
     @Test func theRebuiltReleaseIsAnotherBinary() throws {

@@ -240,6 +240,49 @@ struct ClassifierTests {
         #expect(Self.classify(.signal(7), cause: .operatorStop, rules: rules) == Classification(.corruption, rule: "rules[0]"))
     }
 
+    // MARK: - Recognised runtime crashes (issue 16)
+
+    static let goPanic = DeathFacts(termination: .exited(code: 2), headline: "Go panic: runtime error: index out of range [5] with length 3 at main.pick (main.go:12)",
+                                    runtimeCrash: RuntimeCrash(runtime: "go", kind: "panic", isCrash: true,
+                                                               message: "runtime error: index out of range [5] with length 3"))
+
+    @Test("a recognised panic is a crash whatever the exit code")
+    func recognisedPanicIsACrash() {
+        #expect(Self.classify(Self.goPanic) == Classification(.crash, rule: "default: go panic"))
+        // What only says more about a death (a C abort message) leaves it to its signal or exit.
+        let abort = DeathFacts(termination: .exited(code: 1), runtimeCrash: RuntimeCrash(runtime: "c", kind: "abort", isCrash: false))
+        #expect(Self.classify(abort) == Classification(.transient, rule: "default: exit 1"))
+    }
+
+    @Test("a rule on runtime, kind or message overrides the default class of a recognised crash")
+    func rulesOnTheRecognisedCrash() {
+        let byRuntimeAndKind = ClassificationRule(runtime: "go", crashKind: "panic", result: .transient, label: "rules[0]")
+        #expect(Self.classify(Self.goPanic, rules: [byRuntimeAndKind]) == Classification(.transient, rule: "rules[0]"))
+        let otherKind = ClassificationRule(runtime: "go", crashKind: "fatal error", result: .transient, label: "rules[0]")
+        #expect(Self.classify(Self.goPanic, rules: [otherKind]).rule == "default: go panic")
+        let otherRuntime = ClassificationRule(runtime: "rust", result: .transient, label: "rules[0]")
+        #expect(Self.classify(Self.goPanic, rules: [otherRuntime]).rule == "default: go panic")
+        let byMessage = ClassificationRule(messageContains: "index out of range", result: .persistent, label: "rules[0]")
+        #expect(Self.classify(Self.goPanic, rules: [byMessage]) == Classification(.persistent, rule: "rules[0]"))
+        let byHeadline = ClassificationRule(messageContains: "main.pick", result: .persistent, label: "rules[0]")
+        #expect(Self.classify(Self.goPanic, rules: [byHeadline]).deathClass == .persistent)
+        // Every condition must hold.
+        let withExit = ClassificationRule(exitCodes: [1], runtime: "go", result: .transient, label: "rules[0]")
+        #expect(Self.classify(Self.goPanic, rules: [withExit]).rule == "default: go panic")
+        // With nothing recognised, a runtime or kind rule does not match.
+        #expect(Self.classify(.exit(2), rules: [byRuntimeAndKind]).rule == "default: exit 2")
+    }
+
+    @Test("a kind matches its family: sanitizer matches sanitizer: heap-use-after-free")
+    func kindFamily() {
+        let asan = DeathFacts(termination: .exited(code: 1),
+                              runtimeCrash: RuntimeCrash(runtime: "c", kind: "sanitizer: heap-use-after-free", isCrash: true))
+        let family = ClassificationRule(crashKind: "sanitizer", result: .corruption, label: "rules[0]")
+        #expect(Self.classify(asan, rules: [family]).deathClass == .corruption)
+        let prefixOnly = ClassificationRule(crashKind: "sanit", result: .corruption, label: "rules[0]")
+        #expect(Self.classify(asan, rules: [prefixOnly]).deathClass == .crash)
+    }
+
     @Test("death classes: journal priority and severity order")
     func priorities() {
         #expect(DeathClass.allCases.map(\.priority) == [6, 4, 2, 1, 3, 3, 3])
