@@ -20,7 +20,7 @@ struct FaultStoppedDaemonTests {
           backtrace: false
         workers:
           - name: storm
-            command: [{{crashlab}}, --die, segfault, --after, 100ms]
+            command: [{{crashlab}}, --die, null-deref, --after, 100ms]
             instances: \(Self.instances)
         """) { daemon in
             let pid = daemon.daemonPID
