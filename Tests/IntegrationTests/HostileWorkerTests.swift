@@ -22,12 +22,6 @@ struct HostileWorkerTests {
         return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
     }
 
-    static func residentKiB(_ pid: Int32) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-    }
-
     static let forkBomb = #"""
     import os, sys
     n = int(sys.argv[1])
@@ -166,7 +160,7 @@ struct HostileWorkerTests {
             var peak = 0
             let started = Date()
             while Date().timeIntervalSince(started) < (Self.slow ? 600 : 120) {
-                peak = max(peak, Self.residentKiB(pid))
+                peak = max(peak, HostileInputTests.residentKiB(pid))
                 let busy = Processes.children(of: pid).contains { child in
                     ((try? String(contentsOfFile: "/proc/\(child.pid)/cmdline", encoding: .utf8)) ?? "").contains("head")
                 }
@@ -180,6 +174,8 @@ struct HostileWorkerTests {
             let tail = try await daemon.command(["logs", "writer", "-n", "5"])
             #expect(tail.code == 0, "logs after the flood: \(tail.stderr)")
             #expect(try await daemon.command(["status"]).code == 0)
+            let dropped = daemon.output.last { $0.hasPrefix("bulkhead * output-dropped: ") } ?? "none dropped"
+            print("\(megabytes) MiB without a newline: daemon RSS peak \(peak) KiB; \(dropped)")
         }
     }
 }
