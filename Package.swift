@@ -168,3 +168,19 @@ enum FastStart {
     ]
 }
 
+
+// libFuzzer targets (Fuzz/README.md): declared only for `scripts/fuzz`, which builds them with
+// `--sanitize fuzzer --sanitize address` in .build-fuzz; the normal build never sees them.
+if Context.environment["BULKHEAD_FUZZ_BUILD"] == "1" {
+    package.targets += [
+        .executableTarget(
+            name: "BulkheadFuzz",
+            dependencies: [
+                "BulkheadConfig", "BulkheadControl", "BulkheadForensics", "BulkheadJSON",
+                "BulkheadPolicy", "BulkheadSystem", "CLinux", "Supervisor",
+            ],
+            path: "Fuzz/Targets"
+        ),
+    ]
+    package.products.append(.executable(name: "bulkhead-fuzz", targets: ["BulkheadFuzz"]))
+}

@@ -51,9 +51,17 @@ public final class BreadcrumbFile {
 
     /// What the worker left. The worker is not trusted: bounds are checked in C.
     public func read(limit: Int) -> Contents {
+        Self.decode(UnsafeRawBufferPointer(start: mapping, count: size), limit: limit)
+    }
+
+    /// The entries in `region`, whatever it holds (a worker may have scribbled anything there
+    /// before it died); the fuzz target `breadcrumbs` feeds it arbitrary bytes.
+    public static func decode(_ region: UnsafeRawBufferPointer, limit: Int) -> Contents {
+        guard let mapped = region.baseAddress, limit > 0 else { return Contents(entries: [], dyingStamp: 0) }
+        let size = region.count
         let buffer = UnsafeMutablePointer<bh_crumb_entry>.allocate(capacity: limit)
         defer { buffer.deallocate() }
-        let n = Int(bh_crumb_read(mapping, size, buffer, Int32(limit)))
+        let n = Int(bh_crumb_read(mapped, size, buffer, Int32(clamping: limit)))
         var entries: [Entry] = []
         entries.reserveCapacity(n)
         for i in 0..<n {
@@ -63,7 +71,9 @@ public final class BreadcrumbFile {
             }
             entries.append(Entry(sequence: buffer[i].claim, wallNanoseconds: buffer[i].realtime_ns, text: text))
         }
-        let header = mapping.assumingMemoryBound(to: bh_crumb_header.self).pointee
+        // A region too small for a header has no stamp (found by the fuzz target `breadcrumbs`).
+        guard size >= MemoryLayout<bh_crumb_header>.size else { return Contents(entries: entries, dyingStamp: 0) }
+        let header = region.loadUnaligned(as: bh_crumb_header.self)
         return Contents(entries: entries, dyingStamp: header.magic == BH_CRUMB_MAGIC ? header.dying_ns : 0)
     }
 }

@@ -39,6 +39,10 @@ fail:;
     return -e;
 }
 
+static void close_descriptor(int fd) {
+    close(fd);
+}
+
 int bh_notify_receive(int fd, void *buffer, size_t capacity, bh_datagram *out) {
     union {
         char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 253)];
@@ -56,9 +60,24 @@ int bh_notify_receive(int fd, void *buffer, size_t capacity, bh_datagram *out) {
     memset(out, 0, sizeof *out);
     out->truncated = (size_t)n > capacity || (msg.msg_flags & MSG_TRUNC);
     out->length = (size_t)n > capacity ? (ssize_t)capacity : n;
+    bh_notify_read_control(msg.msg_control, msg.msg_controllen, out, close_descriptor);
+    if (msg.msg_flags & MSG_CTRUNC) out->truncated = 1;
+    return 1;
+}
+
+void bh_notify_read_control(void *control, size_t length, bh_datagram *out, void (*discard)(int fd)) {
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_control = control;
+    msg.msg_controllen = length;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_SOCKET) continue;
-        if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+        // The payload is what cmsg_len claims, but never past the buffer: CMSG_FIRSTHDR and
+        // CMSG_NXTHDR check only that a header fits (found by the fuzz target `notify`).
+        size_t available = (size_t)((char *)control + length - (char *)CMSG_DATA(c));
+        size_t payload = c->cmsg_len > CMSG_LEN(0) ? c->cmsg_len - CMSG_LEN(0) : 0;
+        if (payload > available) payload = available;
+        if (c->cmsg_type == SCM_CREDENTIALS && payload >= sizeof(struct ucred)) {
             struct ucred cred;
             memcpy(&cred, CMSG_DATA(c), sizeof cred);
             out->has_credentials = 1;
@@ -68,17 +87,15 @@ int bh_notify_receive(int fd, void *buffer, size_t capacity, bh_datagram *out) {
         } else if (c->cmsg_type == SCM_RIGHTS) {
             // A worker may send fds (FDSTORE=1, BARRIER=1); we hand back at most 8 for the
             // caller to close and close the rest now, so they cannot fill our table.
-            size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            size_t count = payload / sizeof(int);
             for (size_t i = 0; i < count; i++) {
                 int received;
                 memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof received);
                 if (out->fd_count < 8) out->fds[out->fd_count++] = received;
-                else close(received);
+                else discard(received);
             }
         }
     }
-    if (msg.msg_flags & MSG_CTRUNC) out->truncated = 1;
-    return 1;
 }
 
 int bh_notify_send(const char *name, const void *bytes, size_t length) {

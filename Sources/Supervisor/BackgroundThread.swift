@@ -23,14 +23,4 @@ enum BackgroundThread {
         pthread_detach(handle)
         return true
     }
-
-    /// `pthread_cond_timedwait`'s deadline (CLOCK_REALTIME) `nanoseconds` from now.
-    static func wakeDeadline(afterNanoseconds nanoseconds: Int64) -> timespec {
-        var deadline = timespec()
-        clock_gettime(CLOCK_REALTIME, &deadline)
-        let total = Int64(deadline.tv_nsec) + nanoseconds
-        deadline.tv_sec += Int(total / 1_000_000_000)
-        deadline.tv_nsec = Int(total % 1_000_000_000)
-        return deadline
-    }
 }

@@ -335,6 +335,16 @@ final class CrashReportStore: @unchecked Sendable {
         do {
             try FileSystem.writeAtomically(directory + "/" + id + ".json", bytes)
             return nil
+        } catch where error.errno == ENOENT {
+            // The directory was removed under the daemon (state_dir deleted): made again, the
+            // report goes where `bulkhead crash` and the operator look for it.
+            do {
+                try FileSystem.makeDirectories(directory, mode: 0o755)
+                try FileSystem.writeAtomically(directory + "/" + id + ".json", bytes)
+                return nil
+            } catch {
+                return error.description
+            }
         } catch {
             return error.description
         }

@@ -42,7 +42,13 @@ final class ThreadMonitor: @unchecked Sendable {
             self.monitor = monitor
             condition = .allocate(capacity: 1)
             condition.initialize(to: pthread_cond_t())
-            pthread_cond_init(condition, nil)
+            // Timed waits measure CLOCK_MONOTONIC: on CLOCK_REALTIME (the default) a wall clock
+            // set back an hour would hold a drain at shutdown for that hour.
+            var attributes = pthread_condattr_t()
+            pthread_condattr_init(&attributes)
+            pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+            pthread_cond_init(condition, &attributes)
+            pthread_condattr_destroy(&attributes)
         }
 
         deinit {
@@ -59,7 +65,7 @@ final class ThreadMonitor: @unchecked Sendable {
         /// Like `wait`, at most `nanoseconds`; false when the time ran out.
         func wait(nanoseconds: Int64) -> Bool {
             var deadline = timespec()
-            clock_gettime(CLOCK_REALTIME, &deadline)
+            clock_gettime(CLOCK_MONOTONIC, &deadline)
             let total = Int64(deadline.tv_nsec) + nanoseconds
             deadline.tv_sec += Int(total / 1_000_000_000)
             deadline.tv_nsec = Int(total % 1_000_000_000)

@@ -227,6 +227,10 @@ typedef struct bh_datagram {
 /// 0 when none is pending. The caller closes `fds` (after checking the sender: a sender that
 /// waits on a barrier fd is still alive until it is closed).
 int bh_notify_receive(int fd, void *buffer, size_t capacity, bh_datagram *out);
+/// The credentials and fds in a datagram's ancillary data (`control`, `length` bytes as
+/// recvmsg left them), into `out`; fds past the 8 `out` holds go to `discard` (close). Pure
+/// apart from `discard`: the fuzz target `notify` feeds it arbitrary bytes.
+void bh_notify_read_control(void *control, size_t length, bh_datagram *out, void (*discard)(int fd));
 /// Sends one datagram to an AF_UNIX path or '@abstract' name (an sd_notify client).
 int bh_notify_send(const char *name, const void *bytes, size_t length);
 

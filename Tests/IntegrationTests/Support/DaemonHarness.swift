@@ -43,11 +43,13 @@ final class DaemonHarness: @unchecked Sendable {
             .replacingOccurrences(of: "{{dir}}", with: directory)
     }
 
-    /// Starts the daemon. `waitForStart` waits for its first line.
-    func start(extraArguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// Starts the daemon. `waitForStart` waits for its first line. `launcher` runs it (its
+    /// path and arguments come last), e.g. `/bin/sh -c 'exec "$0" "$@"'`.
+    func start(extraArguments: [String] = [], environment: [String: String] = [:], launcher: [String] = []) throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Products.path("bulkhead"))
-        p.arguments = ["daemon", "--config", configPath, "--socket", socketPath, "--no-timestamps"] + extraArguments
+        let command = [Products.path("bulkhead"), "daemon", "--config", configPath, "--socket", socketPath, "--no-timestamps"] + extraArguments
+        p.executableURL = URL(fileURLWithPath: (launcher + command)[0])
+        p.arguments = Array((launcher + command).dropFirst())
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NOTIFY_SOCKET")
         env.removeValue(forKey: "JOURNAL_STREAM")
