@@ -13,7 +13,7 @@ enum FuzzTargets {
         "breadcrumbs": BreadcrumbsFuzz.run,
         "json": JSONFuzz.run,
         // "state": StateFileFuzz.run,      the durable state file reader (issue 14), once merged
-        // "envfile": EnvFileFuzz.run,      the env_file reader (issue 18), once merged
+        "envfile": EnvFileFuzz.run,
     ]
 
     nonisolated(unsafe) private static var selected: Target?
