@@ -48,6 +48,8 @@ public enum ConfigRanges {
     public static let openFiles = 1...(1 << 30)
     public static let processes = 1...4_194_304   // the kernel's pid_max limit
     public static let crashReportsKeep = 1...100_000
+    /// Reports of one storm before the rest fold into the last (0: every death its own).
+    public static let coalesceAfter = 0...100_000
     /// Lines kept per instance for `bulkhead logs`; each may be up to the line limit long, so
     /// this bounds memory per instance (×256 bytes on average, ×64 KiB at worst).
     public static let bufferLines = 0...100_000
@@ -80,6 +82,7 @@ public enum ConfigRanges {
     public static let backoffInitial: ClosedRange<Duration> = .zero ... .seconds(3600)
     public static let backoffMax: ClosedRange<Duration> = .nanoseconds(1) ... week
     public static let resetAfter: ClosedRange<Duration> = .nanoseconds(1) ... week
+    public static let coalesceWindow: ClosedRange<Duration> = .milliseconds(1) ... day
     public static let window: ClosedRange<Duration> = .nanoseconds(1) ... week
     public static let cooldown: ClosedRange<Duration> = .nanoseconds(1) ... (day * 30)
     public static let stopTimeout: ClosedRange<Duration> = .nanoseconds(1) ... week
@@ -110,6 +113,8 @@ public enum ConfigRanges {
     public static let all: [Entry] = [
         Entry(key: "crash_reports.keep", bounds: .count(crashReportsKeep)),
         Entry(key: "crash_reports.max_bytes", bounds: .size(crashReportsBytes)),
+        Entry(key: "crash_reports.coalesce_after", bounds: .count(coalesceAfter)),
+        Entry(key: "crash_reports.coalesce_window", bounds: .duration(coalesceWindow)),
         Entry(key: "output.buffer_lines", bounds: .count(bufferLines)),
         Entry(key: "output.stderr_tail_lines", bounds: .count(stderrTailLines)),
         Entry(key: "workers[].instances", bounds: .count(instances)),

@@ -50,10 +50,14 @@ public struct ControlConfig: Equatable, Sendable {
 public struct CrashReportRetention: Equatable, Sendable {
     public var keep: Int
     public var maxBytes: UInt64
+    /// `coalesce_after` and `coalesce_window`: in a storm, the deaths past the first
+    /// `burst` of one worker, fingerprint and class within `window` fold into one report.
+    public var coalescing: CrashCoalescer.Settings
 
-    public init(keep: Int = 1000, maxBytes: UInt64 = 256 << 20) {
+    public init(keep: Int = 1000, maxBytes: UInt64 = 256 << 20, coalescing: CrashCoalescer.Settings = CrashCoalescer.Settings()) {
         self.keep = keep
         self.maxBytes = maxBytes
+        self.coalescing = coalescing
     }
 }
 

@@ -3,7 +3,8 @@
 /// their own — the first of a new fingerprint always does; later ones are folded into the last
 /// of those reports, and the journal says "repeated N times" at most once per `summaryEvery` per
 /// report. Counters and event subscribers still see every death: only files and journal lines
-/// are saved. Pure: instants in, decisions out.
+/// are saved. A `burst` of 0 turns it off: every death gets its own report and line.
+/// Pure: instants in, decisions out.
 public struct CrashCoalescer: Sendable {
     public struct Settings: Sendable, Equatable {
         public var window: Duration
@@ -82,6 +83,7 @@ public struct CrashCoalescer: Sendable {
 
     /// A death that is not clean: does it get a report of its own?
     public mutating func death(_ key: Key, instance: InstanceID, pid: Int32?, _ now: Instant) -> Decision {
+        guard settings.burst > 0 else { return .report }   // coalescing off: every death its own
         var group = groups[key] ?? Group(windowStart: now, countedSince: now)
         if now >= group.windowStart + settings.window {
             // A new window: what the last one folded is said now, and reports start over.

@@ -46,7 +46,7 @@ extension Supervision {
             p.liveProbe = tracker
         }
         if outcome == .ignored { return actions }
-        let latency = Units.format(result.latency)
+        let latency = Units.latency(result.latency)
         switch (role, outcome) {
         case (.ready, .passedEnough):
             if case .starting = i.phase {
@@ -65,7 +65,7 @@ extension Supervision {
             if !result.passed {
                 actions.append(.emit(SupervisorEvent(
                     .health, id, pid: pid, priority: 4,
-                    message: "live probe failed (\(p.liveProbe?.consecutiveFailures ?? 0) of \(limit)): \(result.detail) after \(latency)"
+                    message: "live probe failed (\(p.liveProbe?.consecutiveFailures ?? 0) of \(limit)): \(result.detail)\(result.detail.hasPrefix("timed out") ? "" : " after \(latency)")"
                 )))
             } else if failuresBefore > 0 {
                 actions.append(.emit(SupervisorEvent(

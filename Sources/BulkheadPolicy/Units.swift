@@ -70,6 +70,16 @@ public enum Units {
         return out
     }
 
+    /// A measured time for people (`379µs`, `1.2ms`, `45ms`, `2.3s`): rounded, never raw
+    /// nanoseconds. Not for config values (`format` round-trips those).
+    public static func latency(_ duration: Duration) -> String {
+        let us = duration.nanoseconds / 1_000
+        if us < 1_000 { return "\(us)µs" }
+        if us < 10_000 { return us % 1_000 < 100 ? "\(us / 1_000)ms" : "\(us / 1_000).\(us % 1_000 / 100)ms" }
+        if us < 1_000_000 { return "\(us / 1_000)ms" }
+        return "\(us / 1_000_000).\(us % 1_000_000 / 100_000)s"
+    }
+
     private static func pad3(_ v: Int64) -> String {
         v < 10 ? "00\(v)" : v < 100 ? "0\(v)" : "\(v)"
     }

@@ -31,6 +31,12 @@ struct CredentialDirectories {
         } else {
             runtime = stateDir
         }
+        // In a pid namespace (a container's init, `unshare --pid`) the pids in other daemons'
+        // names are not ours to test, and another namespace's daemon may have our pid: no
+        // sweep, and a name no other daemon can have.
+        guard ProcFS.seesKernelPIDs() else {
+            return CredentialDirectories(root: runtime + "/credentials-ns-\(pid)-\(UInt32.random(in: 0...UInt32.max))")
+        }
         for entry in FileSystem.list(runtime) where entry.hasPrefix("credentials-") {
             guard let other = Int32(entry.dropFirst("credentials-".count)), other != pid, kill(other, 0) != 0, errno == ESRCH else { continue }
             FileSystem.removeTree(runtime + "/" + entry)

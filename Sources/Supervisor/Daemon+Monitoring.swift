@@ -54,7 +54,7 @@ extension Daemon {
         let figures = MetricsSnapshot.DaemonFigures(
             version: BulkheadVersion.current, startedWallNanoseconds: startedWall,
             notifyDropped: notify.rejected.values.reduce(0, +), outputLinesDropped: counters.outputLinesDropped,
-            reportsUnsaved: unsaved, reportsLost: lost, eventFollowers: control.eventFollowerCount, eventsLost: 0
+            reportsUnsaved: unsaved, reportsLost: lost, eventFollowers: control.eventFollowerCount, eventsLost: monitoring.history.lostByReaders
         )
         return MetricsSnapshot(
             counters: monitoring.counters, rows: status.rows, now: now, wallNanoseconds: WallClock.nowNanoseconds(),

@@ -124,6 +124,7 @@ public final class Daemon {
         kernelFaults = KernelFaultLog(loop: loop)
         coreDumps = CoreDumpSettings()
         reports = CrashReportStore(directory: config.stateDir + "/crashes", retention: config.crashReports)
+        coalescer = CrashCoalescer(settings: config.crashReports.coalescing)
         supervision = Supervision(config: config, seed: options.seed == 0 ? UInt64(bitPattern: WallClock.nowNanoseconds()) : options.seed)
         try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)
         try FileSystem.makeDirectories(backtraceRoot, mode: 0o755)
@@ -377,6 +378,11 @@ public final class Daemon {
         }
         let (actions, summary) = supervision.reload(config, now)
         reports.retention = config.crashReports
+        if config.crashReports.coalescing != coalescer.settings {
+            // What the old settings folded is said now; the new ones start from nothing.
+            sayRepeatedDeaths(now, all: true)
+            coalescer = CrashCoalescer(settings: config.crashReports.coalescing)
+        }
         output.reconfigure(config.output)
         do {
             try control.apply(config.control, groupID: groupID)

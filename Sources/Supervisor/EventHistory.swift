@@ -28,6 +28,12 @@ final class EventHistory {
     private(set) var count = 0
     /// Sequence number the next event gets (the first is 1).
     private(set) var nextSequence: UInt64 = 1
+    /// Events readers missed because the ring moved past them, in all (a metric).
+    private(set) var lostByReaders: UInt64 = 0
+
+    func readerLost(_ count: UInt64) {
+        lostByReaders &+= count
+    }
 
     init(capacity: Int) {
         ring = Array(repeating: nil, count: max(capacity, 1))

@@ -66,7 +66,9 @@ final class EventReply: ReplySource {
     /// Writes events until a chunk is full; true when it reached `limit` (nil: the stream's end).
     private func write(_ w: inout CompactWriter, upTo limit: UInt64?, asEvents: Bool) -> Bool {
         if next < history.firstSequence {
-            if asEvents { lost += history.firstSequence - next }
+            let missed = history.firstSequence - next
+            history.readerLost(missed)
+            if asEvents { lost += missed }
             next = history.firstSequence
         }
         if lost > 0 && asEvents {

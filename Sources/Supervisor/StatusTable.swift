@@ -118,7 +118,7 @@ enum StatusTable {
 
     static func healthText(_ probe: ProbeStatus, _ now: Instant) -> String {
         guard let last = probe.last else { return "no result yet" }
-        let result = "\(last.detail) in \(Units.format(last.latency)), \(duration(now.milliseconds(since: last.at))) ago"
+        let result = "\(last.detail) in \(Units.latency(last.latency)), \(duration(now.milliseconds(since: last.at))) ago"
         if probe.done { return "passed: \(result)" }
         if probe.consecutiveFailures > 0 { return "failing (\(probe.consecutiveFailures) in a row): \(result)" }
         return "ok: \(result)"

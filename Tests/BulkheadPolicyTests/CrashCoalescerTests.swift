@@ -37,6 +37,15 @@ struct CrashCoalescerTests {
         }
     }
 
+    @Test("coalesce_after: 0 turns it off: every death its own report, no line owed")
+    func off() {
+        var c = CrashCoalescer(settings: .init(window: .seconds(60), burst: 0))
+        var reports = 0
+        let ids = (0..<6).map { Self.die(&c, pid: Int32(100 + $0), at: .milliseconds(10 * Int64($0)), reports: &reports) }
+        #expect(ids == ["r1", "r2", "r3", "r4", "r5", "r6"])
+        #expect(c.nextDeadline == nil)
+    }
+
     @Test("one line per report at most every summaryEvery, with the count since the last and a bounded list of pids")
     func boundedSummaries() {
         var c = CrashCoalescer(settings: Self.settings)

@@ -119,4 +119,13 @@ struct UnitsTests {
         #expect(Duration(secondsValue: -3) == .zero)
         #expect(Duration(secondsValue: 0.25) == .milliseconds(250))
     }
+
+    @Test("measured times read as people write them: never raw nanoseconds")
+    func latency() {
+        #expect(Units.latency(.nanoseconds(379_544)) == "379µs")
+        #expect(Units.latency(.nanoseconds(1_234_567)) == "1.2ms")
+        #expect(Units.latency(.milliseconds(45)) == "45ms")
+        #expect(Units.latency(.milliseconds(2_345)) == "2.3s")
+        #expect(Units.latency(.zero) == "0µs")
+    }
 }

@@ -13,6 +13,8 @@ struct FaultStoppedDaemonTests {
     @Test("SIGSTOP for 10 s during a crash storm, then SIGCONT: every death found after, none counted twice, no zombie")
     func stoppedDuringStorm() async throws {
         try await withDaemon("""
+        # every death its own line: the test counts them in the daemon's log
+        crash_reports: { coalesce_after: 0 }
         output: { journal: off }
         defaults:
           backoff: { initial: 50ms, max: 200ms, jitter: 0.2 }

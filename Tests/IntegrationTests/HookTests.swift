@@ -110,6 +110,8 @@ struct HookTests {
     @Test("1000 crashes in a minute run a rate 10/1m hook at most 10 times; the rest are counted, logged, and passed on")
     func rateLimitedStorm() async throws {
         let daemon = try DaemonHarness("""
+        # every death its own line: the test counts them in the daemon's log
+        crash_reports: { coalesce_after: 0 }
         defaults:
           backtrace: false
           backoff: { initial: 0ms }

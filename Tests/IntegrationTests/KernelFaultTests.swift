@@ -57,10 +57,14 @@ struct KernelFaultTests {
                     #expect(report["crash_kind"] as? String == "null pointer dereference")
                     #expect(details["fault_address"] as? String == "0x0", "\(details)")
                     #expect(details["faulting_image"] as? String == "cworker", "\(details)")
+                } else if details["fault_address"] != nil {
+                    // The daemon read the line as it came; the ring this test reads later may have
+                    // lost it to a busy machine's other messages. What the daemon said must hold.
+                    #expect(headline == "null pointer dereference in cworker (SIGSEGV); last output: segfault: storing through a null pointer")
+                    #expect(details["fault_address"] as? String == "0x0", "\(details)")
                 } else {
                     // Rate-limited: nothing to read the fault from but the signal.
                     #expect(headline == "SIGSEGV (segmentation fault); last output: segfault: storing through a null pointer")
-                    #expect(details["fault_address"] == nil)
                 }
                 if death >= 2 && withLine > 0 { break }
             }

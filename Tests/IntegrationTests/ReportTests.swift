@@ -9,6 +9,8 @@ struct ReportTests {
     @Test("10 traps, 3 hangs, 1 quarantine: deaths by class, self-heal, operator time, fingerprints; kept across a restart")
     func knownScenario() async throws {
         let daemon = try DaemonHarness("""
+        # every death its own report: `crashes --group` counts reports
+        crash_reports: { coalesce_after: 0 }
         workers:
           - name: api
             command: [{{dir}}/scenario.sh]

@@ -54,6 +54,8 @@ struct SocketActivationTests {
     func aCrashLoopRefusesNobody() async throws {
         let port = TestHTTP.freePort()
         try await withDaemon("""
+        # every death its own line: the test counts them in the daemon's log
+        crash_reports: { coalesce_after: 0 }
         workers:
           - name: web
             command: [\(RepositoryFile.httpWorker), --crash-every, "3"]
