@@ -2,7 +2,7 @@ import BulkheadSystem
 import CLinux
 import Foundation
 
-/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|all] [--instances N] [--lines N] [--no-cgroups]`: runs the real daemon with tiny C workers
+/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|state|reexec|all] [--instances N] [--lines N] [--no-cgroups]`: runs the real daemon with tiny C workers
 /// and prints figures. Timing goals live here, not in tests.
 @main
 enum Benchmarks {
@@ -43,8 +43,8 @@ enum Benchmarks {
         }
         let instances = Int(value(of: "--instances", in: &arguments) ?? "1000") ?? 1000
         let which = arguments.first ?? "all"
-        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "all"].contains(which) else {
-            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|all] [--instances N] [--lines N] [--no-cgroups]")
+        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "state", "reexec", "all"].contains(which) else {
+            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|state|reexec|all] [--instances N] [--lines N] [--no-cgroups]")
             print("  build with `swift build -c release --static-swift-stdlib`; run as root (cgroups, proc connector)")
             exit(which == "--help" || which == "-h" ? 0 : 2)
         }
@@ -58,6 +58,8 @@ enum Benchmarks {
         if all || which == "watchdog" { try WatchdogBenchmark.run(instances: instances) }
         if all || which == "notify" { try NotifyFloodBenchmark.run() }
         if all || which == "hostile-logs" { try HostileLogsBenchmark.run() }
+        if all || which == "state" { try DurableStateBenchmark.run() }
+        if all || which == "reexec" { try ReexecBenchmark.run(instances: instances) }
     }
 
     static func value(of flag: String, in arguments: inout [String]) -> String? {

@@ -24,6 +24,11 @@ public struct Supervision: Sendable {
     /// an instance until that instance is here.
     var changed = Set<InstanceID>()
     var orderChanged = true
+    /// Instances written (or gone) since the daemon last brought its state file up to date
+    /// (`takeRecordChanges`): a second reader of the same writes as `changed`.
+    var recordChanges = Set<InstanceID>()
+    /// Instances taken from records (`restore`, `resume`): `startAll` leaves them as they are.
+    var restored = Set<InstanceID>()
 
     struct Instance: Sendable {
         var id: InstanceID
@@ -185,6 +190,7 @@ public struct Supervision: Sendable {
     mutating func store(_ i: Instance) {
         instances[i.id] = i
         changed.insert(i.id)
+        recordChanges.insert(i.id)
         if i.pendingStop != nil || i.phase == .waiting { attention.insert(i.id) }
         if i.phase.deadline != nil { timed.insert(i.id) } else { timed.remove(i.id) }
     }
@@ -233,6 +239,7 @@ public struct Supervision: Sendable {
         guard let i = instances[id] else { return }
         if i.removed {
             instances[id] = nil
+            recordChanges.insert(id)
             attention.remove(id)
             timed.remove(id)
             order.removeAll { $0 == id }

@@ -7,6 +7,7 @@ import Glibc
 public final class BreadcrumbFile {
     public let descriptor: FileDescriptor
     public let size: Int
+    private var released = false
 
     public init(name: String, capacity: Int) throws(SystemError) {
         size = Int(bh_crumb_region_size(UInt32(capacity)))
@@ -15,8 +16,26 @@ public final class BreadcrumbFile {
         descriptor = FileDescriptor(rawValue: try check("memfd_create", bh_memfd_sealed(name, size))).movedHigh()
     }
 
+    /// A ring that already exists: the memfd a previous daemon gave a worker, reopened through
+    /// `/proc/PID/fd/3` when the worker is adopted, or the fd a re-exec handed over.
+    public init(adopting descriptor: FileDescriptor) throws(SystemError) {
+        var st = stat()
+        guard fstat(descriptor.rawValue, &st) == 0 else { throw SystemError(errno, "fstat of a breadcrumb ring") }
+        guard (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, st.st_size <= 16 << 20 else {
+            throw SystemError(EINVAL, "not a breadcrumb ring")
+        }
+        self.descriptor = descriptor
+        size = Int(st.st_size)
+    }
+
     deinit {
-        descriptor.close()
+        if !released { descriptor.close() }
+    }
+
+    /// Lets the fd outlive this object (a re-exec hands it to the new daemon image).
+    public func release() -> FileDescriptor {
+        released = true
+        return descriptor
     }
 
     public struct Entry: Sendable, Equatable {

@@ -1,13 +1,16 @@
 /// The command line `bulkhead` passes on (it has checked it with ArgumentParser already, so
 /// this only has to be exact, not friendly).
 enum DaemonArguments: Equatable {
-    case daemon(config: String, socket: String?, timestamps: Bool)
+    case daemon(config: String, socket: String?, timestamps: Bool, keepsState: Bool)
     case checkConfig(String)
+    /// `--version`: what `bulkhead reexec` runs first, to see that a new binary starts at all.
+    case version
     case usage(String)
 
     static let usage = """
-        usage: bulkhead-daemon daemon [--config PATH] [--socket PATH] [--no-timestamps]
+        usage: bulkhead-daemon daemon [--config PATH] [--socket PATH] [--no-timestamps] [--no-state]
                bulkhead-daemon check-config PATH
+               bulkhead-daemon --version
         (run it as `bulkhead daemon` or `bulkhead check-config`)
         """
 
@@ -15,6 +18,8 @@ enum DaemonArguments: Equatable {
         guard let command = arguments.first else { return .usage("no command") }
         var rest = arguments.dropFirst()
         switch command {
+        case "--version":
+            return rest.isEmpty ? .version : .usage("--version takes nothing")
         case "check-config":
             guard rest.count == 1, let path = rest.first else { return .usage("check-config takes one path") }
             return .checkConfig(path)
@@ -22,6 +27,7 @@ enum DaemonArguments: Equatable {
             var config = "/etc/bulkhead/bulkhead.yaml"
             var socket: String?
             var timestamps = true
+            var keepsState = true
             while let flag = rest.popFirst() {
                 switch flag {
                 case "--config", "--socket":
@@ -29,11 +35,13 @@ enum DaemonArguments: Equatable {
                     if flag == "--config" { config = value } else { socket = value }
                 case "--no-timestamps":
                     timestamps = false
+                case "--no-state":
+                    keepsState = false
                 default:
                     return .usage("unknown argument \(flag)")
                 }
             }
-            return .daemon(config: config, socket: socket, timestamps: timestamps)
+            return .daemon(config: config, socket: socket, timestamps: timestamps, keepsState: keepsState)
         default:
             return .usage("unknown command \(command)")
         }

@@ -13,6 +13,8 @@ enum ControlCommand: Equatable {
     case crashes(name: String?, limit: Int)
     case crash(id: String)
     case signal(names: [String], signal: Int32)
+    /// Re-execute the daemon in place; `binary`: another daemon binary than the installed one.
+    case reexec(binary: String?)
 
     enum StatusFormat: Equatable {
         case json
@@ -26,14 +28,14 @@ enum ControlCommand: Equatable {
 
     /// The commands by their wire names; `unknown_command` lists them.
     enum Name: String, CaseIterable {
-        case ping, status, start, stop, restart, reset, reload, logs, crashes, crash, signal
+        case ping, status, start, stop, restart, reset, reload, logs, crashes, crash, signal, reexec
     }
 
     /// May make a large reply (refused while the clients' unread replies are over budget).
     var hasLargeReply: Bool {
         switch self {
         case .status, .logs, .crashes, .crash: return true
-        case .ping, .instances, .reload, .signal: return false
+        case .ping, .instances, .reload, .signal, .reexec: return false
         }
     }
 
@@ -80,6 +82,14 @@ enum ControlCommand: Equatable {
                 return .failure(ControlFailure(.badArguments, "name the crash report: an id from `bulkhead crashes`"))
             }
             return .success(.crash(id: id))
+        case .reexec:
+            if let binary = args["binary"], !binary.isNull {
+                guard let path = binary.string, path.hasPrefix("/"), path.utf8.count <= 4096 else {
+                    return .failure(ControlFailure(.badArguments, "\"binary\" is an absolute path to a bulkhead-daemon"))
+                }
+                return .success(.reexec(binary: path))
+            }
+            return .success(.reexec(binary: nil))
         case .signal:
             var signal: Int32?
             if let number = args["signal"]?.int { signal = Int32(exactly: number) } else if let name = args.text("signal") { signal = Signals.number(name) }

@@ -29,6 +29,8 @@ extension Daemon: ControlContext {
             return crash(id)
         case .signal(let names, let signal):
             return self.signal(names, signal, peer)
+        case .reexec(let binary):
+            return requestReexec(binary: binary, peer: peer, now)
         }
     }
 

@@ -14,6 +14,8 @@ extension Daemon {
             let id = reports.newID(for: record.instance, wall: wall)
             if reports.enqueue(id: id, record: record, evidence: evidence, wall: wall) { crashID = id }
         }
+        // The report a verdict that follows this death will point to (the state file keeps it).
+        durable?.lastCrashID[record.instance] = crashID
         emit(ExitEvent.make(record, crashID: crashID, latency: evidence?.detectLatencyMicroseconds), extra: ExitEvent.fields(record, crashID: crashID))
     }
 }
@@ -26,6 +28,7 @@ enum ExitEvent {
         case .exited(let code): how = "exited with code \(code)"
         case .signaled(let signal, let core): how = "killed by SIG\(Signals.name(signal))" + (core ? " (core dumped)" : "")
         case .spawnFailed(let failure): how = "could not start (\(failure.stage): \(failure.reason))"
+        case .unknown: how = "ended, exit status unknown (adopted: not bulkhead's child)"
         }
         var message = "\(how): \(record.classification.deathClass.rawValue) (\(record.classification.rule))"
         // Why, when something was read (a fatal message, a fault, a runtime's crash): the
@@ -50,7 +53,7 @@ enum ExitEvent {
         switch record.facts.termination {
         case .exited(let code): fields.append(.init("EXIT_CODE", "\(code)"))
         case .signaled(let signal, _): fields.append(.init("SIGNAL", Signals.name(signal)))
-        case .spawnFailed: break
+        case .spawnFailed, .unknown: break
         }
         if let crashID { fields.append(.init("CRASH_ID", crashID)) }
         return fields

@@ -16,6 +16,8 @@ final class EventLoop {
         case process(InstanceID)
         case controlListener
         case controlClient(Int)
+        /// The re-exec's check of the new binary (`--version`) exited.
+        case reexecCheck
 
         /// Lower goes first in a turn: signals (SIGTERM, SIGCHLD), then the operator (control),
         /// then everything the workers cause.
@@ -23,7 +25,7 @@ final class EventLoop {
             switch self {
             case .signals: return 0
             case .controlListener, .controlClient: return 1
-            case .exitTimes, .reportsWritten, .output, .notify, .process: return 2
+            case .exitTimes, .reportsWritten, .output, .notify, .process, .reexecCheck: return 2
             }
         }
     }

@@ -42,6 +42,39 @@ final class NotifyReceiver {
         }
     }
 
+    /// The name of the instance's socket, if it has one (the state file records it).
+    func boundName(of id: InstanceID) -> String? {
+        endpoints[id]?.socket.name
+    }
+
+    /// An adopted worker sends to the name the previous daemon gave it (`@bulkhead/<its
+    /// pid>/…`, free now that it is gone): the instance's socket is bound under that name, so
+    /// its `READY=1` and `WATCHDOG=1` keep arriving.
+    func bind(_ id: InstanceID, name: String) throws(SystemError) {
+        release(id)
+        let socket = try NotifySocket(name: name, receiveBuffer: 64 << 10)
+        adopt(id, socket, rejected: rejected[id] ?? 0)
+    }
+
+    /// The sockets, for a re-exec (`NotifyReceiver+Handoff`).
+    var endpointDescriptors: [InstanceID: NotifySocket] {
+        endpoints.mapValues(\.socket)
+    }
+
+    /// A socket bound before a re-exec, watched again.
+    func adopt(_ id: InstanceID, _ socket: NotifySocket, rejected count: Int) {
+        guard let token = try? loop.register(socket.descriptor, .readable, .notify(id)) else {
+            socket.close()
+            return
+        }
+        endpoints[id] = Endpoint(socket: socket, token: token)
+        if count > 0 { rejected[id] = count }
+    }
+
+    func restoreRejectedTotal(_ total: Int) {
+        rejectedTotal = total
+    }
+
     /// The instance has no process and will not soon (a failed spawn, or it left): its socket
     /// goes, so an instance that cannot start holds no fd.
     func release(_ id: InstanceID) {
