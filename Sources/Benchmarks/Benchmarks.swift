@@ -6,7 +6,9 @@ import Foundation
 /// and prints figures. Timing goals live here, not in tests.
 @main
 enum Benchmarks {
-    static let productsDirectory: String = {
+    /// Where `bulkhead`, `bulkhead-cli` and `bulkhead-daemon` are: beside this program, or
+    /// `--products DIR` (another build, to compare).
+    nonisolated(unsafe) static var productsDirectory: String = {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().path
     }()
@@ -41,10 +43,14 @@ enum Benchmarks {
             cgroupsOff = true
             arguments.remove(at: flag)
         }
+        if let products = value(of: "--products", in: &arguments) { productsDirectory = products }
         let instances = Int(value(of: "--instances", in: &arguments) ?? "1000") ?? 1000
+        let sizes = (value(of: "--sizes", in: &arguments) ?? "100,1000,10000").split(separator: ",").compactMap { Int($0) }
+        let output = value(of: "--output", in: &arguments) ?? "append"
         let which = arguments.first ?? "all"
-        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "state", "reexec", "all"].contains(which) else {
-            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|state|reexec|all] [--instances N] [--lines N] [--no-cgroups]")
+        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "scale", "storm", "peer", "state", "reexec", "all"].contains(which) else {
+            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|scale|storm|peer|state|reexec|all] [--instances N] [--lines N] [--no-cgroups] [--products DIR]")
+            print("       bulkhead-bench scale [--sizes 100,1000,10000] [--output append|pipes|journal-direct]   (not part of all)")
             print("  build with `swift build -c release --static-swift-stdlib`; run as root (cgroups, proc connector)")
             exit(which == "--help" || which == "-h" ? 0 : 2)
         }
@@ -58,6 +64,9 @@ enum Benchmarks {
         if all || which == "watchdog" { try WatchdogBenchmark.run(instances: instances) }
         if all || which == "notify" { try NotifyFloodBenchmark.run() }
         if all || which == "hostile-logs" { try HostileLogsBenchmark.run() }
+        if all || which == "storm" { try StormBenchmark.run() }
+        if which == "scale" { try ScaleBenchmark.run(sizes: sizes, output: output) }
+        if which == "peer" { try PeerBenchmark.run() }
         if all || which == "state" { try DurableStateBenchmark.run() }
         if all || which == "reexec" { try ReexecBenchmark.run(instances: instances) }
     }
@@ -174,6 +183,7 @@ enum RestartBenchmark {
                 crash_loop: { max_restarts: 100000, same_crash: 0 }
             """
             let daemon = try BenchDaemon(config: config)
+            var cpuWarm: Int?
             var children = Set<Int32>()
             var idleLeft = background
             var lastExit: UInt64?
@@ -186,6 +196,7 @@ enum RestartBenchmark {
                     } else if e.kind == 2 && children.contains(e.pid) {
                         if idleLeft > 0 { idleLeft -= 1; continue }   // the idle instances' first exec
                         if let exit = lastExit { values.append(Double(e.timestamp_ns &- exit) / 1e3) }
+                        if values.count == 20 && cpuWarm == nil { cpuWarm = ScaleBenchmark.cpuMilliseconds(daemon.pid) }
                         lastExit = nil
                     } else if e.kind == 3 && children.contains(e.pid) {
                         children.remove(e.pid)
@@ -193,8 +204,15 @@ enum RestartBenchmark {
                     }
                 }
             }
-            print("restart: death → replacement exec'd \(Distribution(Array(values.dropFirst(20))).summary("us")) (backoff 0, C worker dying at start, \(background) other instances)")
+            let cpu = ScaleBenchmark.cpuMilliseconds(daemon.pid) - (cpuWarm ?? 0)
+            let measured = Distribution(Array(values.dropFirst(20)))
+            print("restart: death → replacement exec'd \(measured.summary("us")) (backoff 0, C worker dying at start, \(background) other instances)")
+            print(String(format: "  daemon CPU %.3f ms per restart (after the first 20; clock ticks of 10 ms)", Double(cpu) / Double(max(values.count - 20, 1))))
             daemon.stop()
+            // The floor, measured right after: a bare clone/exec/waitpid loop of the same worker.
+            let floor = try RestartFloor.measure(samples: samples)
+            print(String(format: "  floor (bare spawn/reap loop) %@; bulkhead p50 is %+.0f %% of it", floor.summary("us"),
+                         (measured.percentile(50) / floor.percentile(50) - 1) * 100))
         }
     }
 }

@@ -63,7 +63,7 @@ enum NotifyFloodBenchmark {
                 crash_loop: { max_restarts: 100000, same_crash: 0 }
             """
             let daemon = try BenchDaemon(config: config)
-            let flood = Flood(address: "@bulkhead/\(daemon.pid)/target:0")
+            let flood = Flood(address: "@bulkhead/\(daemon.pid)/notify")
             if flooding { flood.start() }
             var children = Set<Int32>()
             var lastExit: UInt64?

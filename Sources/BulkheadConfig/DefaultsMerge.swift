@@ -31,7 +31,8 @@ struct DefaultsMerge {
             crashLoop: crashLoop(worker.crashLoop, d.crashLoop, builtin.crashLoop),
             stop: stop(worker.stop, d.stop, builtin.stop),
             backtrace: pick(worker.backtrace, d.backtrace, builtin.backtrace),
-            sourceLine: worker.site.line
+            sourceLine: worker.site.line,
+            output: pick(worker.output, d.output, builtin.output)
         )
     }
 

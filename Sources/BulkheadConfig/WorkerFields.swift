@@ -27,6 +27,7 @@ struct WorkerFields {
     var crashLoop = CrashLoopFields()
     var stop = StopFields()
     var backtrace: Located<Bool>?
+    var output: Located<WorkerOutput>?
 
     init(site: Site) {
         self.site = site
@@ -69,7 +70,7 @@ enum WorkerKeys {
     static let all = [
         "name", "command", "instances", "env", "cwd", "user", "group", "ready", "start_timeout", "watchdog",
         "watchdog_grace", "depends_on", "strategy", "limits", "rules", "restart", "backoff", "crash_loop", "stop",
-        "backtrace",
+        "backtrace", "output",
     ]
     /// Keys that only make sense for one worker.
     static let workerOnly = ["name", "command", "instances", "depends_on"]

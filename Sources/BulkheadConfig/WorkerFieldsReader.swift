@@ -43,6 +43,7 @@ struct WorkerFieldsReader {
             case "crash_loop": fields.crashLoop = readCrashLoop(value)
             case "stop": fields.stop = readStop(value)
             case "backtrace": fields.backtrace = d.bool(value).map(value.located)
+            case "output": fields.output = readOutput(value).map(value.located)
             default: break  // mapping(_:known:) keeps known keys only
             }
         }
@@ -102,6 +103,27 @@ struct WorkerFieldsReader {
             }
             let hint = Suggestion.hint(for: text, in: ["notify", "spawn"])
             diagnostics.report(field.site, "\(quoted(text)) is not notify, spawn or a duration (e.g. 2s)\(hint)")
+            return nil
+        }
+    }
+
+    /// `bulkhead` (pipes bulkhead reads), `journal-direct` or `append:/absolute/path`.
+    private func readOutput(_ field: Field) -> WorkerOutput? {
+        guard let (text, _) = diagnostics.scalar(field, expected: "bulkhead, journal-direct or append:PATH") else { return nil }
+        switch text {
+        case "bulkhead": return .bulkhead
+        case "journal-direct": return .journalDirect
+        default:
+            if text.hasPrefix("append:") {
+                let path = String(text.dropFirst("append:".count))
+                guard path.hasPrefix("/"), path.count > 1 else {
+                    diagnostics.report(field.site, "append: needs an absolute file path (e.g. append:/var/log/api.log)")
+                    return nil
+                }
+                return .append(path: path)
+            }
+            let hint = Suggestion.hint(for: text, in: ["bulkhead", "journal-direct"])
+            diagnostics.report(field.site, "\(quoted(text)) is not bulkhead, journal-direct or append:PATH\(hint)")
             return nil
         }
     }

@@ -4,8 +4,8 @@ import BulkheadPolicy
 struct WorkerSetChecks {
     let diagnostics: Diagnostics
 
-    /// Instance names (`api:0`) end up in abstract socket names and journal fields: 64 keeps
-    /// `@bulkhead/<pid>/<name>:<index>` well inside sun_path's 108 bytes.
+    /// Instance names (`api:0`) end up in journal fields, cgroup and file names: 64 is plenty
+    /// and keeps them readable.
     static let maxNameLength = 64
 
     func check(_ workers: [WorkerFields]) {

@@ -221,6 +221,8 @@ public struct WorkerSpec: Equatable, Sendable {
     public var backtrace: Bool
     /// Where in the config file this worker was defined (for messages).
     public var sourceLine: Int
+    /// Where stdout and stderr go (`output`).
+    public var output: WorkerOutput
 
     public init(
         name: String, command: [String], instances: Int = 1, env: [EnvironmentEntry] = [], cwd: String? = nil,
@@ -228,7 +230,7 @@ public struct WorkerSpec: Equatable, Sendable {
         watchdog: Duration? = nil, watchdogGrace: Duration = .seconds(2), dependsOn: [String] = [],
         strategy: RestartStrategy = .oneForOne, limits: ResourceLimits = ResourceLimits(), rules: [ClassificationRule] = [],
         restart: RestartMode = .onFailure, backoff: BackoffPolicy = BackoffPolicy(), crashLoop: CrashLoopPolicy = CrashLoopPolicy(),
-        stop: StopPolicy = StopPolicy(), backtrace: Bool = true, sourceLine: Int = 0
+        stop: StopPolicy = StopPolicy(), backtrace: Bool = true, sourceLine: Int = 0, output: WorkerOutput = .bulkhead
     ) {
         self.name = name
         self.command = command
@@ -251,6 +253,7 @@ public struct WorkerSpec: Equatable, Sendable {
         self.stop = stop
         self.backtrace = backtrace
         self.sourceLine = sourceLine
+        self.output = output
     }
 
     /// What the running process was started with: a change here needs a restart to take effect.
@@ -258,7 +261,7 @@ public struct WorkerSpec: Equatable, Sendable {
     /// timeouts) is policy, applied to the running process in place.
     public var processIdentity: ProcessIdentity {
         ProcessIdentity(command: command, env: env, cwd: cwd, user: user, group: group, limits: limits,
-                        watchdog: watchdog, backtrace: backtrace, ready: ready)
+                        watchdog: watchdog, backtrace: backtrace, ready: ready, output: output)
     }
 
     /// Equal in everything that has an effect: where in the file it was written does not count
@@ -295,6 +298,7 @@ public struct ProcessIdentity: Equatable, Sendable {
     public var watchdog: Duration?
     public var backtrace: Bool
     public var ready: ReadyMode
+    public var output: WorkerOutput
 }
 
 /// `api:0`.

@@ -59,7 +59,7 @@ public struct ServiceNotifications: Sendable {
     }
 
     /// The loop finished an iteration. `startupSettled` and `summary` are only called when
-    /// needed (the summary walks every instance).
+    /// needed (both are counts now, but were walks over every instance).
     public mutating func iterationEnded(_ now: Instant, startupSettled: () -> Bool, summary: () -> String) -> [String] {
         var out: [String] = []
         statusDirty = true

@@ -28,7 +28,7 @@ extension Supervision {
                 }
                 result.append(id)
             } else {
-                let matching = order.filter { $0.worker == name }
+                let matching = instancesOf[name] ?? []
                 guard !matching.isEmpty else { throw .unknownWorker(name) }
                 result.append(contentsOf: matching)
             }

@@ -165,23 +165,29 @@ extension Supervision {
     }
 
     /// The strategies of the workers around `worker` decide who restarts with it.
+    /// Work proportional to the workers the plan names and their instances, never to the table.
     mutating func cascadeRestart(from worker: String, _ now: Instant, _ actions: inout [SupervisorAction]) {
-        let strategies = specs.mapValues(\.strategy)
-        let group = graph.restartGroup(of: worker, strategies: strategies)
-        for other in group.sorted() {
+        let plan = restartPlan(for: worker)
+        for other in plan.others {
             stopForDependency(other)
         }
-        // A one_for_all worker pulled its own dependency into the restart: its other instances
-        // depend on that too, so (unless one_for_one) they restart after it like any dependent.
-        if (strategies[worker] ?? .oneForOne) != .oneForOne,
-           (graph.dependencies[worker] ?? []).contains(where: group.contains) {
+        if plan.includesItself {
             stopForDependency(worker)
         }
     }
 
+    /// Who restarts with `worker`, worked out once per config (see `restartPlans`).
+    mutating func restartPlan(for worker: String) -> RestartPlan {
+        if let known = restartPlans[worker] { return known }
+        let plan = RestartPlan(worker, graph: graph, strategies: specs.mapValues(\.strategy))
+        restartPlans[worker] = plan
+        return plan
+    }
+
     /// Instances of `worker` that are alive stop and wait for their dependencies again.
     mutating func stopForDependency(_ worker: String) {
-        for id in order where id.worker == worker {
+        for id in instancesOf[worker] ?? [] {
+            visits += 1
             guard let i = instances[id] else { continue }
             switch i.phase {
             case .spawning, .starting, .running:

@@ -138,12 +138,18 @@ extension Supervision {
     /// Time passed: act on every deadline that is due.
     public mutating func tick(_ now: Instant) -> [SupervisorAction] {
         var actions: [SupervisorAction] = []
-        // Only instances with a deadline, and of those the ones due, in config order (a pass
-        // over all thousand, copying each one's spec, was a quarter of the loop's time in a
-        // crash storm).
-        let due = timed.filter { instances[$0]?.phase.deadline.map { $0 <= now } ?? false }
-            .sorted { (orderIndex[$0] ?? .max) < (orderIndex[$1] ?? .max) }
+        // Only the instances due, taken from the deadline queue, in config order (a pass over
+        // all thousand, copying each one's spec, was a quarter of the loop's time in a crash
+        // storm). Each goes back into the queue when its phase is stored with a new deadline.
+        let due = inConfigOrder(deadlines.takeDue(now))
+        defer {
+            // One whose phase did not change (its worker gone, say) keeps its deadline.
+            for id in due where deadlines.deadline(of: id) == nil {
+                deadlines.set(id, instances[id]?.phase.deadline)
+            }
+        }
         for id in due {
+            visits += 1
             guard let i = instances[id], let spec = specs[id.worker] else { continue }
             switch i.phase {
             case .starting(let p, let readyAt):

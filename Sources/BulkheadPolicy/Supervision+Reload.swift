@@ -26,10 +26,13 @@ extension Supervision {
         var summary = ReloadSummary()
         let old = config
         config = new
+        configured = Set(new.workers.map(\.name))
         rebuildGraph()
 
+        // By name once: a lookup per worker, not a walk over the old config for each.
+        let oldByName = Dictionary(old.workers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for spec in new.workers {
-            guard let previous = old.worker(named: spec.name) else {
+            guard let previous = oldByName[spec.name] else {
                 specs[spec.name] = spec
                 addInstances(of: spec, from: 0)
                 summary.added.append(spec.name)
@@ -40,7 +43,7 @@ extension Supervision {
             if previous.processIdentity != spec.processIdentity {
                 summary.restarted.append(spec.name)
                 changed = true
-                for id in order where id.worker == spec.name && id.index < spec.instances {
+                for id in instancesOf[spec.name] ?? [] where id.index < spec.instances {
                     guard let i = instances[id] else { continue }
                     switch i.phase {
                     case .spawning, .starting, .running:
@@ -65,7 +68,7 @@ extension Supervision {
                 if spec.instances > previous.instances {
                     addInstances(of: spec, from: previous.instances)
                 } else {
-                    for id in order where id.worker == spec.name && id.index >= spec.instances {
+                    for id in instancesOf[spec.name] ?? [] where id.index >= spec.instances {
                         markRemoved(id, &actions)
                     }
                 }
@@ -74,19 +77,27 @@ extension Supervision {
                 if previous.hasSameSettings(as: spec) { summary.unchanged.append(spec.name) } else { summary.updated.append(spec.name) }
             }
         }
-        for previous in old.workers where new.worker(named: previous.name) == nil {
+        for previous in old.workers where !configured.contains(previous.name) {
             summary.removed.append(previous.name)
-            for id in order where id.worker == previous.name {
+            for id in instancesOf[previous.name] ?? [] {
                 markRemoved(id, &actions)
             }
         }
         actions.append(.emit(SupervisorEvent(.reload, nil, priority: 5, message: "configuration reloaded: \(summary.description)")))
+        // Strategies, dependencies and instance counts may have changed: plans are worked out
+        // again, and every parked instance looks at its dependencies again.
+        restartPlans = [:]
+        wakeAllParked()
         advance(now, &actions)
         return (actions, summary)
     }
 
     mutating func addInstances(of spec: WorkerSpec, from first: Int) {
-        var insertAt = (order.lastIndex { $0.worker == spec.name }).map { $0 + 1 } ?? order.count
+        var insertAt = (instancesOf[spec.name]?.last).flatMap { last in order.lastIndex(of: last) }.map { $0 + 1 } ?? order.count
+        if workerRank[spec.name] == nil {
+            workerRank[spec.name] = nextWorkerRank
+            nextWorkerRank += 1
+        }
         for index in first..<spec.instances {
             let id = InstanceID(worker: spec.name, index: index)
             if let existing = instances[id] {
@@ -107,17 +118,19 @@ extension Supervision {
             i.phase = shuttingDown ? .stopped : .waiting
             store(i)
             order.insert(id, at: insertAt)
+            instancesOf[spec.name, default: []].append(id)
             insertAt += 1
         }
-        reindexOrder()
+        orderChanged = true
     }
 
     /// The configured workers plus those that left the config but still have instances on
     /// their way down: keeping their edges makes a removed dependent stop before its removed
     /// dependency, as everywhere else.
     mutating func rebuildGraph() {
-        let leaving = specs.values.filter { config.worker(named: $0.name) == nil }.sorted { $0.name < $1.name }
+        let leaving = specs.values.filter { !configured.contains($0.name) }.sorted { $0.name < $1.name }
         graph = DependencyGraph(config.workers + leaving)
+        restartPlans = [:]
     }
 
     mutating func markRemoved(_ id: InstanceID, _ actions: inout [SupervisorAction]) {

@@ -13,6 +13,14 @@
 /// those states is blocked and does not hold READY back either. What is not up shows in
 /// `STATUS=` and in `bulkhead status`.
 extension Supervision {
+    /// Start-up has settled: nothing holds READY=1 back. While any instance is being spawned
+    /// or has not reported ready, that is one count; only then are the waiting ones looked at.
+    public func startupSettled() -> Bool {
+        guard !shuttingDown else { return true }
+        if tally.count(.starting) > 0 { return false }
+        return startupPending().isEmpty
+    }
+
     /// The instances start-up still waits for, in config order (empty: send READY=1).
     public func startupPending() -> [InstanceID] {
         guard !shuttingDown else { return [] }
@@ -42,7 +50,7 @@ extension Supervision {
         guard !visiting.contains(spec.name) else { return true }
         var blocked = false
         for dependency in spec.dependsOn where !blocked {
-            guard let dependencySpec = specs[dependency], config.worker(named: dependency) != nil else {
+            guard let dependencySpec = specs[dependency], configured.contains(dependency) else {
                 blocked = true
                 break
             }

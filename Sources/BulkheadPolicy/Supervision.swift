@@ -14,11 +14,25 @@ public struct Supervision: Sendable {
     public internal(set) var shuttingDown = false
     /// Instances `advance` must look at; everything else cannot change by itself.
     var attention = Set<InstanceID>()
-    /// Instances whose phase has a deadline (`Phase.deadline`), kept by `store`: `tick` and
-    /// `nextDeadline` look at these, not at every instance on every loop turn.
-    var timed = Set<InstanceID>()
-    /// Position of each instance in `order`.
-    var orderIndex: [InstanceID: Int] = [:]
+    /// Waiting instances parked until the worker named here is ready (its dependency): `advance`
+    /// does not look at them on every event, only once that worker's last instance is ready.
+    var blockedOn: [String: Set<InstanceID>] = [:]
+    /// Instances whose phase has a deadline (`Phase.deadline`), earliest first, kept by `store`:
+    /// `tick` and `nextDeadline` look at the due ones, never at every instance.
+    var deadlines = DeadlineQueue()
+    /// Counts kept by `store` (readiness per worker, instances going down, alive, per state).
+    var tally = InstanceTally()
+    /// Each worker's instances, in index order (those leaving the config too, until they go).
+    var instancesOf: [String: [InstanceID]] = [:]
+    /// Each worker's place in `order`, given when it first had instances: config order is
+    /// (rank, index), so sorting needs no per-instance index to rebuild when instances leave.
+    var workerRank: [String: Int] = [:]
+    var nextWorkerRank = 0
+    /// Workers in the current config (`config.worker(named:)` is a walk over them).
+    var configured: Set<String> = []
+    /// Who restarts with a worker (its strategy and its neighbours'), worked out once per
+    /// config rather than per death; emptied whenever the graph or a strategy may change.
+    var restartPlans: [String: RestartPlan] = [:]
     /// Instances written since the mechanism last asked (`takeChanges`), and whether `order`
     /// changed (a reload added or removed instances): a status view keeps what it derives from
     /// an instance until that instance is here.
@@ -29,6 +43,9 @@ public struct Supervision: Sendable {
     var recordChanges = Set<InstanceID>()
     /// Instances taken from records (`restore`, `resume`): `startAll` leaves them as they are.
     var restored = Set<InstanceID>()
+    /// Instances looked at or written so far: what an event costs, counted, so a test can check
+    /// that a death at 10,000 instances costs what it costs at 100 (ScaleTests).
+    var visits = 0
 
     struct Instance: Sendable {
         var id: InstanceID
@@ -67,14 +84,21 @@ public struct Supervision: Sendable {
         self.order = []
         self.instances = [:]
         self.random = SplitMix64(seed: seed)
+        configured = Set(config.workers.map(\.name))
         for spec in config.workers {
+            if workerRank[spec.name] == nil {
+                workerRank[spec.name] = nextWorkerRank
+                nextWorkerRank += 1
+            }
             for id in spec.instanceIDs() {
                 order.append(id)
-                instances[id] = Instance(id: id, wanted: false)
-                instances[id]?.phase = .stopped
+                instancesOf[spec.name, default: []].append(id)
+                var i = Instance(id: id, wanted: false)
+                i.phase = .stopped
+                store(i)
             }
         }
-        reindexOrder()
+        orderChanged = true
     }
 
     // MARK: - Reading
@@ -118,58 +142,34 @@ public struct Supervision: Sendable {
 
     /// No process of any instance is alive.
     public var isQuiescent: Bool {
-        !instances.values.contains { $0.phase.isAlive }
+        tally.alive == 0
     }
 
     /// The earliest instant at which `tick` has something to do.
     public func nextDeadline() -> Instant? {
-        var earliest: Instant?
-        for id in timed {
-            guard let t = instances[id]?.phase.deadline else { continue }
-            if earliest.map({ t < $0 }) ?? true { earliest = t }
-        }
-        return earliest
+        deadlines.earliest
+    }
+
+    /// The instances with a deadline (tests check the index against the phases).
+    var timed: Set<InstanceID> { deadlines.ids }
+
+    /// How many instances are in each state (STATUS=, the status header).
+    public func count(_ state: InstanceState) -> Int {
+        tally.count(state)
     }
 
     /// Every instance of `worker` is running (ready) and not about to stop: its dependents may
     /// start. A pending stop counts as not ready, or the dependent's spawn would depend on
     /// whether it comes before or after its dependency in the file.
     func isReady(_ worker: String) -> Bool {
-        guard let spec = specs[worker], config.worker(named: worker) != nil else { return false }
-        for index in 0..<spec.instances {
-            guard let i = instances[InstanceID(worker: worker, index: index)], case .running = i.phase,
-                  i.pendingStop == nil else { return false }
-        }
-        return true
-    }
-
-    func dependenciesReady(_ spec: WorkerSpec) -> Bool {
-        spec.dependsOn.allSatisfy(isReady)
-    }
-
-    /// The dependencies an instance of `spec` still waits for, for status text.
-    func unreadyDependencies(_ spec: WorkerSpec) -> [String] {
-        spec.dependsOn.filter { !isReady($0) }
+        guard let spec = specs[worker], configured.contains(worker) else { return false }
+        return tally.readyCount(of: worker) == spec.instances
     }
 
     /// An instance of a worker that depends on `worker` is alive and is itself on its way down:
     /// stopping goes in reverse dependency order, so `worker` waits for it.
     func hasDependentsGoingDown(_ worker: String) -> Bool {
-        for dependent in graph.dependents[worker] ?? [] {
-            guard let spec = specs[dependent] else { continue }
-            for index in 0..<spec.instances {
-                if let i = instances[InstanceID(worker: dependent, index: index)],
-                   i.phase.isAlive, !i.wanted || i.pendingStop != nil || isStopping(i) {
-                    return true
-                }
-            }
-        }
-        return false
-    }
-
-    func isStopping(_ i: Instance) -> Bool {
-        if case .stopping = i.phase { return true }
-        return false
+        (graph.dependents[worker] ?? []).contains { tally.goingDownCount(of: $0) > 0 }
     }
 
     mutating func update(_ id: InstanceID, _ body: (inout Instance) -> Void) {
@@ -178,21 +178,57 @@ public struct Supervision: Sendable {
         store(i)
     }
 
-    /// `order` changed: positions are recomputed.
-    mutating func reindexOrder() {
-        orderIndex = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
-        orderChanged = true
+    /// Config order: the worker's place, then the index (see `workerRank`).
+    func rank(_ id: InstanceID) -> (Int, Int) {
+        (workerRank[id.worker] ?? .max, id.index)
+    }
+
+    func inConfigOrder(_ ids: some Sequence<InstanceID>) -> [InstanceID] {
+        ids.sorted { rank($0) < rank($1) }
     }
 
     /// Every write of an instance goes through here, so `attention` always holds the instances
-    /// `advance` may have to act on (waiting to start, or with a stop pending), `timed` the ones
-    /// with a deadline, and `changed` the ones a status view must look at again.
+    /// `advance` may have to act on (waiting to start, or with a stop pending), `deadlines` the
+    /// ones with a deadline, `tally` the counts, and `changed` the ones a status view must look
+    /// at again.
     mutating func store(_ i: Instance) {
-        instances[i.id] = i
+        visits += 1
+        let before = instances.updateValue(i, forKey: i.id)
+        if let before { tally.remove(before) }
+        tally.add(i)
         changed.insert(i.id)
         recordChanges.insert(i.id)
         if i.pendingStop != nil || i.phase == .waiting { attention.insert(i.id) }
-        if i.phase.deadline != nil { timed.insert(i.id) } else { timed.remove(i.id) }
+        deadlines.set(i.id, i.phase.deadline)
+        if InstanceTally.isReady(i) && !(before.map(InstanceTally.isReady) ?? false) {
+            wakeDependentsIfReady(i.id.worker)
+        }
+    }
+
+    /// `worker` may have just become ready: the instances parked waiting for it are looked at again.
+    mutating func wakeDependentsIfReady(_ worker: String) {
+        guard blockedOn[worker] != nil, isReady(worker), let parked = blockedOn.removeValue(forKey: worker) else { return }
+        attention.formUnion(parked)
+    }
+
+    /// Every parked instance is looked at again (a reload may have changed what it waits for).
+    mutating func wakeAllParked() {
+        for (_, parked) in blockedOn { attention.formUnion(parked) }
+        blockedOn = [:]
+    }
+
+    /// An instance leaves the table for good.
+    mutating func drop(_ id: InstanceID) {
+        guard let i = instances.removeValue(forKey: id) else { return }
+        tally.remove(i)
+        attention.remove(id)
+        deadlines.remove(id)
+        changed.remove(id)
+        visits += order.count   // leaving the config is the one walk (reload, not per event)
+        order.removeAll { $0 == id }
+        instancesOf[id.worker]?.removeAll { $0 == id }
+        if instancesOf[id.worker]?.isEmpty == true { instancesOf[id.worker] = nil }
+        orderChanged = true
     }
 
     // MARK: - Moving things along
@@ -202,8 +238,8 @@ public struct Supervision: Sendable {
     mutating func advance(_ now: Instant, _ actions: inout [SupervisorAction]) {
         guard !attention.isEmpty else { return }
         // In config order, so starts and stops keep the order people wrote.
-        let candidates = attention.sorted { (orderIndex[$0] ?? .max) < (orderIndex[$1] ?? .max) }
-        for id in candidates {
+        for id in inConfigOrder(attention) {
+            visits += 1
             guard let i = instances[id], let spec = specs[id.worker] else {
                 attention.remove(id)
                 continue
@@ -227,10 +263,15 @@ public struct Supervision: Sendable {
                 }
                 continue
             }
-            if i.wanted, !shuttingDown, case .waiting = i.phase, dependenciesReady(spec) {
-                update(id) { $0.phase = .spawning }
-                actions.append(.spawn(id))
+            guard i.wanted, !shuttingDown, case .waiting = i.phase else { continue }
+            if let unready = spec.dependsOn.first(where: { !isReady($0) }) {
+                // Parked until that dependency is ready: not looked at again on every event.
+                attention.remove(id)
+                blockedOn[unready, default: []].insert(id)
+                continue
             }
+            update(id) { $0.phase = .spawning }
+            actions.append(.spawn(id))
         }
     }
 
@@ -238,14 +279,11 @@ public struct Supervision: Sendable {
     mutating func settleDown(_ id: InstanceID, _ actions: inout [SupervisorAction]) {
         guard let i = instances[id] else { return }
         if i.removed {
-            instances[id] = nil
+            drop(id)
             recordChanges.insert(id)
-            attention.remove(id)
-            timed.remove(id)
-            order.removeAll { $0 == id }
-            reindexOrder()
-            if !order.contains(where: { $0.worker == id.worker }) && config.worker(named: id.worker) == nil {
+            if instancesOf[id.worker] == nil && !configured.contains(id.worker) {
                 specs[id.worker] = nil
+                workerRank[id.worker] = nil
                 rebuildGraph()
             }
             actions.append(.forget(id))

@@ -47,6 +47,15 @@ public enum ProcFS {
         FileSystem.readText(path, limit: 4096)
     }
 
+    /// The process's cgroup v2 path (the `0::` line of /proc/PID/cgroup), or nil.
+    public static func unifiedCgroup(_ pid: Int32) -> String? {
+        guard let bytes = FileSystem.read("/proc/\(pid)/cgroup", limit: 8192) else { return nil }
+        for line in bytes.split(separator: UInt8(ascii: "\n")) where line.starts(with: Array("0::".utf8)) {
+            return String(decoding: line.dropFirst(3), as: UTF8.self)
+        }
+        return nil
+    }
+
     /// Proportional set size in KiB (/proc/PID/smaps_rollup), for the memory benchmark.
     public static func proportionalSetSizeKiB(_ pid: Int32) -> Int? {
         guard let bytes = FileSystem.read("/proc/\(pid)/smaps_rollup", limit: 8192) else { return nil }

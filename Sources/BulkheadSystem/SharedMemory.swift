@@ -1,41 +1,58 @@
 import CLinux
 import Glibc
 
-/// The breadcrumb ring bulkhead hands to a worker: a memfd it passes as an fd and never maps
-/// while the worker lives (untouched pages cost nothing). After the death it maps the file
-/// read-only, copies the complete entries out, and zeroes it for the next incarnation.
+/// The breadcrumb ring bulkhead hands to one worker process: a fresh memfd per process, mapped
+/// here read-only at once, its fd handed to the worker and then closed (`handedOver`): bulkhead
+/// keeps the mapping, not an fd, so 10,000 instances cost no breadcrumb fds. The pages are
+/// never touched here while the worker lives (untouched pages cost nothing); after its death
+/// the complete entries are copied out of the mapping. A new process gets a new, zeroed file.
 public final class BreadcrumbFile {
-    public let descriptor: FileDescriptor
+    /// The fd to hand to the worker, until `handedOver`.
+    public private(set) var descriptor: FileDescriptor?
     public let size: Int
-    private var released = false
+    private let mapping: UnsafeMutableRawPointer
 
     public init(name: String, capacity: Int) throws(SystemError) {
         size = Int(bh_crumb_region_size(UInt32(capacity)))
         // Sealed at its size: the worker holds this fd, and a truncated file would make the
-        // pages we map after its death SIGBUS for us.
-        descriptor = FileDescriptor(rawValue: try check("memfd_create", bh_memfd_sealed(name, size))).movedHigh()
+        // pages we map SIGBUS for us. Left below fd 256: it lives only until the spawn.
+        let fd = FileDescriptor(rawValue: try check("memfd_create", bh_memfd_sealed(name, size)))
+        guard let mapped = mmap(nil, size, PROT_READ, MAP_SHARED, fd.rawValue, 0), mapped != MAP_FAILED else {
+            let error = SystemError(errno, "mmap breadcrumbs")
+            fd.close()
+            throw error
+        }
+        descriptor = fd
+        mapping = mapped
     }
 
-    /// A ring that already exists: the memfd a previous daemon gave a worker, reopened through
-    /// `/proc/PID/fd/3` when the worker is adopted, or the fd a re-exec handed over.
-    public init(adopting descriptor: FileDescriptor) throws(SystemError) {
+    /// A ring that already exists: the memfd a previous daemon (or this daemon's image before a
+    /// re-exec) gave a worker, reopened through `/proc/PID/fd/3` while the worker holds it.
+    /// Mapped like a new one; `descriptor` is closed here (the worker has its own).
+    public init(adopting fd: FileDescriptor) throws(SystemError) {
+        defer { fd.close() }
         var st = stat()
-        guard fstat(descriptor.rawValue, &st) == 0 else { throw SystemError(errno, "fstat of a breadcrumb ring") }
+        guard fstat(fd.rawValue, &st) == 0 else { throw SystemError(errno, "fstat of a breadcrumb ring") }
         guard (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, st.st_size <= 16 << 20 else {
             throw SystemError(EINVAL, "not a breadcrumb ring")
         }
-        self.descriptor = descriptor
         size = Int(st.st_size)
+        guard let mapped = mmap(nil, size, PROT_READ, MAP_SHARED, fd.rawValue, 0), mapped != MAP_FAILED else {
+            throw SystemError(errno, "mmap breadcrumbs")
+        }
+        descriptor = nil
+        mapping = mapped
     }
 
     deinit {
-        if !released { descriptor.close() }
+        descriptor?.close()
+        munmap(mapping, size)
     }
 
-    /// Lets the fd outlive this object (a re-exec hands it to the new daemon image).
-    public func release() -> FileDescriptor {
-        released = true
-        return descriptor
+    /// The worker has its own copy of the fd (spawned, or the spawn failed): ours goes.
+    public func handedOver() {
+        descriptor?.close()
+        descriptor = nil
     }
 
     public struct Entry: Sendable, Equatable {
@@ -52,13 +69,9 @@ public final class BreadcrumbFile {
 
     /// What the worker left. The worker is not trusted: bounds are checked in C.
     public func read(limit: Int) -> Contents {
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor.rawValue, 0), mapped != MAP_FAILED else {
-            return Contents(entries: [], dyingStamp: 0)
-        }
-        defer { munmap(mapped, size) }
         let buffer = UnsafeMutablePointer<bh_crumb_entry>.allocate(capacity: limit)
         defer { buffer.deallocate() }
-        let n = Int(bh_crumb_read(mapped, size, buffer, Int32(limit)))
+        let n = Int(bh_crumb_read(mapping, size, buffer, Int32(limit)))
         var entries: [Entry] = []
         entries.reserveCapacity(n)
         for i in 0..<n {
@@ -68,12 +81,7 @@ public final class BreadcrumbFile {
             }
             entries.append(Entry(sequence: buffer[i].claim, wallNanoseconds: buffer[i].realtime_ns, text: text))
         }
-        let header = mapped.assumingMemoryBound(to: bh_crumb_header.self).pointee
+        let header = mapping.assumingMemoryBound(to: bh_crumb_header.self).pointee
         return Contents(entries: entries, dyingStamp: header.magic == BH_CRUMB_MAGIC ? header.dying_ns : 0)
-    }
-
-    /// Zero-fills the file (its pages punched out, the size sealed): the next incarnation starts blank.
-    public func reset() {
-        _ = bh_memfd_clear(descriptor.rawValue, size)
     }
 }

@@ -21,12 +21,17 @@ public struct SpawnRequest: Sendable {
     public var birthCgroup: (directory: FileDescriptor, procs: FileDescriptor)?
     /// The child's nice value; nil: the spawning thread's.
     public var nice: Int32?
+    /// Output straight to journald: the child connects to `socket`, sends `header` (the stream
+    /// protocol's seven lines) and makes the connection its stdout and stderr, in place of
+    /// `standardOutput` and `standardError`. A refusal fails the spawn at stage `.journal`.
+    public var journalStream: (socket: String, header: String)?
 
     public init(executable: String, arguments: [String], environment: [String], workingDirectory: String? = nil,
                 standardInput: FileDescriptor, standardOutput: FileDescriptor, standardError: FileDescriptor,
                 extraDescriptors: [FileDescriptor] = [], identity: (uid: UInt32, gid: UInt32, groups: [UInt32])? = nil,
                 resourceLimits: [(resource: Int32, soft: UInt64, hard: UInt64)] = [], cgroupProcs: [FileDescriptor] = [],
-                birthCgroup: (directory: FileDescriptor, procs: FileDescriptor)? = nil, nice: Int32? = nil) {
+                birthCgroup: (directory: FileDescriptor, procs: FileDescriptor)? = nil, nice: Int32? = nil,
+                journalStream: (socket: String, header: String)? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
@@ -40,13 +45,14 @@ public struct SpawnRequest: Sendable {
         self.cgroupProcs = cgroupProcs
         self.birthCgroup = birthCgroup
         self.nice = nice
+        self.journalStream = journalStream
     }
 }
 
 /// Why a spawn did not reach the worker's `main`.
 public struct SpawnError: Error, Sendable, CustomStringConvertible {
     public enum Stage: String, Sendable {
-        case clone, session, cgroup, rlimit, fds, cwd, groups, gid, uid, exec, prepare
+        case clone, session, cgroup, rlimit, fds, cwd, groups, gid, uid, exec, prepare, journal
     }
 
     public var stage: Stage
@@ -81,6 +87,8 @@ public enum Spawner {
         let cgroupFDs = request.cgroupProcs.map(\.rawValue)
         let limits = request.resourceLimits.map { bh_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
         let result: bh_spawn_result = request.executable.withCString { path in
+            withOptionalCString(request.journalStream?.socket) { journalSocket in
+            withOptionalCString(request.journalStream?.header) { journalHeader in
             withOptionalCString(request.workingDirectory) { cwd in
                 extras.withUnsafeBufferPointer { extraPtr in
                     groups.withUnsafeBufferPointer { groupPtr in
@@ -114,10 +122,15 @@ public enum Spawner {
                             }
                             raw.set_nice = request.nice == nil ? 0 : 1
                             raw.nice = request.nice ?? 0
+                            raw.journal_socket = journalSocket
+                            raw.journal_header = journalHeader
+                            raw.journal_header_length = request.journalStream?.header.utf8.count ?? 0
                             return withUnsafePointer(to: &raw) { bh_spawn($0) }
                         } }
                     }
                 }
+            }
+            }
             }
         }
         if result.pid > 0 { return result.pid }
@@ -135,6 +148,7 @@ public enum Spawner {
         case Int(BH_SPAWN_STAGE_GID): return .gid
         case Int(BH_SPAWN_STAGE_UID): return .uid
         case Int(BH_SPAWN_STAGE_EXEC): return .exec
+        case Int(BH_SPAWN_STAGE_JOURNAL): return .journal
         default: return .clone
         }
     }

@@ -60,10 +60,6 @@ int bh_memfd_sealed(const char *name, size_t size) {
     return fd;
 }
 
-int bh_memfd_clear(int fd, size_t size) {
-    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size) < 0 ? -errno : 0;
-}
-
 int bh_open(const char *path, int flags, int mode) {
     int fd = open(path, flags | O_CLOEXEC, mode);
     return fd < 0 ? -errno : fd;

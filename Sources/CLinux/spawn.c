@@ -11,7 +11,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +41,31 @@ static int fail(child_context *ctx, int stage) {
     ctx->error = errno;
     ctx->stage = stage;
     _exit(127);
+}
+
+// The child's own connection to journald's stdout stream (as systemd's connect_logger_as does
+// in its forked child): the peer credentials journald records are the worker's. Non-blocking
+// while connecting, so a journald whose backlog is full refuses (EAGAIN) instead of holding
+// the spawning thread, which is suspended until our execve; blocking again afterwards, as any
+// program expects its stdout to be. The header is seven short lines into an empty socket
+// buffer: it never blocks. Our side never reads (journald never writes).
+static int connect_journal(const bh_spawn_request *r) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_un addr;
+    int addr_len = bh_unix_address(r->journal_socket, &addr);
+    if (addr_len < 0) { errno = -addr_len; return -1; }
+    if (connect(fd, (struct sockaddr *)&addr, (socklen_t)addr_len) < 0) return -1;
+    size_t sent = 0;
+    while (sent < r->journal_header_length) {
+        ssize_t n = send(fd, r->journal_header + sent, r->journal_header_length - sent, MSG_NOSIGNAL);
+        if (n < 0) return -1;
+        sent += (size_t)n;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) return -1;
+    shutdown(fd, SHUT_RD);
+    return fd;
 }
 
 static int child_main(void *arg) {
@@ -93,6 +120,12 @@ static int child_main(void *arg) {
     if (r->extra_fd_count > MAX_EXTRA_FDS) { errno = EMFILE; fail(ctx, BH_SPAWN_STAGE_FDS); }
     int sources[3 + MAX_EXTRA_FDS];
     for (int i = 0; i < count; i++) sources[i] = ctx->sources[i];
+    if (r->journal_socket) {
+        int journal = connect_journal(r);
+        if (journal < 0) fail(ctx, BH_SPAWN_STAGE_JOURNAL);
+        sources[1] = journal;
+        sources[2] = journal;
+    }
     for (int i = 0; i < count; i++) {
         int moved = fcntl(sources[i], F_DUPFD_CLOEXEC, count);
         if (moved < 0) fail(ctx, BH_SPAWN_STAGE_FDS);

@@ -4,7 +4,7 @@ import Glibc
 /// `--print-env`: what crashlab inherited, as bulkhead set it up, one `crashlab: …` line per
 /// fact on stdout. Runs before crashlab changes anything (no signal blocked, no fd opened).
 ///
-///     crashlab: env NOTIFY_SOCKET=@bulkhead/812/api:0
+///     crashlab: env NOTIFY_SOCKET=@bulkhead/812/notify
 ///     crashlab: env WATCHDOG_USEC unset
 ///     crashlab: fd 0 /dev/null
 ///     crashlab: fds 0 1 2 3

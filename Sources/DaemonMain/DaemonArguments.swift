@@ -5,12 +5,15 @@ enum DaemonArguments: Equatable {
     case checkConfig(String)
     /// `--version`: what `bulkhead reexec` runs first, to see that a new binary starts at all.
     case version
+    case initialize(InitArguments)
     case usage(String)
 
     static let usage = """
         usage: bulkhead-daemon daemon [--config PATH] [--socket PATH] [--no-timestamps] [--no-state]
                bulkhead-daemon check-config PATH
                bulkhead-daemon --version
+               bulkhead-daemon init [--config PATH | -- COMMAND [ARG…]] [--socket PATH] [--state-dir DIR]
+                                    [--log-format text|plain|json] [--stop-timeout DURATION] [--no-timestamps]
         (run it as `bulkhead daemon` or `bulkhead check-config`)
         """
 
@@ -42,6 +45,8 @@ enum DaemonArguments: Equatable {
                 }
             }
             return .daemon(config: config, socket: socket, timestamps: timestamps, keepsState: keepsState)
+        case "init":
+            return InitArguments.parse(rest)
         default:
             return .usage("unknown command \(command)")
         }

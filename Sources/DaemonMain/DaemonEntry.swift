@@ -7,14 +7,9 @@ import Glibc
 /// What `bulkhead daemon` and `bulkhead check-config` do once exec'd here.
 enum DaemonEntry {
     /// Runs the supervisor in the foreground; returns the process exit code.
-    static func runDaemon(config path: String, socket: String?, timestamps: Bool, keepsState: Bool = true) -> Int32 {
-        // Before anything else, and before any thread exists: the loop takes these signals from
-        // a signalfd, and a thread with SIGCHLD unblocked would eat it.
-        do {
-            try SignalDescriptor.block(Daemon.handledSignals)
-        } catch {
-            return fail("cannot block signals: \(error)")
-        }
+    static func runDaemon(config path: String, socket: String?, timestamps: Bool, keepsState: Bool = true,
+                          logFormat: LogFormat? = nil) -> Int32 {
+        if let failure = blockHandledSignals() { return failure }
         if let handoff = ReexecHandoff.take() {
             return runAfterReexec(handoff)
         }
@@ -27,12 +22,14 @@ enum DaemonEntry {
         } catch {
             return fail("\(error)\nfix the config and start again (check it with `bulkhead check-config \(path)`).")
         }
+        DescriptorLimit.raise()
+        if let refusal = DescriptorLimit.refusal(loaded) { return fail(refusal) }
         let journalStamps = getenv("JOURNAL_STREAM") != nil
         let daemon: Daemon
         do {
             daemon = try Daemon(
                 options: Daemon.Options(configPath: path, socketPath: socket ?? getenv("BULKHEAD_SOCKET").map { String(cString: $0) },
-                                        timestamps: timestamps && !journalStamps, keepsState: keepsState),
+                                        timestamps: timestamps && !journalStamps, keepsState: keepsState, logFormat: logFormat),
                 config: loaded,
                 configText: text,
                 startWarnings: warnings.map { "\($0): that worker fails when started (the others run); fix it and `bulkhead reload`" }
@@ -74,12 +71,33 @@ enum DaemonEntry {
         return daemon.run()
     }
 
+    /// Before anything else, and before any thread exists: the loop takes these signals from a
+    /// signalfd, and a thread with SIGCHLD unblocked would eat it. nil, or the exit code.
+    static func blockHandledSignals() -> Int32? {
+        do {
+            try SignalDescriptor.block(Daemon.handledSignals)
+            return nil
+        } catch {
+            return fail("cannot block signals: \(error)")
+        }
+    }
+
     /// Validates only: every error at once, each with file, line and key.
     static func checkConfig(_ path: String) -> Int32 {
         do {
             let config = try ConfigLoader.load(path: path)
             let instances = config.workers.reduce(0) { $0 + $1.instances }
-            FileDescriptor.standardOutput.writeLine("\(path): valid (\(config.workers.count) workers, \(instances) instances)")
+            // Against this process's limit, raised as the daemon raises its own: a unit's
+            // LimitNOFILE= may differ from the shell's.
+            DescriptorLimit.raise()
+            if let refusal = DescriptorLimit.refusal(config) {
+                FileDescriptor.standardError.writeLine("\(path): \(refusal)")
+                return 1
+            }
+            if let warning = FileDescriptorBudget.journalStreamWarning(config) {
+                FileDescriptor.standardError.writeLine("\(path): warning: \(warning)")
+            }
+            FileDescriptor.standardOutput.writeLine("\(path): valid (\(config.workers.count) workers, \(instances) instances, ~\(FileDescriptorBudget.needed(config)) of \(DescriptorLimit.current()) fds)")
             return 0
         } catch {
             FileDescriptor.standardError.writeLine("\(error)")

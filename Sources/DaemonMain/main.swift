@@ -11,6 +11,7 @@ import Glibc
 //
 //   bulkhead-daemon daemon --config PATH [--socket PATH] [--no-timestamps]
 //   bulkhead-daemon check-config PATH
+//   bulkhead-daemon init [--config PATH | -- COMMAND…] [options]   (a container's PID 1)
 
 // A daemon started with stdin, stdout or stderr closed (`bulkhead daemon <&- >&- 2>&-`) would
 // hand the next fd it opens — the control socket, a pipe — the number 0, 1 or 2, and then every
@@ -26,6 +27,8 @@ case .version:
     exit(0)
 case .checkConfig(let path):
     exit(DaemonEntry.checkConfig(path))
+case .initialize(let arguments):
+    exit(InitEntry.run(arguments))
 case .usage(let problem):
     FileDescriptor.standardError.writeLine("bulkhead-daemon: \(problem)\n\(DaemonArguments.usage)")
     exit(2)

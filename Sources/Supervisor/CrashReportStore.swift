@@ -45,6 +45,14 @@ final class CrashReportStore: @unchecked Sendable {
     /// Write failures since the loop last asked, and the last one's reason.
     private var failuresSinceTaken = 0
     private var lastFailure: String?
+    /// Deaths folded into earlier reports (CrashCoalescer), waiting for the writer, and what
+    /// it keeps of them per report until the report is rewritten.
+    private var repeatQueue: [(id: String, death: CrashReportRepeats.Death)] = []
+    private var repeats = CrashReportRepeats()
+    /// The latest reports as built, so a repeat is merged without reading the file back.
+    private var built: [String: JSON] = [:]
+    private var builtOrder: [String] = []
+    static let builtKept = 64
 
     static let maxUnsaved = 256
     static let maxUnsavedBytes = 32 << 20
@@ -140,6 +148,23 @@ final class CrashReportStore: @unchecked Sendable {
         }
     }
 
+    /// A death folded into report `id` (it gets no file of its own): the report is rewritten
+    /// with its repeats, at most once a second.
+    func enqueueRepeat(id: String, _ death: CrashReportRepeats.Death) {
+        locked {
+            guard repeatQueue.count < Self.maxQueued else {
+                droppedReports += 1
+                return
+            }
+            repeatQueue.append((id, death))
+            if !threaded {
+                writeRepeats(force: true)
+            } else {
+                wake.signal()
+            }
+        }
+    }
+
     /// Reports dropped because the writer could not keep up, since the last call.
     func takeDroppedReports() -> Int {
         locked {
@@ -198,8 +223,11 @@ final class CrashReportStore: @unchecked Sendable {
 
     /// Waits until every queued report is written (shutdown).
     func drain(timeoutNanoseconds: Int64) {
-        guard let last = locked({ queue.last?.id ?? inFlight }) else { return }
-        waitUntilWritten(last, timeoutNanoseconds: timeoutNanoseconds)
+        if let last = locked({ queue.last?.id ?? inFlight }) {
+            waitUntilWritten(last, timeoutNanoseconds: timeoutNanoseconds)
+        }
+        // Repeats not yet written go now, not a second later.
+        locked { writeRepeats(force: true) }
     }
 
     /// Newest first.
@@ -226,14 +254,18 @@ final class CrashReportStore: @unchecked Sendable {
         _ = bh_set_thread_nice(10)   // the supervision loop and the workers come first
         monitor.lock()
         while true {
-            while queue.isEmpty {
-                if unsaved.isEmpty {
+            while queue.isEmpty && repeatQueue.isEmpty {
+                let now = Int64(clamping: MonotonicClock.now().nanoseconds)
+                let flush = repeats.nextFlush.map { $0 <= now ? 0 : $0 - now }
+                if unsaved.isEmpty && flush == nil {
                     wake.wait()
-                } else if !wake.wait(nanoseconds: Self.retryNanoseconds) {
-                    writeUnsaved()
+                } else if !wake.wait(nanoseconds: min(flush ?? Self.retryNanoseconds, Self.retryNanoseconds)) {
+                    if !unsaved.isEmpty { writeUnsaved() }
+                    writeRepeats(force: false)
                 }
             }
             writeQueued()
+            writeRepeats(force: false)
         }
     }
 
@@ -243,10 +275,12 @@ final class CrashReportStore: @unchecked Sendable {
             let job = queue.removeFirst()
             inFlight = job.id
             monitor.unlock()
-            let bytes = CrashReport.build(id: job.id, record: job.record, evidence: job.evidence).encodedBytes(.pretty) + [0x0A]
+            let report = CrashReport.build(id: job.id, record: job.record, evidence: job.evidence)
+            let bytes = report.encodedBytes(.pretty) + [0x0A]
             let failure = save(job.id, bytes)
             monitor.lock()
             inFlight = nil
+            keepBuilt(job.id, report)
             if let failure {
                 keepUnsaved(job.id, bytes, failure)
             } else {
@@ -255,6 +289,39 @@ final class CrashReportStore: @unchecked Sendable {
             }
             written.broadcast()
             writtenSignal?.signal()
+        }
+    }
+
+    /// With the mutex held: the latest reports as built (for merging repeats into them).
+    private func keepBuilt(_ id: String, _ report: JSON) {
+        built[id] = report
+        builtOrder.append(id)
+        if builtOrder.count > Self.builtKept { built[builtOrder.removeFirst()] = nil }
+    }
+
+    /// With the mutex held (dropped around each file): folded deaths are counted, and each
+    /// report whose turn has come (or every one, `force`) is rewritten with its repeats.
+    private func writeRepeats(force: Bool) {
+        for (id, death) in repeatQueue { repeats.add(death, to: id) }
+        repeatQueue = []
+        let now = Int64(clamping: MonotonicClock.now().nanoseconds)
+        for id in force ? repeats.dirtyIDs : repeats.due(now) {
+            let base = built[id] ?? FileSystem.read(directory + "/" + id + ".json", limit: 64 << 20).flatMap { try? JSON(parsing: $0[...]) }
+            guard let base, entries.contains(where: { $0.id == id }) else {
+                repeats.forget(id)   // gone already (retention): the count lives on in the journal
+                continue
+            }
+            let merged = repeats.merge(into: base, id: id, now)
+            let count = repeats.count(of: id)
+            if let index = entries.lastIndex(where: { $0.id == id }) { entries[index].summary.set("repeats", .int(Int64(count))) }
+            monitor.unlock()
+            let failure = save(id, merged.encodedBytes(.pretty) + [0x0A])
+            monitor.lock()
+            if let failure {
+                failuresSinceTaken += 1
+                lastFailure = failure
+            }
+            written.broadcast()
         }
     }
 
@@ -321,6 +388,7 @@ final class CrashReportStore: @unchecked Sendable {
         }
         forgetEntry(at: index)
         known.remove(id)
+        repeats.forget(id)
         FileSystem.remove(directory + "/" + id + ".json")
     }
 

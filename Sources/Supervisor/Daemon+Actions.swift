@@ -40,23 +40,30 @@ extension Daemon {
 
     private func spawn(_ id: InstanceID) -> [SupervisorAction] {
         guard let spec = supervision.spec(for: id) else { return [] }
-        let socket: String
-        do {
-            socket = try notify.socketName(for: id)
-        } catch {
-            return supervision.spawnFailed(id, SpawnFailure(kind: .resources, stage: "notify socket", reason: error.description), MonotonicClock.now())
-        }
-        switch processes.spawn(id, spec, notifySocket: socket) {
+        switch processes.spawn(id, spec, notifySocket: notify.socket.name) {
         case .spawned(let spawned):
-            output.attach(id, stdout: spawned.stdout, stderr: spawned.stderr)
-            output.outputs[id]?.followers = control.followerCount(id)
+            if let pipes = spawned.output {
+                output.attach(id, stdout: pipes.stdout, stderr: pipes.stderr)
+                output.outputs[id]?.followers = control.followerCount(id)
+            }
+            if let refused = spawned.journalRefused { journalRefused(id, refused) }
             return supervision.spawned(id, pid: spawned.pid, MonotonicClock.now())
         case .failed(let failure, let evidence):
             // The instance has no process: it holds no fd until its next attempt.
-            notify.release(id)
             self.evidence[id] = evidence
             return supervision.spawnFailed(id, failure, MonotonicClock.now())
         }
+    }
+
+    /// journald's stream socket refused a `journal-direct` worker: its output went through
+    /// bulkhead for this run. Said ten times a minute at most (journald down means every spawn).
+    private func journalRefused(_ id: InstanceID, _ error: SpawnError) {
+        counters.journalRefusals += 1
+        let (log, summary) = journalRefusalLog.admit(wakeInstant)
+        guard log else { return }
+        let earlier = summary > 0 ? "; \(summary) more since the last such line" : ""
+        emit(SupervisorEvent(.daemon, id, priority: 4,
+                             message: "output: journal-direct refused (\(WorkerStreams.journalSocket): \(error.reason)): this run's output goes through bulkhead\(earlier)"))
     }
 
     /// The instance left the configuration and is stopped: every part lets it go.
@@ -94,13 +101,17 @@ extension Daemon {
         evidence[id] = DeathEvidence(reaped, command: spec?.command ?? [], stderrTail: tail, outputTail: window.output,
                                      explanation: explanation)
         perform(supervision.exited(id, pid: reaped.exit.pid, facts: facts, MonotonicClock.now()))
+        if options.exitsWithWorker { workerEnded(id, reaped.exit) }
     }
 
-    /// What arrived on an instance's notify socket.
-    func receiveNotifications(_ id: InstanceID) {
-        let received = notify.receive(id, mainPID: processes.slots[id]?.pid)
+    /// What arrived on the notify socket, each datagram for the instance its sender belongs to.
+    func receiveNotifications() {
+        let received = notify.receive(NotifyReceiver.Senders(
+            mainProcess: { [processes] in processes.instance(ofPID: $0) },
+            cgroupOwner: { [processes] in processes.instance(inCgroupOf: $0) }
+        ))
         for event in received.events { emit(event) }
-        for notification in received.notifications {
+        for (id, notification) in received.notifications {
             perform(supervision.notified(id, notification, MonotonicClock.now()))
         }
     }

@@ -82,7 +82,8 @@ extension Daemon: ControlContext {
         return DaemonFacts(
             pid: daemonPID, configPath: options.configPath, socketPath: control.listener.path, startedAt: control.startedAt,
             shuttingDown: supervision.shuttingDown, instanceCount: supervision.instanceIDs.count,
-            reportsUnsaved: unsaved, reportsLost: lost, notifyRejected: notify.rejected
+            reportsUnsaved: unsaved, reportsLost: lost, notifyRejected: notify.rejected,
+            notifyRejectedTotal: notify.rejectedTotal
         )
     }
 

@@ -46,6 +46,9 @@ extension Daemon {
             return .failure(ControlFailure(.permissionDenied, "only root and bulkhead's own user may name the binary to re-execute; run `bulkhead reexec` without --binary"))
         }
         if reexecRun != nil { return .awaitReexec }   // one re-exec at a time: this one joins it
+        if options.exitsWithWorker {
+            return .failure(ControlFailure(.refused, "reexec refused: \(Self.noConfigFile) for the new image; bulkhead keeps running unchanged"))
+        }
         if let obstacle = supervision.resumeObstacle {
             return .failure(ControlFailure(.refused, "reexec refused: \(obstacle); bulkhead keeps running unchanged"))
         }
@@ -176,6 +179,7 @@ extension Daemon {
         // Nothing half-done goes across: parked deaths handled, reports and output written out,
         // the state file up to date (also what a next daemon reads should this image never run).
         for death in processes.flushParked(now) { handleDeath(death) }
+        sayRepeatedDeaths(now, all: true)   // a storm's counts are said; the new image starts its own
         reports.drain(timeoutNanoseconds: 5_000_000_000)
         control.reportsWritten(now)
         persistState()
@@ -198,6 +202,7 @@ extension Daemon {
                 ("socket", options.socketPath.map(JSON.string) ?? .null),
                 ("timestamps", .bool(options.timestamps)),
                 ("keeps_state", .bool(options.keepsState)),
+                ("log_format", options.logFormat.map { .string($0.rawValue) } ?? .null),
             ])),
             ("config_text", .string(configText)),
             ("state", reexecState().json),

@@ -64,7 +64,7 @@ extension Daemon {
             durable.digests[worker] = digest
             let pipes = output.pipeInodes(record.id)
             entry.process = ProcessStamp(pid: stamp.pid, startTime: stamp.startTime, identity: digest,
-                                         stdoutPipe: pipes?.stdout, stderrPipe: pipes?.stderr, notifySocket: notify.boundName(of: record.id))
+                                         stdoutPipe: pipes?.stdout, stderrPipe: pipes?.stderr, notifySocket: stamp.notifyName)
         }
         switch record.phase {
         case .failed, .quarantined, .open: entry.crashID = durable.lastCrashID[record.id]
@@ -163,19 +163,30 @@ extension Daemon {
         if let adoption = found.adoption {
             do {
                 try processes.adopt(found.id, spec, pid: found.pid, pidfd: found.pidfd, startTime: found.startTime,
-                                    startedWall: wall, breadcrumbs: adoption.breadcrumbs)
-                output.attach(found.id, stdout: adoption.stdout, stderr: adoption.stderr)
-                if let name = found.notifySocket { try? notify.bind(found.id, name: name) }
-                let crumbs = adoption.breadcrumbs == nil ? "" : " and breadcrumbs"
-                emit(SupervisorEvent(.daemon, found.id, pid: found.pid, priority: 5, message: "adopted pid \(found.pid), left running by the previous bulkhead (its output, notify socket\(crumbs) taken over)"))
+                                    startedWall: wall, breadcrumbs: adoption.breadcrumbs, notifyName: found.notifySocket)
+                var taken = adoption.breadcrumbs == nil ? [] : ["breadcrumbs"]
+                if let pipes = adoption.output {
+                    output.attach(found.id, stdout: pipes.stdout, stderr: pipes.stderr)
+                    taken.append("output")
+                }
+                if let name = found.notifySocket {
+                    do {
+                        try notify.listen(alsoOn: name)
+                        taken.append("notify socket")
+                    } catch {
+                        emit(SupervisorEvent(.daemon, found.id, pid: found.pid, priority: 4, message: "the notify socket \(name) of adopted pid \(found.pid) cannot be bound again (\(error)): its READY=1 and WATCHDOG=1 cannot reach bulkhead"))
+                    }
+                }
+                let what = taken.isEmpty ? "" : " (its \(taken.joined(separator: ", ")) taken over)"
+                emit(SupervisorEvent(.daemon, found.id, pid: found.pid, priority: 5, message: "adopted pid \(found.pid), left running by the previous bulkhead\(what)"))
                 return .adopted
             } catch {
-                adoption.stdout.close()
-                adoption.stderr.close()
+                adoption.close()
             }
         }
         do {
-            try processes.adopt(found.id, spec, pid: found.pid, pidfd: found.pidfd, startTime: found.startTime, startedWall: wall, breadcrumbs: nil)
+            try processes.adopt(found.id, spec, pid: found.pid, pidfd: found.pidfd, startTime: found.startTime, startedWall: wall,
+                                breadcrumbs: nil, notifyName: nil)
             if let reason = found.reason {
                 emit(SupervisorEvent(.daemon, found.id, pid: found.pid, priority: 5, message: "pid \(found.pid), left running by the previous bulkhead, is stopped before the instance runs again: \(reason)"))
             }

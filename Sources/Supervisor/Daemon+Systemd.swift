@@ -38,11 +38,8 @@ extension Daemon {
         guard let systemd else { return }
         let messages = systemd.machine.iterationEnded(
             now,
-            startupSettled: { supervision.startupPending().isEmpty },
-            summary: {
-                status.refresh(&supervision)
-                return StatusSummary.line(status.rows)
-            }
+            startupSettled: { supervision.startupSettled() },
+            summary: { StatusSummary.line(total: supervision.instanceIDs.count) { supervision.count($0) } }
         )
         systemd.send(messages)
     }

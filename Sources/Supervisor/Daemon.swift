@@ -22,13 +22,21 @@ public final class Daemon {
         /// Keep `state_dir/state.json` (SPEC §10). Off (`--no-state`) only to measure what it
         /// costs: without it a restarted daemon neither remembers verdicts nor finds leftovers.
         public var keepsState: Bool
+        /// How bulkhead's own output is written (`bulkhead init`); nil: `output.journal` decides.
+        public var logFormat: LogFormat?
+        /// `bulkhead init -- COMMAND`: there is no config file, and the daemon exits when its one
+        /// worker is done, with that worker's exit status (Daemon+Init.swift).
+        public var exitsWithWorker: Bool
 
-        public init(configPath: String, socketPath: String? = nil, timestamps: Bool = true, seed: UInt64 = 0, keepsState: Bool = true) {
+        public init(configPath: String, socketPath: String? = nil, timestamps: Bool = true, seed: UInt64 = 0,
+                    keepsState: Bool = true, logFormat: LogFormat? = nil, exitsWithWorker: Bool = false) {
             self.configPath = configPath
             self.socketPath = socketPath
             self.timestamps = timestamps
             self.seed = seed
             self.keepsState = keepsState
+            self.logFormat = logFormat
+            self.exitsWithWorker = exitsWithWorker
         }
     }
 
@@ -74,12 +82,19 @@ public final class Daemon {
     /// When the loop woke for this turn.
     var wakeInstant = Instant.zero
     var counters = Counters()
+    /// `bulkhead init -- COMMAND`: how its one worker ended (Daemon+Init.swift).
+    var workerExitStatus: Int32?
     var reportFailureLog = RateLimitedLog()
+    /// Which deaths get a report of their own in a storm, and when to say the rest.
+    var coalescer = CrashCoalescer()
+    var journalRefusalLog = RateLimitedLog()
 
     struct Counters {
         /// Crash reports the disk refused (each kept in memory until written, or lost).
         var reportsNotSaved = 0
         var outputLinesDropped = 0
+        /// `journal-direct` spawns journald refused (their output went through bulkhead).
+        var journalRefusals = 0
     }
 
     /// Loop time spent on deaths, output and notify messages per turn, and on spawning: what is
@@ -110,7 +125,7 @@ public final class Daemon {
         daemonPID = getpid()
         SignalDescriptor.ignore(SIGPIPE)
         try Reaper.becomeSubreaper()
-        _ = bh_raise_fd_limit()
+        DescriptorLimit.raise()
         loop = try EventLoop()
         signals = try SignalDescriptor(Self.handledSignals)
         try loop.register(signals.descriptor, .readable, .signals)
@@ -128,10 +143,10 @@ public final class Daemon {
         let backtraceRoot = config.stateDir + "/backtraces"
         let launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority())
         processes = try ProcessTable(loop: loop, launcher: launcher, cgroups: host, backtraceRoot: backtraceRoot)
-        let sink = OutputSinks.make(config.output.journal, timestamps: options.timestamps)
+        let sink = Self.makeSink(options, config.output.journal)
         events = SupervisorEvents(sink: sink)
         output = OutputPipeline(loop: loop, sink: sink, config: config.output)
-        notify = NotifyReceiver(loop: loop, daemonPID: getpid())
+        notify = try NotifyReceiver(loop: loop, daemonPID: getpid(), inherited: NotifyReceiver.inheritedSocket(handoff?.section("notify")))
         reports = CrashReportStore(directory: config.stateDir + "/crashes", retention: config.crashReports)
         supervision = Supervision(config: config, seed: options.seed == 0 ? UInt64(bitPattern: WallClock.nowNanoseconds()) : options.seed)
         try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)
@@ -194,7 +209,7 @@ public final class Daemon {
         for warning in startWarnings {
             events.publish(SupervisorEvent(.daemon, nil, priority: 3, message: warning))
         }
-        warnIfDescriptorsShort()
+        warnIfJournalStreamsShort()
         if let taken = handoff {
             resumeFromHandoff(taken, MonotonicClock.now())
             systemdReloaded(MonotonicClock.now())
@@ -209,7 +224,7 @@ public final class Daemon {
             turn()
         }
         finish()
-        return 0
+        return workerExitStatus ?? 0
     }
 
     /// One turn: wait for the earliest deadline or a ready fd; then signals, the control
@@ -217,8 +232,8 @@ public final class Daemon {
     func turn() {
         let policyDeadline = supervision.nextDeadline()
         let spawnsLeft: Instant? = pendingSpawns.isEmpty ? nil : .zero
-        let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, spawnsLeft, reexecRun?.deadline]
-            .compactMap { $0 }.min()
+        let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, spawnsLeft,
+                    coalescer.nextDeadline, reexecRun?.deadline].compactMap { $0 }.min()
         let ready: [(event: Epoll.Event, source: EventLoop.Source)]
         do {
             ready = try loop.wait(until: wake)
@@ -245,7 +260,9 @@ public final class Daemon {
         let now = MonotonicClock.now()
         if let policyDeadline, policyDeadline <= now { perform(supervision.tick(now)) }
         for death in processes.tick(now) { handleDeath(death) }
+        if let due = coalescer.nextDeadline, due <= now { sayRepeatedDeaths(now) }
         performSpawns()
+        if options.exitsWithWorker { exitIfWorkerDone() }
         control.endTurn(MonotonicClock.now())
         persistState()
         reportDroppedOutput()
@@ -267,8 +284,8 @@ public final class Daemon {
             control.reportsWritten(MonotonicClock.now())
         case .output(let id, let stream):
             output.readable(id, stream)
-        case .notify(let id):
-            receiveNotifications(id)
+        case .notify:
+            receiveNotifications()
         case .process(let id):
             if let death = processes.processExited(id, noticed: wakeInstant) { handleDeath(death) }
         case .controlListener:
@@ -302,6 +319,8 @@ public final class Daemon {
                 let cancelled = pendingSpawns
                 pendingSpawns.removeAll()
                 for id in cancelled { perform(supervision.spawnCancelled(id, MonotonicClock.now())) }
+            case SIGHUP where options.exitsWithWorker:
+                forwardToWorker(SIGHUP)
             case SIGHUP:
                 reloadConfiguration()
             case SIGUSR2:
@@ -314,8 +333,8 @@ public final class Daemon {
 
     // MARK: - Events out
 
-    func emit(_ event: SupervisorEvent, extra: [SupervisorEvent.Field] = []) {
-        events.publish(event, extra: extra)
+    func emit(_ event: SupervisorEvent, extra: [SupervisorEvent.Field] = [], to audience: SupervisorEvents.Audience = .everyone) {
+        events.publish(event, extra: extra, to: audience)
     }
 
     func reportDroppedOutput() {
@@ -354,9 +373,9 @@ public final class Daemon {
         emit(SupervisorEvent(.daemon, nil, priority: 3, message: "the state file could not be written: \(reason ?? "write failed")\(earlier) (a restarted bulkhead would not know what this one decided since)"))
     }
 
-    func warnIfDescriptorsShort() {
-        if let shortfall = FileDescriptorBudget.current().shortfall(instances: supervision.instanceIDs.count) {
-            emit(SupervisorEvent(.daemon, nil, priority: 3, message: shortfall))
+    func warnIfJournalStreamsShort() {
+        if let warning = FileDescriptorBudget.journalStreamWarning(supervision.config) {
+            emit(SupervisorEvent(.daemon, nil, priority: 4, message: warning))
         }
     }
 
@@ -372,6 +391,10 @@ public final class Daemon {
     /// SIGHUP or `bulkhead reload`: re-read the config; a bad one changes nothing.
     @discardableResult
     func reloadConfiguration() -> ReloadOutcome {
+        if options.exitsWithWorker {
+            emit(SupervisorEvent(.reload, nil, priority: 4, message: "reload refused: \(Self.noConfigFile)"))
+            return .refused(Self.noConfigFile)
+        }
         let now = MonotonicClock.now()
         systemdReloading(now)
         defer { systemdReloaded(MonotonicClock.now()) }
@@ -385,6 +408,7 @@ public final class Daemon {
             // fail halfway is refused whole.
             groupID = try Self.controlGroupID(config.control.group)
             try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)
+            if let refusal = DescriptorLimit.refusal(config) { throw ReloadRefusal(refusal) }
         } catch {
             emit(SupervisorEvent(.reload, nil, priority: 3, message: "reload refused, nothing changed: \(error)"))
             return .refused("\(error)")
@@ -400,8 +424,14 @@ public final class Daemon {
             emit(SupervisorEvent(.reload, nil, priority: 3, message: "control socket: could not apply the new control.mode/control.group: \(error)"))
         }
         perform(actions)
-        warnIfDescriptorsShort()
+        warnIfJournalStreamsShort()
         return .applied(summary)
+    }
+
+    /// A valid config that cannot be applied here (it does not fit the fd limit).
+    struct ReloadRefusal: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
     }
 
     // MARK: - Exit
@@ -409,8 +439,9 @@ public final class Daemon {
     private func finish() {
         control.stop()
         output.sink.beginIteration(wallNanoseconds: WallClock.nowNanoseconds())
-        notify.closeAll()
+        notify.close()
         processes.finish(waitingOn: signals) { emit(SupervisorEvent(.daemon, nil, priority: 4, message: $0)) }
+        sayRepeatedDeaths(MonotonicClock.now(), all: true)
         writeFinalState()
         reports.drain(timeoutNanoseconds: 5_000_000_000)
         emit(SupervisorEvent(.daemon, nil, priority: 5, message: "every worker stopped; bulkhead exits"))

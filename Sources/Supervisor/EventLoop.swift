@@ -12,7 +12,8 @@ final class EventLoop {
         /// The crash report writer finished reports (an eventfd it signals).
         case reportsWritten
         case output(InstanceID, OutputStream)
-        case notify(InstanceID)
+        /// The one sd_notify socket of every instance.
+        case notify
         case process(InstanceID)
         case controlListener
         case controlClient(Int)

@@ -6,8 +6,8 @@ import BulkheadSystem
 final class InstanceSlot {
     let id: InstanceID
     let backtraceDirectory: String
-    /// Held while the instance may have a process, released after a spawn that failed: an
-    /// instance that cannot start (out of fds, say) must not keep fds the others need.
+    /// The live process's breadcrumb ring: a mapping (no fd once the worker has its copy),
+    /// made at each spawn and dropped once read after the death.
     var breadcrumbs: BreadcrumbFile?
     var cgroup: InstanceCgroup?
     var cgroupPrepared = false
@@ -28,6 +28,8 @@ final class InstanceSlot {
     var adopted = false
     /// `/proc/PID/stat`'s start time of the live process, read once for the state file.
     var startTime: UInt64?
+    /// The NOTIFY_SOCKET the live process was given (ours, or a previous daemon's if adopted).
+    var notifyName: String?
 
     init(id: InstanceID, backtraceDirectory: String) {
         self.id = id

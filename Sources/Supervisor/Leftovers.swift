@@ -29,9 +29,15 @@ struct LeftoverSearch {
     }
 
     struct Adoption {
-        var stdout: FileDescriptor
-        var stderr: FileDescriptor
+        /// New read ends of its output pipes; nil when its output never went through bulkhead
+        /// (`journal-direct`, `append:PATH`): nothing to take over, nothing lost.
+        var output: (stdout: FileDescriptor, stderr: FileDescriptor)?
         var breadcrumbs: BreadcrumbFile?
+
+        func close() {
+            output?.stdout.close()
+            output?.stderr.close()
+        }
     }
 
     /// Processes in cgroups of instances the config no longer has: killed outright.
@@ -51,7 +57,7 @@ struct LeftoverSearch {
             if stamp.identity != spec.processIdentity.digest {
                 item.reason = "its worker's command or settings changed since it started"
             } else {
-                switch Self.takeOutput(stamp) {
+                switch Self.takeOutput(stamp, spec.output) {
                 case .success(let adoption): item.adoption = adoption
                 case .failure(let why): item.reason = why.call
                 }
@@ -75,9 +81,11 @@ struct LeftoverSearch {
         return (pidfd, after)
     }
 
-    /// The process's stdout and stderr, if they are still the pipes bulkhead gave it.
-    static func takeOutput(_ stamp: ProcessStamp) -> Result<Adoption, SystemError> {
+    /// The process's stdout and stderr, if they are still the pipes bulkhead gave it (or it was
+    /// given none: its output goes to journald or a file by itself).
+    static func takeOutput(_ stamp: ProcessStamp, _ mode: WorkerOutput) -> Result<Adoption, SystemError> {
         guard let stdoutInode = stamp.stdoutPipe, let stderrInode = stamp.stderrPipe else {
+            if mode != .bulkhead { return .success(Adoption(output: nil, breadcrumbs: .held(by: stamp.pid))) }
             return .failure(SystemError(ENOENT, "the state file does not name its output pipes"))
         }
         let stdout: FileDescriptor
@@ -92,7 +100,7 @@ struct LeftoverSearch {
             stdout.close()
             return .failure(error)
         }
-        return .success(Adoption(stdout: stdout, stderr: stderr, breadcrumbs: reopenBreadcrumbs(stamp.pid)))
+        return .success(Adoption(output: (stdout, stderr), breadcrumbs: .held(by: stamp.pid)))
     }
 
     /// A new read end of the pipe at the process's fd `number`, if it is the pipe `inode`.
@@ -112,17 +120,6 @@ struct LeftoverSearch {
         return .success(fd.movedHigh())
     }
 
-    /// The breadcrumb ring the previous daemon passed as fd 3, if the worker still holds it.
-    static func reopenBreadcrumbs(_ pid: Int32) -> BreadcrumbFile? {
-        guard let target = ProcFS.descriptorTarget(pid: pid, fd: 3), target.hasPrefix("/memfd:bulkhead-breadcrumbs-"),
-              let fd = try? FileDescriptor.open("/proc/\(pid)/fd/3", O_RDWR) else { return nil }
-        do {
-            return try BreadcrumbFile(adopting: fd.movedHigh())
-        } catch {
-            fd.close()
-            return nil
-        }
-    }
 
     /// Processes in instance cgroups that no record named: for an instance of the config, its
     /// main process (the session leader: every instance starts in a session of its own) is
@@ -146,5 +143,17 @@ struct LeftoverSearch {
             found[id] = Found(id: id, pid: leader, pidfd: pidfd, startTime: stat.startTime,
                               reason: "the state file does not name it (found in the instance's cgroup)")
         }
+    }
+}
+
+extension BreadcrumbFile {
+    /// The ring a daemon gave `pid` as its fd 3, mapped again if the worker still holds it: how
+    /// an adopted worker (after a crash of the daemon) or a worker across a re-exec (a mapping
+    /// does not survive execve, and no fd of it is kept) keeps its breadcrumbs. nil when the
+    /// worker closed it or is already dead (a zombie has no fds): its breadcrumbs start fresh.
+    static func held(by pid: Int32) -> BreadcrumbFile? {
+        guard let target = ProcFS.descriptorTarget(pid: pid, fd: 3), target.hasPrefix("/memfd:bulkhead-breadcrumbs-"),
+              let fd = try? FileDescriptor.open("/proc/\(pid)/fd/3", O_RDONLY) else { return nil }
+        return try? BreadcrumbFile(adopting: fd)
     }
 }

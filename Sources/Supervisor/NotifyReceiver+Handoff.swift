@@ -2,33 +2,54 @@ import BulkheadJSON
 import BulkheadPolicy
 import BulkheadSystem
 
-/// The notify sockets across a re-exec: kept open and bound (a worker's next datagram waits in
-/// the socket while the new image starts), with what was counted for each.
+/// The notify socket across a re-exec: kept open and bound (a worker's next datagram waits in
+/// it while the new image starts; every worker's environment names it), with the sockets bound
+/// for adopted workers' former names and what was counted.
 extension NotifyReceiver {
     func handoff() -> (section: JSON, keep: [FileDescriptor]) {
-        let sockets = endpointDescriptors.sorted { $0.key < $1.key }
-        let list: [JSON] = sockets.map { id, socket in
-            .object([("instance", .string(id.description)), ("fd", .int(Int64(socket.descriptor.rawValue))),
-                     ("name", .string(socket.name)), ("rejected", .int(Int64(rejected[id] ?? 0)))])
+        let formers: [JSON] = formerSockets.map { former in
+            .object([("fd", .int(Int64(former.socket.descriptor.rawValue))), ("name", .string(former.socket.name))])
         }
-        return (.object([("sockets", .array(list)), ("rejected_total", .int(Int64(rejectedTotal)))]), sockets.map(\.value.descriptor))
+        let counts: [JSON] = rejected.sorted { $0.key < $1.key }.map { id, count in
+            .object([("instance", .string(id.description)), ("count", .int(Int64(count)))])
+        }
+        let section = JSON.object([
+            ("socket", .object([("fd", .int(Int64(socket.descriptor.rawValue))), ("name", .string(socket.name))])),
+            ("former", .array(formers)),
+            ("rejected", .array(counts)),
+            ("rejected_total", .int(Int64(rejectedTotal))),
+            ("rejected_strangers", .int(Int64(strangerRejections))),
+        ])
+        return (section, [socket.descriptor] + formerSockets.map(\.socket.descriptor))
     }
 
     static func validate(_ section: JSON?) throws(HandoffError) {
-        for socket in section?["sockets"]?.array ?? [] {
-            guard let name = socket["instance"]?.string, InstanceID(parsing: name) != nil, socket["name"]?.string != nil else {
-                throw HandoffError("notify: a socket without its instance or name")
-            }
-            _ = try HandoffError.descriptor(socket["fd"]?.int, "notify socket of \(name)")
+        guard let main = section?["socket"] else { throw HandoffError("notify: no socket") }
+        for socket in [main] + (section?["former"]?.array ?? []) {
+            guard socket["name"]?.string != nil else { throw HandoffError("notify: a socket without its name") }
+            _ = try HandoffError.descriptor(socket["fd"]?.int, "notify socket \(socket["name"]?.string ?? "")")
         }
     }
 
+    /// The main socket of a validated section (for `init(loop:daemonPID:inherited:)`).
+    static func inheritedSocket(_ section: JSON?) -> NotifySocket? {
+        guard let main = section?["socket"], let name = main["name"]?.string,
+              let number = main["fd"]?.int, let fd = Int32(exactly: number) else { return nil }
+        return NotifySocket(inherited: FileDescriptor(rawValue: fd), name: name)
+    }
+
+    /// The rest of a validated section: former sockets and counts.
     func restore(_ section: JSON?) {
-        for socket in section?["sockets"]?.array ?? [] {
-            guard let name = socket["instance"]?.string, let id = InstanceID(parsing: name), let bound = socket["name"]?.string,
-                  let number = socket["fd"]?.int, let fd = Int32(exactly: number) else { continue }
-            adopt(id, NotifySocket(inherited: FileDescriptor(rawValue: fd), name: bound), rejected: Int(max(0, socket["rejected"]?.int ?? 0)))
+        for former in section?["former"]?.array ?? [] {
+            guard let name = former["name"]?.string, let number = former["fd"]?.int, let fd = Int32(exactly: number) else { continue }
+            take(formerSocket: NotifySocket(inherited: FileDescriptor(rawValue: fd), name: name))
         }
-        restoreRejectedTotal(Int(max(0, section?["rejected_total"]?.int ?? 0)))
+        var counts: [InstanceID: Int] = [:]
+        for item in section?["rejected"]?.array ?? [] {
+            guard let name = item["instance"]?.string, let id = InstanceID(parsing: name), let count = item["count"]?.int, count > 0 else { continue }
+            counts[id] = Int(count)
+        }
+        restoreCounts(rejected: counts, total: Int(max(0, section?["rejected_total"]?.int ?? 0)),
+                      strangers: Int(max(0, section?["rejected_strangers"]?.int ?? 0)))
     }
 }

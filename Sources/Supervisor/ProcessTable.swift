@@ -60,12 +60,28 @@ final class ProcessTable {
         pids[pid]
     }
 
+    /// The instance whose cgroup holds `pid` (a process that left its instance's process group
+    /// is still in its cgroup), or nil: no cgroups, or not one of ours. Reads /proc.
+    func instance(inCgroupOf pid: Int32) -> InstanceID? {
+        guard let base = cgroups?.trackingBase, let path = ProcFS.unifiedCgroup(pid) else { return nil }
+        let host = base.split(separator: "/").last.map(String.init) ?? ""
+        let parts = path.split(separator: "/")
+        guard let at = parts.firstIndex(where: { $0 == host }), at + 1 < parts.count else { return nil }
+        // `api.0` (worker names have no dots): the instance's group.
+        let name = parts[at + 1]
+        guard let dot = name.lastIndex(of: "."), let index = Int(name[name.index(after: dot)...]) else { return nil }
+        let id = InstanceID(worker: String(name[..<dot]), index: index)
+        return slots[id] == nil ? nil : id
+    }
+
     // MARK: - Spawning
 
     struct Spawned {
         var pid: Int32
-        var stdout: FileDescriptor
-        var stderr: FileDescriptor
+        /// The pipes to read, when the output goes through bulkhead.
+        var output: (stdout: FileDescriptor, stderr: FileDescriptor)?
+        /// `output: journal-direct`, but journald refused: pipes this time.
+        var journalRefused: SpawnError?
     }
 
     enum SpawnOutcome {
@@ -76,12 +92,13 @@ final class ProcessTable {
     func spawn(_ id: InstanceID, _ spec: WorkerSpec, notifySocket: String) -> SpawnOutcome {
         let slot = slots[id] ?? InstanceSlot(id: id, backtraceDirectory: backtraceRoot + "/" + id.description.replacingColons())
         slots[id] = slot
-        if slot.breadcrumbs == nil {
-            slot.breadcrumbs = try? BreadcrumbFile(name: "bulkhead-breadcrumbs-\(id)", capacity: Self.breadcrumbCapacity)
-        }
+        // A new ring per process: mapped here, its fd closed once the worker has its copy.
+        slot.breadcrumbs = try? BreadcrumbFile(name: "bulkhead-breadcrumbs-\(id)", capacity: Self.breadcrumbCapacity)
+        defer { slot.breadcrumbs?.handedOver() }
         do {
             let launched = try launcher.launch(spec, slot: slot, notifySocket: notifySocket)
             slot.pid = launched.pid
+            slot.notifyName = notifySocket
             slot.adopted = false
             slot.startTime = nil
             slot.spawnedAtWall = WallClock.nowNanoseconds()
@@ -95,9 +112,9 @@ final class ProcessTable {
                     pidfd.close()   // the wait4(-1) scan reaps it instead
                 }
             }
-            return .spawned(Spawned(pid: launched.pid, stdout: launched.stdout, stderr: launched.stderr))
+            return .spawned(Spawned(pid: launched.pid, output: launched.output, journalRefused: launched.journalRefused))
         } catch {
-            slot.breadcrumbs = nil   // a failed spawn leaves no fd behind (closed as it goes)
+            slot.breadcrumbs = nil   // a failed spawn leaves nothing behind
             let failure = SpawnFailure(kind: error.isResourceShortage ? .resources : .configuration,
                                        stage: error.stage.rawValue, reason: error.reason)
             return .failed(failure, DeathEvidence(spawnError: error.description, wallNanoseconds: WallClock.nowNanoseconds(), command: spec.command))
@@ -120,11 +137,12 @@ final class ProcessTable {
     /// is never reaped here: how it ended comes from PIDFD_GET_INFO once its parent (init)
     /// reaped it, else it is unknown (`Termination.unknown`).
     func adopt(_ id: InstanceID, _ spec: WorkerSpec, pid: Int32, pidfd: FileDescriptor, startTime: UInt64, startedWall: Int64,
-               breadcrumbs: BreadcrumbFile?) throws(SystemError) {
+               breadcrumbs: BreadcrumbFile?, notifyName: String?) throws(SystemError) {
         let slot = slot(for: id, spec)
         slot.pidfdToken = try loop.register(pidfd, .readable, .process(id))
         slot.pidfd = pidfd
         slot.pid = pid
+        slot.notifyName = notifyName
         slot.adopted = true
         slot.startTime = startTime
         slot.spawnedAtWall = startedWall
@@ -135,10 +153,10 @@ final class ProcessTable {
 
     /// The live process of `id` and its kernel start time (read from /proc the first time it is
     /// asked: the process is ours and unreaped, so its pid cannot have been reused).
-    func processStamp(of id: InstanceID) -> (pid: Int32, startTime: UInt64)? {
+    func processStamp(of id: InstanceID) -> (pid: Int32, startTime: UInt64, notifyName: String?)? {
         guard let slot = slots[id], let pid = slot.pid else { return nil }
         if slot.startTime == nil { slot.startTime = ProcFS.stat(pid)?.startTime }
-        return slot.startTime.map { (pid, $0) }
+        return slot.startTime.map { (pid, $0, slot.notifyName) }
     }
 
     // MARK: - Signals
@@ -273,6 +291,7 @@ final class ProcessTable {
             slot.killCgroup()
         }
         let crumbs = slot.breadcrumbs?.read(limit: Self.breadcrumbCapacity)
+        slot.breadcrumbs = nil   // read: its pages go (the next process gets a new ring)
         if latency == nil, exitTimes == nil, let dying = crumbs?.dyingStamp, dying > 0, dying <= noticed.nanoseconds {
             latency = Int64(noticed.nanoseconds - dying)
             latencySource = "worker exit stamp"

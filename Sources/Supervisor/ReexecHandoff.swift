@@ -89,7 +89,7 @@ public struct ReexecHandoff {
     public var options: Daemon.Options? {
         guard let o = document["options"], let config = o["config"]?.string else { return nil }
         return Daemon.Options(configPath: config, socketPath: o["socket"]?.string, timestamps: o["timestamps"]?.bool ?? true,
-                              keepsState: o["keeps_state"]?.bool ?? true)
+                              keepsState: o["keeps_state"]?.bool ?? true, logFormat: o["log_format"]?.string.flatMap(LogFormat.init(rawValue:)))
     }
 
     public var configText: String? { document["config_text"]?.string }

@@ -16,6 +16,8 @@ struct DaemonFacts {
     var reportsLost: Int
     /// Dropped sd_notify datagrams per instance (only instances that had one).
     var notifyRejected: [InstanceID: Int]
+    /// …and in all, those from processes of no instance included.
+    var notifyRejectedTotal = 0
 }
 
 /// The `status` reply, written straight to bytes: it is the request scripts poll and the one
@@ -44,6 +46,8 @@ enum StatusDocument {
         w.int(Int64(daemon.reportsUnsaved))
         w.raw(",\"crash_reports_lost\":")
         w.int(Int64(daemon.reportsLost))
+        w.raw(",\"notify_rejected\":")
+        w.int(Int64(daemon.notifyRejectedTotal))
         var counts = [Int](repeating: 0, count: stateOrder.count)
         for snapshot in snapshots { counts[position(of: snapshot.state)] += 1 }
         w.raw("},\"summary\":")

@@ -32,8 +32,11 @@ struct WorkerLauncher {
 
     struct Launched {
         var pid: Int32
-        var stdout: FileDescriptor
-        var stderr: FileDescriptor
+        /// The pipes bulkhead reads (`output: bulkhead`, or journald refused the worker).
+        var output: (stdout: FileDescriptor, stderr: FileDescriptor)?
+        /// journald's stream socket refused this worker (`output: journal-direct`): it was
+        /// started with pipes through bulkhead instead, for this run.
+        var journalRefused: SpawnError?
     }
 
     func launch(_ spec: WorkerSpec, slot: InstanceSlot, notifySocket: String) throws(SpawnError) -> Launched {
@@ -65,48 +68,39 @@ struct WorkerLauncher {
         prepareCgroup(spec, slot)
         if spec.backtrace { prepareBacktraceDirectory(slot, owner: identity?.uid) }
 
-        let out: Pipe
-        let err: Pipe
-        do {
-            out = try Pipe()
-        } catch {
-            throw SpawnError(stage: .prepare, errno: error.errno, detail: "pipe2: \(error.reason)")
-        }
-        do {
-            err = try Pipe()
-        } catch {
-            out.readEnd.close()
-            out.writeEnd.close()
-            throw SpawnError(stage: .prepare, errno: error.errno, detail: "pipe2: \(error.reason)")
-        }
-        _ = bh_set_pipe_size(out.readEnd.rawValue, Self.pipeSize)
-        _ = bh_set_pipe_size(err.readEnd.rawValue, Self.pipeSize)
-
         var extra: [FileDescriptor] = []
-        if let crumbs = slot.breadcrumbs {
-            crumbs.reset()
-            extra.append(crumbs.descriptor)
-        }
+        if let crumbs = slot.breadcrumbs?.descriptor { extra.append(crumbs) }
         let placement = slot.cgroup?.openForSpawn(killed: slot.cgroupKilled) ?? CgroupPlacement()
-        defer {
-            placement.close()
-            out.writeEnd.close()
-            err.writeEnd.close()
-        }
-        let request = SpawnRequest(
+        defer { placement.close() }
+        var request = SpawnRequest(
             executable: executable, arguments: spec.command,
             environment: environment(spec, slot: slot, notifySocket: notifySocket, home: home, path: workerPath, hasBreadcrumbs: !extra.isEmpty),
-            workingDirectory: spec.cwd, standardInput: devNull, standardOutput: out.writeEnd, standardError: err.writeEnd,
+            workingDirectory: spec.cwd, standardInput: devNull, standardOutput: devNull, standardError: devNull,
             extraDescriptors: extra, identity: identity, resourceLimits: resourceLimits(spec.limits), cgroupProcs: placement.procs,
             birthCgroup: placement.birth,
             nice: workerNice
         )
+        let streams = try WorkerStreams.make(spec.output, identifier: spec.name, placeholder: devNull)
+        do {
+            return Launched(pid: try spawn(&request, streams), output: streams.readEnds)
+        } catch where error.stage == .journal {
+            // journald is not there or refused the connection: this run's output goes through
+            // bulkhead instead of being lost (the daemon says so).
+            let fallback = try WorkerStreams.pipes()
+            return Launched(pid: try spawn(&request, fallback), output: fallback.readEnds, journalRefused: error)
+        }
+    }
+
+    private func spawn(_ request: inout SpawnRequest, _ streams: WorkerStreams) throws(SpawnError) -> Int32 {
+        request.standardOutput = streams.standardOutput
+        request.standardError = streams.standardError
+        request.journalStream = streams.journalStream
         do {
             let pid = try Spawner.spawn(request)
-            return Launched(pid: pid, stdout: out.readEnd, stderr: err.readEnd)
+            streams.spawnFinished(succeeded: true)
+            return pid
         } catch {
-            out.readEnd.close()
-            err.readEnd.close()
+            streams.spawnFinished(succeeded: false)
             throw error
         }
     }

@@ -3,6 +3,7 @@
 //   tinyworker sleep            wait forever (pause)
 //   tinyworker exit CODE        exit at once with CODE
 //   tinyworker exit-after MS CODE
+//   tinyworker segv-after MS       a null dereference after MS (a crash, class `crash`)
 //   tinyworker flood N [BYTES]  write N lines of BYTES (default 32) to stdout, then print on
 //                               stderr how long the longest single write() blocked, and exit 0
 #define _GNU_SOURCE
@@ -75,9 +76,16 @@ int main(int argc, char **argv) {
         nanosleep(&ts, NULL);
         return argc > 3 ? atoi(argv[3]) : 0;
     }
+    if (strcmp(mode, "segv-after") == 0) {
+        long ms = argc > 2 ? atol(argv[2]) : 0;
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+        nanosleep(&ts, NULL);
+        volatile int *nowhere = NULL;
+        return *nowhere;
+    }
     if (strcmp(mode, "flood") == 0) {
         return flood(argc > 2 ? atoll(argv[2]) : 1000000, argc > 3 ? atoi(argv[3]) : 32);
     }
-    fprintf(stderr, "usage: tinyworker sleep | exit CODE | exit-after MS CODE | flood N [BYTES]\n");
+    fprintf(stderr, "usage: tinyworker sleep | exit CODE | exit-after MS CODE | segv-after MS | flood N [BYTES]\n");
     return 64;
 }

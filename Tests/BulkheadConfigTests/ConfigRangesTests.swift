@@ -104,6 +104,19 @@ struct ConfigRangesTests {
         #expect(problems("workers: []\n") == [])
     }
 
+    /// The README's config reference lists every range as the readers enforce it.
+    @Test func theReadmeListsEveryRange() throws {
+        let readme = try String(contentsOfFile: repositoryRoot + "/README.md", encoding: .utf8)
+        let rows = readme.split(separator: "\n")
+        let missing = ConfigRanges.all.map(Self.readmeRow).filter { row in !rows.contains { $0.hasPrefix(row) } }
+        #expect(missing.isEmpty, "README.md lacks these rows (or has them otherwise):\n\(missing.joined(separator: "\n"))")
+    }
+
+    /// The row's first two cells; a third (what the key does) is free text.
+    static func readmeRow(_ entry: ConfigRanges.Entry) -> String {
+        "| `\(entry.key)` | \(entry.bounds.text)\(entry.also.map { ", or `\($0)`" } ?? "") |"
+    }
+
     @Test func unlimitedCPUTimeDoesNotOverflow() throws {
         let config = try load(oneWorker("    limits: { cpu_time: unlimited, processes: unlimited, core: unlimited, file_size: unlimited }"))
         #expect(config.workers[0].limits.cpuSeconds == .max)

@@ -238,71 +238,68 @@ struct HostileInputTests {
         }
     }
 
-    @Test("fds run out: spawns fail and back off, nothing leaks, status still answers, the shortfall is said")
+    @Test("fds run out: a reload that cannot fit is refused; spawns that hit EMFILE back off, nothing leaks, status answers")
     func outOfDescriptors() async throws {
         guard let prlimit = tool("/usr/bin/prlimit") else {
             Issue.record("prlimit (util-linux) is not installed")
             return
         }
-        try await withDaemon("""
-        output: { journal: off }
-        defaults:
-          crash_loop: { same_crash: 0, max_restarts: 100000 }
-        workers:
-          - name: many
-            command: [/bin/sleep, "1000"]
-            instances: 2
-            backoff: { initial: 100ms, max: 1s }
-        """) { daemon in
-            try await daemon.next("many:1", "spawn")
-            let baseline = Self.openDescriptors(daemon.daemonPID).count
-            let limit = baseline + 40
-            let lowered = try Products.run(prlimit, ["--pid", "\(daemon.daemonPID)", "--nofile=\(limit):\(limit)"], from: "/")
-            try #require(lowered.code == 0, "prlimit: \(lowered.stderr)")
-            try daemon.write(config: """
+        let config = { (instances: Int, command: String) in
+            """
             output: { journal: off }
             defaults:
               crash_loop: { same_crash: 0, max_restarts: 100000 }
             workers:
               - name: many
-                command: [/bin/sleep, "1000"]
-                instances: 60
+                command: \(command)
+                instances: \(instances)
                 backoff: { initial: 100ms, max: 1s }
-            """)
-            let mark = daemon.mark
+            """
+        }
+        try await withDaemon(config(2, "[/bin/sleep, \"1000\"]")) { daemon in
+            try await daemon.next("many:1", "spawn")
+            let baseline = Self.openDescriptors(daemon.daemonPID).count
+            // The soft limit only: the hard one cannot be raised again here (no CAP_SYS_RESOURCE).
+            let setLimit = { (limit: Int) throws in
+                let set = try Products.run(prlimit, ["--pid", "\(daemon.daemonPID)", "--nofile=\(limit):"], from: "/")
+                try #require(set.code == 0, "prlimit: \(set.stderr)")
+            }
+            // 1. A config that cannot fit is refused whole, in one sentence, nothing changed.
+            let limit = baseline + 40
+            try setLimit(limit)
+            try daemon.write(config: config(60, "[/bin/sleep, \"1000\"]"))
+            let refused = try await daemon.command(["reload"])
+            #expect(refused.code != 0)
+            #expect(refused.stderr.contains("60 instances need ~244 fds; the limit is \(limit): raise LimitNOFILE= or use output: journal-direct"),
+                    "\(refused.stderr)")
+            #expect(try await daemon.instances().count == 2)
+
+            // 2. The limit lowered under a config that fitted (a prlimit after the reload): 60
+            // instances dying every 200 ms find no fds for their next start. Each failed spawn
+            // is a death that backs off, never a hot loop.
+            try setLimit(10_000)
+            try daemon.write(config: config(60, "[/bin/sh, -c, \"sleep 0.2; exit 3\"]"))
             #expect(try await daemon.command(["reload"]).code == 0)
-            try await daemon.nextLine(after: mark, what: "the fd shortfall said") { $0.contains("file descriptors") && $0.contains("the limit is \(limit)") }
-            try await daemon.nextLine(after: mark, what: "a spawn failing for fds") { $0.contains("* exit: ") && $0.contains("Too many open files") }
-            // A few rounds of backoff later: memfds only for live instances, and status answers
-            // every time.
-            var index = try await daemon.nextLine(after: daemon.mark, what: "a failed spawn") { $0.contains("Too many open files") }.index
+            try await daemon.next("many:59", "spawn")
+            try setLimit(Self.openDescriptors(daemon.daemonPID).count + 12)
+            let mark = daemon.mark
+            var index = try await daemon.nextLine(after: mark, what: "a spawn failing for fds") { $0.contains("* exit: ") && $0.contains("Too many open files") }.index
             for _ in 0..<3 {
-                index = try await daemon.nextLine(after: index + 1, what: "another failed spawn") { $0.contains("Too many open files") }.index
+                index = try await daemon.nextLine(after: index + 1, what: "another failed spawn (or a line for its repeats)") { $0.contains("Too many open files") }.index
                 let status = try await daemon.command(["status"])
                 #expect(status.code == 0 || status.stderr.contains("out of file descriptors"), "status: \(status.stderr)")
             }
-            let descriptors = Self.openDescriptors(daemon.daemonPID)
-            let states = try await daemon.instances().values.map { $0["state"] as? String ?? "?" }
-            let running = states.filter { $0 == "running" }.count
-            let memfds = descriptors.filter { $0.contains("memfd:") }.count
-            // One more may belong to a spawn the loop was making while /proc was read (and
-            // that failed: its memfd is gone a moment later). Exactness is the test above.
-            #expect(memfds <= running + 1, "\(memfds) breadcrumb memfds for \(running) running instances; states \(states.sorted())")
-            // Nothing leaked: back to two instances, the daemon holds what it held before.
-            try daemon.write(config: """
-            output: { journal: off }
-            defaults:
-              crash_loop: { same_crash: 0, max_restarts: 100000 }
-            workers:
-              - name: many
-                command: [/bin/sleep, "1000"]
-                instances: 2
-                backoff: { initial: 100ms, max: 1s }
-            """)
+            // Breadcrumb rings are mappings: no memfd outlives the spawn that handed it over
+            // (one may belong to a spawn being made while /proc is read).
+            let memfds = Self.openDescriptors(daemon.daemonPID).filter { $0.contains("memfd:") }.count
+            #expect(memfds <= 1, "\(memfds) breadcrumb memfds held")
+
+            // Nothing leaked: back to two idle instances, the daemon holds what it held before.
+            try setLimit(10_000)
+            try daemon.write(config: config(2, "[/bin/sleep, \"1000\"]"))
             #expect(try await daemon.command(["reload"]).code == 0)
             let settled = await Processes.waitUntil(timeout: 30) { Self.openDescriptors(daemon.daemonPID).count <= baseline }
             #expect(settled, "fds with 2 instances: \(baseline) before, \(Self.openDescriptors(daemon.daemonPID).count) after the storm")
-            _ = descriptors
         }
     }
 

@@ -86,11 +86,23 @@ struct JournalStallTests {
         // the stall too (events are still queued when lines are dropped); and each restart
         // during the stall was on time as the daemon recorded it: a loop waiting for journald
         // would have made one of them wait the whole stall.
-        let died = Set(daemon.harness.crashReports().filter { report in
-            guard report["worker"] as? String == ticker, let ended = reportInstant(report["ended_at"]) else { return false }
-            return ended > journaldBack && ended < stallEnd
-        }.compactMap { $0["pid"] as? Int })
-        let journaled = Set(try sandbox.entries(["BULKHEAD_WORKER=\(ticker)", "BULKHEAD_EVENT=exit"]).compactMap { Int($0["BULKHEAD_PID"] as? String ?? "") })
+        // A death is in the journal by an exit entry of its own, or — a repeat of a crash
+        // already reported in this storm (SPEC §7) — named in a "repeated N times" entry
+        // (BULKHEAD_PIDS), said within seconds.
+        let died = Set(daemon.harness.recordedRuns(of: ticker).filter { $0.ended > journaldBack && $0.ended < stallEnd }.map(\.pid))
+        let pidsInJournal: @Sendable ([[String: Any]]) -> Set<Int> = { entries in
+            Set(entries.flatMap { entry in
+                [Int(entry["BULKHEAD_PID"] as? String ?? "")].compactMap { $0 }
+                    + (entry["BULKHEAD_PIDS"] as? String ?? "").split(separator: " ").compactMap { Int($0) }
+            })
+        }
+        var exitEntries = try sandbox.entries(["BULKHEAD_WORKER=\(ticker)", "BULKHEAD_EVENT=exit"])
+        if let all = try? await sandbox.wait(["BULKHEAD_WORKER=\(ticker)", "BULKHEAD_EVENT=exit"], what: "every death in the journal", {
+            died.isSubset(of: pidsInJournal($0))
+        }) {
+            exitEntries = all
+        }
+        let journaled = pidsInJournal(exitEntries)
         #expect(died.count >= 3)
         #expect(died.isSubset(of: journaled), "deaths with no exit entry in the journal: \(died.subtracting(journaled).sorted())")
         let delays = Self.restartDelays(in: daemon.harness, worker: ticker, between: stallStart, and: stallEnd)
@@ -120,13 +132,9 @@ struct JournalStallTests {
         return states["\(ticker):0"]?["restarts"] as? Int ?? 0
     }
 
-    /// Death → next start of `worker`'s runs, for deaths inside the window, from the crash
-    /// reports (the daemon's own clock).
+    /// Death → next start of `worker`'s runs, for deaths inside the window.
     static func restartDelays(in harness: DaemonHarness, worker: String, between start: Date, and end: Date) -> [Double] {
-        let runs = harness.crashReports().filter { $0["worker"] as? String == worker }.compactMap { report -> (Date, Date)? in
-            guard let started = reportInstant(report["started_at"]), let ended = reportInstant(report["ended_at"]) else { return nil }
-            return (started, ended)
-        }.sorted { $0.0 < $1.0 }
+        let runs = harness.recordedRuns(of: worker).map { ($0.started, $0.ended) }
         return zip(runs, runs.dropFirst())
             .filter { previous, next in previous.1 > start && next.0 < end }
             .map { previous, next in next.0.timeIntervalSince(previous.1) }

@@ -61,6 +61,36 @@ struct JournalTests {
         #expect(!daemon.stderrText.contains("plain"), "with the journal on, worker lines are not on stderr too")
     }
 
+    @Test("output: journal-direct: the worker's own stream to journald, its pid recorded, no pipe through bulkhead")
+    func journalDirect() async throws {
+        let name = JournalReader.uniqueName("direct")
+        let daemon = try JournalDaemon("""
+        output: { journal: "on" }
+        workers:
+          - name: \(name)
+            output: journal-direct
+            command: [/bin/sh, -c, "echo hello from $BULKHEAD_INSTANCE; echo '<3>bad news' >&2; echo plain on stderr >&2; exec sleep 1000"]
+        """)
+        try await daemon.launch()
+        defer { daemon.stop() }
+        let lines = try await JournalReader.wait(["SYSLOG_IDENTIFIER=\(name)"], what: "3 lines of \(name)") { $0.count >= 3 }
+        let spawn = try #require(try JournalReader.entries(["BULKHEAD_WORKER=\(name)", "BULKHEAD_EVENT=spawn"]).first)
+        let pid = spawn["BULKHEAD_PID"] as? String
+        func entry(_ message: String) -> [String: Any]? {
+            lines.first { $0["MESSAGE"] as? String == message }
+        }
+        for (message, priority) in [("hello from \(name):0", "6"), ("bad news", "3"), ("plain on stderr", "6")] {
+            let e = try #require(entry(message), "no entry \"\(message)\" in \(lines.map { $0["MESSAGE"] ?? "?" })")
+            #expect(e["PRIORITY"] as? String == priority, "\(message): the one stream is priority 6 but for a <N> prefix")
+            #expect(e["_TRANSPORT"] as? String == "stdout")
+            #expect(e["_PID"] as? String == pid, "journald recorded pid \(e["_PID"] ?? "none"), the worker is \(pid ?? "?")")
+            #expect(e["BULKHEAD_STREAM"] == nil, "not through bulkhead")
+        }
+        // bulkhead read none of it: its log buffer for the instance is empty.
+        let logs = try await daemon.harness.command(["logs", "\(name):0", "-n", "10", "--json"])
+        #expect(!logs.stdout.contains("hello from"), "\(logs.stdout)")
+    }
+
     @Test("a crash entry has the crash MESSAGE_ID, its class, signal and crash id")
     func crashEntry() async throws {
         let name = JournalReader.uniqueName("crash")

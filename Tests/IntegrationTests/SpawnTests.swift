@@ -33,7 +33,7 @@ struct SpawnTests {
             #expect(env.value("fd 3")?.contains("memfd:bulkhead-breadcrumbs-probe:0") == true, "\(env.value("fd 3") ?? "nil")")
             #expect(env.env("BULKHEAD_BREADCRUMBS_FD") == "3")
 
-            #expect(env.env("NOTIFY_SOCKET") == "@bulkhead/\(daemon.daemonPID)/probe:0")
+            #expect(env.env("NOTIFY_SOCKET") == "@bulkhead/\(daemon.daemonPID)/notify")
             #expect(env.env("BULKHEAD_WORKER") == "probe")
             #expect(env.env("BULKHEAD_INSTANCE") == "probe:0")
             #expect(env.env("BULKHEAD_INSTANCE_INDEX") == "0")

@@ -152,6 +152,13 @@ typedef struct bh_spawn_request {
     int into_cgroup_procs_fd;         // its cgroup.procs, written instead where clone3 cannot
     int set_nice;                     // 1: the child takes `nice` once it has exec'd (not the spawning thread's)
     int nice;
+    // Output straight to journald (`output: journal-direct`): the child connects to this stream
+    // socket, writes `journal_header` and makes the connection its stdout and stderr, so the
+    // worker's own pid is the peer journald records and bulkhead never holds the fd.
+    // NULL: stdout_fd and stderr_fd as given.
+    const char *journal_socket;
+    const char *journal_header;
+    size_t journal_header_length;
 } bh_spawn_request;
 
 enum {
@@ -165,6 +172,7 @@ enum {
     BH_SPAWN_STAGE_GID,
     BH_SPAWN_STAGE_UID,
     BH_SPAWN_STAGE_EXEC,
+    BH_SPAWN_STAGE_JOURNAL,           // journald's stream socket refused (or is not there)
 };
 
 typedef struct bh_spawn_result {
@@ -201,9 +209,6 @@ int bh_memfd(const char *name, size_t size);
 /// bulkhead maps after handing it to a worker, which could otherwise truncate it and turn
 /// bulkhead's next read of the mapping into SIGBUS.
 int bh_memfd_sealed(const char *name, size_t size);
-/// fallocate(PUNCH_HOLE | KEEP_SIZE) over [0, size): zeroes the file and frees its pages,
-/// without the truncate a sealed memfd refuses.
-int bh_memfd_clear(int fd, size_t size);
 /// open(path, flags | O_CLOEXEC, mode).
 int bh_open(const char *path, int flags, int mode);
 

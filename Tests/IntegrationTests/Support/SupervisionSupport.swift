@@ -87,6 +87,19 @@ extension DaemonHarness {
         try await offThread { Handed(value: try self.waitForStatus(timeout: timeout, what: what, condition)) }.value
     }
 
+    /// `worker`'s runs the daemon recorded with its own clock: each crash report's, and each
+    /// death folded into a report in a storm (its `repeated` list, written within a second),
+    /// by start time.
+    func recordedRuns(of worker: String) -> [(pid: Int, started: Date, ended: Date)] {
+        crashReports().filter { $0["worker"] as? String == worker }.flatMap { report in
+            [report] + (report["repeated"] as? [[String: Any]] ?? [])
+        }.compactMap { run -> (pid: Int, started: Date, ended: Date)? in
+            guard let pid = run["pid"] as? Int, let started = reportInstant(run["started_at"]),
+                  let ended = reportInstant(run["ended_at"]) else { return nil }
+            return (pid, started, ended)
+        }.sorted { $0.started < $1.started }
+    }
+
     /// The crash report an `exit` event names.
     func report(for exit: Seen) throws -> [String: Any] {
         let id = try #require(DaemonHarness.crashID(in: exit.line), "no crash id in: \(exit.line)")
