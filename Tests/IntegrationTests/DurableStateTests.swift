@@ -212,8 +212,18 @@ struct UntrustedStateTests {
         let workers = try await daemon.instances().values.compactMap { $0["pid"] as? Int }.map(Int32.init)
         try await DurableStateTests.killHard(daemon)
         for pid in workers { kill(pid, SIGKILL) }
-        let strangers = try (0..<2).map { _ in try Process.run(URL(fileURLWithPath: "/bin/sleep"), arguments: ["1000"]) }
-        defer { for stranger in strangers { stranger.terminate() } }
+        // Not holding the test runner's output (it waits for every writer), and ended with
+        // SIGKILL: they inherit this process's blocked signals, SIGTERM among them.
+        let strangers = try (0..<2).map { _ in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            process.arguments = ["1000"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        defer { for stranger in strangers { kill(stranger.processIdentifier, SIGKILL) } }
         let strangerStarts = strangers.map { Processes.stat($0.processIdentifier)?.startTime }
         // The state file now points at the strangers' pids (with the workers' start times).
         var text = try String(contentsOfFile: path, encoding: .utf8)

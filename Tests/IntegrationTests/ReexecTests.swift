@@ -9,9 +9,10 @@ import Testing
 /// not executable or does not start is refused and the daemon runs on unchanged.
 @Suite("Re-exec in place")
 struct ReexecTests {
-    /// Spawn and exit event counts of `instance` in the daemon's output.
-    static func lifeCounts(_ daemon: DaemonHarness, _ instance: String) -> (spawns: Int, exits: Int) {
-        (daemon.count(instance, "spawn"), daemon.count(instance, "exit"))
+    /// N of a `restart #N now` line.
+    static func restartNumber(_ line: String) -> Int? {
+        guard let range = line.range(of: "restart #") else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
     }
 
     /// `bulkhead status` over and over from another thread while `body` runs: every answer must
@@ -112,10 +113,22 @@ struct ReexecTests {
             try await daemon.status(what: "the storm stopped") { s in
                 (0..<50).allSatisfy { s["storm:\($0)"]?["state"] as? String == "stopped" }
             }
+            let stopped = try await daemon.instances()
             for i in 0..<50 {
-                let (spawns, exits) = Self.lifeCounts(daemon, "storm:\(i)")
-                #expect(spawns == exits, "storm:\(i): \(spawns) spawned, \(exits) deaths recorded")
+                // Policy's count went across the exec: restarts #1, #2, … each once, none
+                // skipped or doubled, and status says as many.
+                let numbers = daemon.events("restart", of: "storm:\(i)").compactMap(Self.restartNumber).sorted()
+                #expect(numbers == Array(1..<numbers.count + 1), "storm:\(i): restarts \(numbers)")
+                #expect(stopped["storm:\(i)"]?["restarts"] as? Int == numbers.count, "storm:\(i): \(numbers.count) restart lines")
             }
+            #expect(try await daemon.shutdown() == 0)
+            // Every death is told once: by an exit line of its own, or folded into a storm's
+            // `repeated N times` line (those pending at the exec are said before it).
+            let exitLines = daemon.events("exit").filter { $0.hasPrefix("storm:") }
+            let summaries = exitLines.filter { $0.contains(" * exit: repeated ") }
+            let told = exitLines.count - summaries.count + summaries.compactMap(CrashStormTests.repeats).reduce(0, +)
+            let spawned = daemon.events("spawn").filter { $0.hasPrefix("storm:") }.count
+            #expect(told == spawned, "\(spawned) spawns, \(told) deaths told")
             #expect(daemon.events("output-dropped").isEmpty, "lines were dropped: the counts above may not hold")
         }
     }
