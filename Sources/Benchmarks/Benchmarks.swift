@@ -184,25 +184,9 @@ enum RestartBenchmark {
             """
             let daemon = try BenchDaemon(config: config)
             var cpuWarm: Int?
-            var children = Set<Int32>()
-            var idleLeft = background
-            var lastExit: UInt64?
-            var values: [Double] = []
-            let deadline = Date().addingTimeInterval(120)
-            while values.count < samples + 20 && Date() < deadline {
-                for e in events.read(timeoutMilliseconds: 100) {
-                    if e.kind == 1 && e.parent == daemon.pid {
-                        children.insert(e.pid)
-                    } else if e.kind == 2 && children.contains(e.pid) {
-                        if idleLeft > 0 { idleLeft -= 1; continue }   // the idle instances' first exec
-                        if let exit = lastExit { values.append(Double(e.timestamp_ns &- exit) / 1e3) }
-                        if values.count == 20 && cpuWarm == nil { cpuWarm = ScaleBenchmark.cpuMilliseconds(daemon.pid) }
-                        lastExit = nil
-                    } else if e.kind == 3 && children.contains(e.pid) {
-                        children.remove(e.pid)
-                        lastExit = e.timestamp_ns
-                    }
-                }
+            // The idle instances' first execs are not restarts.
+            let values = RestartGaps.measure(events, daemonPID: daemon.pid, count: samples + 20, skipExecs: background) { n in
+                if n == 20 && cpuWarm == nil { cpuWarm = ScaleBenchmark.cpuMilliseconds(daemon.pid) }
             }
             let cpu = ScaleBenchmark.cpuMilliseconds(daemon.pid) - (cpuWarm ?? 0)
             let measured = Distribution(Array(values.dropFirst(20)))

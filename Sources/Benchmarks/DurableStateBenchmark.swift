@@ -49,24 +49,7 @@ enum DurableStateBenchmark {
             crash_loop: { max_restarts: 100000, same_crash: 0 }
         """, arguments: arguments(persist))
         defer { daemon.stop() }
-        var children = Set<Int32>()
-        var lastExit: UInt64?
-        var values: [Double] = []
-        let deadline = Date().addingTimeInterval(120)
-        while values.count < samples + 20 && Date() < deadline {
-            for e in events.read(timeoutMilliseconds: 100) {
-                if e.kind == 1 && e.parent == daemon.pid {
-                    children.insert(e.pid)
-                } else if e.kind == 2 && children.contains(e.pid) {
-                    if let exit = lastExit { values.append(Double(e.timestamp_ns &- exit) / 1e3) }
-                    lastExit = nil
-                } else if e.kind == 3 && children.contains(e.pid) {
-                    children.remove(e.pid)
-                    lastExit = e.timestamp_ns
-                }
-            }
-        }
-        return Array(values.dropFirst(20))
+        return Array(RestartGaps.measure(events, daemonPID: daemon.pid, count: samples + 20).dropFirst(20))
     }
 
     static func stormRate(persist: Bool, instances: Int, seconds: Double) throws -> Double {

@@ -43,6 +43,8 @@ enum CommandLineParser {
                     try setStop(&options, .exit(try cursor.value(for: flag, parseExitCode)), flag)
                 case "--slow-stop":
                     try setStop(&options, .slowStop(try cursor.value(for: flag, Quantity.duration)), flag)
+                case "--ignore-pipe":
+                    options.ignorePipe = true
                 case "--grandchild":
                     options.grandchildren.append(.processGroup)
                 case "--grandchild-setsid":

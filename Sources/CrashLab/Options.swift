@@ -8,6 +8,8 @@ struct Options: Sendable {
     var message: String?
 
     var stop: StopBehaviour = .defaultDisposition
+    /// SIGPIPE ignored: a write to an output nobody reads fails with EPIPE instead of killing.
+    var ignorePipe = false
 
     /// `--grandchild` / `--grandchild-setsid`, in command-line order.
     var grandchildren: [GrandchildScope] = []

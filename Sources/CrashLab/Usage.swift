@@ -38,6 +38,8 @@ enum Usage {
           --ignore-term         set them to SIG_IGN
           --term-exit CODE      on one, exit with CODE (taken by a sigwait thread, not a handler)
           --slow-stop DURATION  on one, wait DURATION, then exit 0
+          --ignore-pipe         set SIGPIPE to SIG_IGN (a write nobody reads fails with EPIPE,
+                                as servers do: it outlives a gap with no bulkhead reading)
 
         Processes:
           --grandchild          spawn /bin/sleep 1000 in crashlab's own process group

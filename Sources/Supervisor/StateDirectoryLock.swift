@@ -26,7 +26,7 @@ final class StateDirectoryLock {
             Glibc.close(fd)
             if e == EWOULDBLOCK {
                 let who = holder.map { "another bulkhead daemon (pid \($0))" } ?? "another bulkhead daemon"
-                throw SystemError(EADDRINUSE, "\(who) already uses the state directory \(stateDirectory): stop it first, or give this one its own state_dir")
+                throw SystemError(EADDRINUSE, "\(who) is already running with the state directory \(stateDirectory) (stop it first, or give this one its own state_dir)")
             }
             throw SystemError(e, "cannot lock \(path)")
         }

@@ -135,7 +135,7 @@ struct DurableStateTests {
                                  timeout: 30)
             }
             #expect(second.code == 1)
-            #expect(second.stderr.contains("already uses the state directory"), "\(second.stderr)")
+            #expect(second.stderr.contains("is already running with the state directory"), "\(second.stderr)")
             #expect(second.stderr.split(separator: "\n").count == 1, "\(second.stderr)")
         }
     }

@@ -5,7 +5,8 @@ import Testing
 
 /// Issue 14's story as an operator lives it: three workers — `api` quarantined by its
 /// corruption exit, `cache` stopped by the operator, `web` running (ready by notify, pinging a
-/// watchdog, with a breadcrumb in its ring). `kill -9` the daemon and start it again with the
+/// watchdog, with a breadcrumb in its ring, SIGPIPE ignored as servers do: a ping that finds no
+/// daemon makes it write a note, which must not kill it). `kill -9` the daemon and start it again with the
 /// same config: no worker ever has two processes, `web` is adopted (same pid, its watchdog pings
 /// still heard through the former notify socket name), the quarantine and the stop are kept.
 /// Then `bulkhead reexec`: the same again, in place, and `web`'s breadcrumb survives both.
@@ -18,9 +19,9 @@ struct RestartStoryTests {
           backtrace: false
         workers:
           - name: web
-            command: [{{crashlab}}, --notify-ready, --watchdog, --breadcrumb, "web: serving since start"]
+            command: [{{crashlab}}, --ignore-pipe, --notify-ready, --watchdog, --breadcrumb, "web: serving since start"]
             ready: notify
-            watchdog: 1s
+            watchdog: 2s
           - name: api
             command: [{{crashlab}}, --exit, "86"]
           - name: cache
@@ -28,8 +29,8 @@ struct RestartStoryTests {
         """
     }
 
-    /// The watchdog (1 s) would have fired by then if the pings were lost: nothing to wait
-    /// for but its absence, so a generous window.
+    /// The watchdog (2 s, pinged every second) would have fired by then if the pings were
+    /// lost: nothing to wait for but its absence, so a generous window.
     static func watchdogQuiet(_ daemon: DaemonHarness, after mark: Int) async -> Bool {
         let fired = try? await daemon.nextLine(after: mark, timeout: 4, what: "a watchdog miss") { $0.hasPrefix("web:0 * watchdog:") }
         return fired == nil
