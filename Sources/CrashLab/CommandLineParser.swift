@@ -55,6 +55,9 @@ enum CommandLineParser {
                     options.lines.append((.stderr, try cursor.value(for: flag) { $0 }))
                 case "--flood":
                     floodCount = try cursor.value(for: flag) { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
+                case "--flood-pause-at":
+                    floodShapeGiven = true
+                    flood.pauseAt = try cursor.value(for: flag) { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
                 case "--line-bytes":
                     floodShapeGiven = true
                     flood.lineBytes = try cursor.value(for: flag) {

@@ -66,6 +66,9 @@ struct Flood: Sendable {
     var count: Int
     var lineBytes: Int = 64
     var stream: Stream = .stdout
+    /// Stop itself (SIGSTOP) in the middle of this line: what comes before it is written, and
+    /// half of it; the rest follows once continued (SIGCONT).
+    var pauseAt: Int?
 }
 
 /// The `<N>` sd-daemon.h priority prefix on crashlab's output lines.

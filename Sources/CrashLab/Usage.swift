@@ -54,6 +54,8 @@ enum Usage {
           --line-bytes B        length of each flood line incl. newline (default 64; longer if
                                 the counter does not fit)
           --stream S            stdout (default) or stderr, for --flood
+          --flood-pause-at I    stop itself (SIGSTOP) with half of line I written; the rest
+                                follows on SIGCONT
           --priority-prefix P   P = 0..7: every --print/--eprint/flood line starts with <P>;
                                 P = cycle: flood line I starts with <I mod 8>, others have none
 

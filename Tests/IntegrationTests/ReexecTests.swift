@@ -136,20 +136,20 @@ struct ReexecTests {
     @Test("under an output flood: every line arrives once, whole and in order")
     func outputFlood() async throws {
         let lines = 200_000
+        let pause = 100_000
         try await withDaemon("""
         workers:
           - name: flood
-            command: [/bin/sh, -c, "while [ ! -e {{dir}}/go ]; do sleep 0.05; done; exec {{crashlab}} --flood \(lines) --exit 0"]
+            command: [/bin/sh, -c, "while [ ! -e {{dir}}/go ]; do sleep 0.05; done; exec {{crashlab}} --flood \(lines) --flood-pause-at \(pause) --exit 0"]
             restart: never
         """) { daemon in
             try await daemon.next("flood:0", "spawn")
             _ = FileManager.default.createFile(atPath: daemon.directory + "/go", contents: nil)
-            try await daemon.nextLine(what: "the flood under way") { $0.hasPrefix("flood:0 | flood ") && $0.contains("/\(lines) ") }
-            // Held where it is, so the exec surely comes in the middle (a whole flood is over in
-            // less time than the new binary's check takes): what it wrote last, maybe half a
-            // line, waits in the pipe and the line splitter across the exec.
+            // The flood stops itself with half of line `pause` written (a whole flood is over in
+            // less time than the new binary's check takes): the exec surely comes in its middle,
+            // with half a line in the line splitter, and the rest comes after it.
             let flooder = Int32(try #require((try await daemon.instances())["flood:0"]?["pid"] as? Int))
-            kill(flooder, SIGSTOP)
+            try await daemon.nextLine(timeout: 120, what: "the flood paused") { $0.hasPrefix("flood:0 | flood 0\(pause - 1)/") }
             let reply = try await daemon.command(["reexec"])
             kill(flooder, SIGCONT)
             #expect(reply.code == 0, "\(reply.stderr)")
@@ -174,7 +174,7 @@ struct ReexecTests {
             let output = daemon.output
             let exec = try #require(output.firstIndex { $0.contains("reexec: running") })
             let before = output[..<exec].filter { $0.hasPrefix("flood:0 | ") }.count
-            #expect(before > 0 && before < lines, "\(before) of \(lines) lines came before the exec")
+            #expect(before == pause - 1, "\(before) of \(lines) lines came before the exec")
             #expect(daemon.events("output-dropped").isEmpty, "output was dropped")
             #expect(next - 1 == lines, "\(next - 1) of \(lines) lines arrived")
             #expect(problems.isEmpty, "\(problems.count) problems: \(problems.prefix(5))")
