@@ -5,6 +5,7 @@ import PackageDescription
 //   BulkheadPolicy  pure state machines and rules: no syscalls, no clock, no I/O
 //   BulkheadJSON    a small JSON value, parser and writer (no Foundation: the CLI must start fast)
 //   BulkheadForensics why a process died, from what it left (output, backtrace, kernel log): pure
+//   BulkheadState   the state file's document and its JSON (durable state, re-exec): pure, total decode
 //   BulkheadConfig  YAML → validated policy types, every error with file, line and key
 //   CLinux          C shim for what Swift's Glibc module lacks (spawn, epoll, signalfd, cmsg, …)
 //   BulkheadSystem  thin typed syscall wrappers over CLinux
@@ -54,6 +55,7 @@ let package = Package(
         .target(name: "BulkheadPolicy"),
         .target(name: "BulkheadJSON"),
         .target(name: "BulkheadForensics", dependencies: ["BulkheadPolicy", "BulkheadJSON"]),
+        .target(name: "BulkheadState", dependencies: ["BulkheadPolicy", "BulkheadJSON"]),
         .target(
             name: "BulkheadConfig",
             dependencies: ["BulkheadPolicy", .product(name: "Yams", package: "Yams")]
@@ -67,7 +69,7 @@ let package = Package(
             name: "Supervisor",
             dependencies: [
                 "BulkheadPolicy", "BulkheadJSON", "BulkheadConfig", "BulkheadControl", "BulkheadForensics", "BulkheadSystem",
-                "CLinux", "CSystemd",
+                "BulkheadState", "CLinux", "CSystemd",
             ]
         ),
         .executableTarget(
@@ -85,7 +87,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "DaemonMain",
-            dependencies: ["Supervisor", "BulkheadConfig", "BulkheadPolicy", "BulkheadSystem"]
+            dependencies: ["Supervisor", "BulkheadConfig", "BulkheadControl", "BulkheadPolicy", "BulkheadSystem"]
         ),
         .target(
             name: "WorkerKit",
@@ -103,6 +105,7 @@ let package = Package(
         ),
         .testTarget(name: "BulkheadPolicyTests", dependencies: ["BulkheadPolicy"]),
         .testTarget(name: "BulkheadJSONTests", dependencies: ["BulkheadJSON"]),
+        .testTarget(name: "BulkheadStateTests", dependencies: ["BulkheadState", "BulkheadPolicy", "BulkheadJSON"]),
         .testTarget(
             name: "BulkheadForensicsTests",
             dependencies: ["BulkheadForensics", "BulkheadPolicy", "BulkheadJSON"]

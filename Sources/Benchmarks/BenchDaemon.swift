@@ -20,8 +20,10 @@ final class BenchDaemon: @unchecked Sendable {
 
     /// `watch`: substrings whose matching lines are counted (`countOf`).
     /// `environment`: added to the daemon's (NOTIFY_SOCKET, WATCHDOG_USEC).
+    /// `arguments`: added to `bulkhead daemon`'s (`--no-state`).
     init(config: String, watch: [String] = [], keep: @escaping (String) -> Bool = { _ in false },
-         chunkObserver: ((UnsafeRawBufferPointer) -> Void)? = nil, environment extra: [String: String] = [:]) throws {
+         chunkObserver: ((UnsafeRawBufferPointer) -> Void)? = nil, environment extra: [String: String] = [:],
+         arguments: [String] = []) throws {
         directory = NSTemporaryDirectory() + "bulkhead-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let configPath = directory + "/bench.yaml"
@@ -40,7 +42,7 @@ final class BenchDaemon: @unchecked Sendable {
         environment += extra.filter { $0.key != "PATH" }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         let request = SpawnRequest(
             executable: Benchmarks.productsDirectory + "/bulkhead",
-            arguments: ["bulkhead", "daemon", "--config", configPath, "--socket", directory + "/control.sock", "--no-timestamps"],
+            arguments: ["bulkhead", "daemon", "--config", configPath, "--socket", directory + "/control.sock", "--no-timestamps"] + arguments,
             environment: environment, standardInput: devNull, standardOutput: devNull, standardError: pipe.writeEnd
         )
         pid = try Spawner.spawn(request)

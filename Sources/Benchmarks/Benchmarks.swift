@@ -2,7 +2,7 @@ import BulkheadSystem
 import CLinux
 import Foundation
 
-/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|probes|storm|forensics|all] [--instances N] [--lines N] [--samples N] [--crashlab PATH] [--kinds K,…] [--no-cgroups]`: runs the real daemon with tiny C workers
+/// `bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|probes|storm|forensics|state|reexec|all] [--instances N] [--lines N] [--samples N] [--crashlab PATH] [--kinds K,…] [--no-cgroups]`: runs the real daemon with tiny C workers
 /// (crashlab and a Go program for `forensics`) and prints figures. Timing goals live here, not in tests.
 @main
 enum Benchmarks {
@@ -51,8 +51,8 @@ enum Benchmarks {
         let crashlab = value(of: "--crashlab", in: &arguments)
         let kinds = value(of: "--kinds", in: &arguments)?.split(separator: ",").map(String.init) ?? []
         let which = arguments.first ?? "all"
-        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "monitoring", "probes", "forensics", "scale", "storm", "peer", "all"].contains(which) else {
-            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|probes|forensics|scale|storm|peer|all] [--instances N] [--lines N] [--no-cgroups] [--products DIR]")
+        guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "monitoring", "probes", "forensics", "scale", "storm", "peer", "state", "reexec", "all"].contains(which) else {
+            print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|probes|forensics|scale|storm|peer|state|reexec|all] [--instances N] [--lines N] [--no-cgroups] [--products DIR]")
             print("       bulkhead-bench forensics [--samples N] [--crashlab PATH] [--kinds K,…]")
             print("       bulkhead-bench scale [--sizes 100,1000,10000] [--output append|pipes|journal-direct]   (not part of all)")
             print("  build with `swift build -c release --static-swift-stdlib`; run as root (cgroups, proc connector)")
@@ -74,6 +74,8 @@ enum Benchmarks {
         if all || which == "storm" { try StormBenchmark.run() }
         if which == "scale" { try ScaleBenchmark.run(sizes: sizes, output: output) }
         if which == "peer" { try PeerBenchmark.run() }
+        if all || which == "state" { try DurableStateBenchmark.run() }
+        if all || which == "reexec" { try ReexecBenchmark.run(instances: instances) }
     }
 
     static func value(of flag: String, in arguments: inout [String]) -> String? {
@@ -189,25 +191,9 @@ enum RestartBenchmark {
             """
             let daemon = try BenchDaemon(config: config)
             var cpuWarm: Int?
-            var children = Set<Int32>()
-            var idleLeft = background
-            var lastExit: UInt64?
-            var values: [Double] = []
-            let deadline = Date().addingTimeInterval(120)
-            while values.count < samples + 20 && Date() < deadline {
-                for e in events.read(timeoutMilliseconds: 100) {
-                    if e.kind == 1 && e.parent == daemon.pid {
-                        children.insert(e.pid)
-                    } else if e.kind == 2 && children.contains(e.pid) {
-                        if idleLeft > 0 { idleLeft -= 1; continue }   // the idle instances' first exec
-                        if let exit = lastExit { values.append(Double(e.timestamp_ns &- exit) / 1e3) }
-                        if values.count == 20 && cpuWarm == nil { cpuWarm = ScaleBenchmark.cpuMilliseconds(daemon.pid) }
-                        lastExit = nil
-                    } else if e.kind == 3 && children.contains(e.pid) {
-                        children.remove(e.pid)
-                        lastExit = e.timestamp_ns
-                    }
-                }
+            // The idle instances' first execs are not restarts.
+            let values = RestartGaps.measure(events, daemonPID: daemon.pid, count: samples + 20, skipExecs: background) { n in
+                if n == 20 && cpuWarm == nil { cpuWarm = ScaleBenchmark.cpuMilliseconds(daemon.pid) }
             }
             let cpu = ScaleBenchmark.cpuMilliseconds(daemon.pid) - (cpuWarm ?? 0)
             let measured = Distribution(Array(values.dropFirst(20)))

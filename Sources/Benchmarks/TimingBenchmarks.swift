@@ -65,23 +65,7 @@ enum NotifyFloodBenchmark {
             let daemon = try BenchDaemon(config: config)
             let flood = Flood(address: "@bulkhead/\(daemon.pid)/notify")
             if flooding { flood.start() }
-            var children = Set<Int32>()
-            var lastExit: UInt64?
-            var values: [Double] = []
-            let deadline = Date().addingTimeInterval(120)
-            while values.count < samples + 20 && Date() < deadline {
-                for e in events.read(timeoutMilliseconds: 100) {
-                    if e.kind == 1 && e.parent == daemon.pid {
-                        children.insert(e.pid)
-                    } else if e.kind == 2 && children.contains(e.pid) {
-                        if let exit = lastExit { values.append(Double(e.timestamp_ns &- exit) / 1e3) }
-                        lastExit = nil
-                    } else if e.kind == 3 && children.contains(e.pid) {
-                        children.remove(e.pid)
-                        lastExit = e.timestamp_ns
-                    }
-                }
-            }
+            let values = RestartGaps.measure(events, daemonPID: daemon.pid, count: samples + 20)
             flood.stop()
             let sent = flooding ? "; \(flood.sent) datagrams sent by the stranger, \(flood.refused) refused by a full queue" : ""
             print("notify: death → replacement exec'd \(Distribution(Array(values.dropFirst(20))).summary("us")) (backoff 0, \(flooding ? "a stranger flooding another instance's notify socket" : "no notify traffic")\(sent))")

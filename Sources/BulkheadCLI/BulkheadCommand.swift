@@ -27,7 +27,7 @@ struct BulkheadCommand: ParsableCommand {
         subcommands: [
             DaemonCommand.self, StatusCommand.self, StartCommand.self, StopCommand.self, RestartCommand.self,
             ResetCommand.self, ReloadCommand.self, LogsCommand.self, CrashesCommand.self, CrashCommand.self,
-            SignalCommand.self, CheckConfigCommand.self, InitCommand.self, EventsCommand.self, MetricsCommand.self, ReportCommand.self,
+            SignalCommand.self, ReexecCommand.self, CheckConfigCommand.self, InitCommand.self, EventsCommand.self, MetricsCommand.self, ReportCommand.self,
         ]
     )
 

@@ -24,10 +24,16 @@ struct DaemonCommand: ParsableCommand {
     @Flag(name: .long, help: "No time at the start of each output line.")
     var noTimestamps = false
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Keep no state file (state_dir/state.json): for measuring what it costs only. A daemon restarted without it forgets every verdict and cannot find the workers its predecessor left.",
+        visibility: .hidden))
+    var noState = false
+
     func run() throws {
         var arguments = ["daemon", "--config", config]
         if let socket { arguments += ["--socket", socket] }
         if noTimestamps { arguments.append("--no-timestamps") }
+        if noState { arguments.append("--no-state") }
         throw DaemonProgram.exec(arguments)
     }
 }

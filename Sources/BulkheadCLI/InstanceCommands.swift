@@ -117,3 +117,55 @@ struct ReloadCommand: ParsableCommand {
         if let note = result["note"]?.string { CLI.print("note: \(note)") }
     }
 }
+
+struct ReexecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reexec",
+        abstract: "Re-execute the daemon in place (a new binary after an upgrade); workers keep running.",
+        discussion: """
+        The daemon checks the binary (it exists, is executable, and `bulkhead-daemon --version` \
+        runs), hands everything it holds to it — every instance's state and counters, the control \
+        socket, the workers' output pipes (no line is lost), notify sockets — and executes it in \
+        its own process: the pid stays, so every worker stays its child, and systemd sees the same \
+        service. This returns once the new daemon serves. If the check or the exec fails, or the \
+        new binary cannot take over, the daemon keeps running unchanged and this exits 1 saying why. \
+        SIGUSR2 to the daemon does the same (answered in its log).
+
+        Examples:
+          bulkhead reexec
+          bulkhead reexec --binary /opt/bulkhead-2/bulkhead-daemon
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The daemon binary to run (root or bulkhead's own user only). Default: the installed bulkhead-daemon.",
+        valueName: "path"))
+    var binary: String?
+
+    @Flag(name: .long, help: "Print the daemon's answer as JSON.")
+    var json = false
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() throws {
+        var arguments: [(String, JSON)] = []
+        if let binary {
+            guard binary.hasPrefix("/") else { throw CLI.usage("--binary takes an absolute path") }
+            arguments.append(("binary", .string(binary)))
+        }
+        // The check of the new binary may take seconds on a loaded machine, and the new image's
+        // start some more: a longer wait than other commands'.
+        let result: JSON
+        do {
+            result = try connection.connect(timeout: .seconds(120)).call("reexec", arguments)
+        } catch let failure as ControlClient.Failure {
+            throw CLI.fail(failure)
+        }
+        if json {
+            CLI.printJSON(result)
+            return
+        }
+        let took = result["took_ms"]?.double.map { " in \(Int($0.rounded())) ms" } ?? ""
+        CLI.print("bulkhead \(result["version"]?.string ?? "?") (was \(result["previous_version"]?.string ?? "?")) serves again as pid \(result["pid"]?.int ?? 0)\(took); \(result["instances"]?.int ?? 0) instances kept")
+    }
+}

@@ -47,6 +47,23 @@ public enum ConfigLoader {
         return (config, warnings)
     }
 
+    /// The text of the file at `path` (what `loadWithWarnings(yaml:…)` then reads): the daemon
+    /// keeps the text of the config it runs, so a re-exec applies the same one.
+    public static func text(path: String) throws(ConfigErrors) -> String {
+        switch ConfigFile.contents(of: path) {
+        case .success(let contents): return contents
+        case .failure(let error): throw ConfigErrors([error])
+        }
+    }
+
+    /// Like `loadWithWarnings(path:options:)`, for text already read; `file` is the name its
+    /// errors carry.
+    public static func loadWithWarnings(yaml: String, file: String, options: ConfigOptions) throws(ConfigErrors) -> (config: SupervisorConfig, warnings: [ConfigError]) {
+        let (config, errors, warnings) = validate(yaml: yaml, file: file, options: options)
+        guard let config, errors.isEmpty else { throw ConfigErrors(errors) }
+        return (config, warnings)
+    }
+
     /// Validates `yaml`; `file` is the name its errors carry.
     public static func parse(yaml: String, file: String, options: ConfigOptions = ConfigOptions()) throws(ConfigErrors) -> SupervisorConfig {
         let (config, errors, _) = validate(yaml: yaml, file: file, options: options)

@@ -50,6 +50,7 @@ public enum ConfigRanges {
     public static let crashReportsKeep = 1...100_000
     /// Reports of one storm before the rest fold into the last (0: every death its own).
     public static let coalesceAfter = 0...100_000
+    public static let crashReportsPerWorker = 1...100_000
     /// Lines kept per instance for `bulkhead logs`; each may be up to the line limit long, so
     /// this bounds memory per instance (×256 bytes on average, ×64 KiB at worst).
     public static let bufferLines = 0...100_000
@@ -111,6 +112,8 @@ public enum ConfigRanges {
 
     /// The whole table, for the README and its test.
     public static let all: [Entry] = [
+        Entry(key: "crash_reports.per_worker", bounds: .count(crashReportsPerWorker)),
+        Entry(key: "crash_reports.total", bounds: .count(crashReportsKeep)),
         Entry(key: "crash_reports.keep", bounds: .count(crashReportsKeep)),
         Entry(key: "crash_reports.max_bytes", bounds: .size(crashReportsBytes)),
         Entry(key: "crash_reports.coalesce_after", bounds: .count(coalesceAfter)),

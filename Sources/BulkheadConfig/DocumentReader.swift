@@ -92,10 +92,13 @@ struct DocumentReader {
 
     private func readCrashReports(_ field: Field) -> CrashReportRetention {
         var retention = CrashReportRetention()
-        guard let mapping = diagnostics.mapping(field, known: ["keep", "max_bytes", "coalesce_after", "coalesce_window"]) else { return retention }
+        guard let mapping = diagnostics.mapping(field, known: ["per_worker", "total", "keep", "max_bytes", "coalesce_after", "coalesce_window"]) else { return retention }
         for (key, value) in mapping.entries {
             switch key {
-            case "keep": if let keep = diagnostics.int(value, in: ConfigRanges.crashReportsKeep) { retention.keep = keep }
+            // `keep` is the older name of `total`.
+            case "total", "keep": if let keep = diagnostics.int(value, in: ConfigRanges.crashReportsKeep) { retention.keep = keep }
+            case "per_worker":
+                if let count = diagnostics.int(value, in: ConfigRanges.crashReportsPerWorker) { retention.perWorker = count }
             case "max_bytes": if let bytes = diagnostics.size(value, in: ConfigRanges.crashReportsBytes) { retention.maxBytes = bytes }
             case "coalesce_after":
                 if let burst = diagnostics.int(value, in: ConfigRanges.coalesceAfter) { retention.coalescing.burst = burst }

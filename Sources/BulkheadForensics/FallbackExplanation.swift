@@ -32,6 +32,9 @@ enum FallbackExplanation {
         case .exited(let code):
             headline = "exit code \(code)"
             basis = [FingerprintText.entry("how", "exit \(code)")]
+        case .unknown:
+            headline = "ended, exit status unknown (an adopted process, not bulkhead's child)"
+            basis = [FingerprintText.entry("how", "unknown")]
         case .spawnFailed(let failure):
             // Nothing ran, so nothing was written: the failure says it all.
             let words = "spawn failed at \(failure.stage): \(failure.reason)"

@@ -24,7 +24,7 @@ public enum Classifier {
                 let found = firstMatchingRule(facts, rules).map { Classification($0.result, rule: $0.label) } ?? defaultClassification(facts)
                 if found.deathClass == .crash || found.deathClass == .corruption { return found }
                 return Classification(.clean, rule: "default: exited after STOPPING=1 (expected)")
-            case .operatorStop, .operatorRestart, .shutdown, .dependency, .reload, .removal:
+            case .operatorStop, .operatorRestart, .shutdown, .dependency, .reload, .removal, .leftover:
                 // A stop we asked for is clean, however the process took it, unless it crashed
                 // on the way out: that is a bug worth a report.
                 if case .signaled(let signal, _) = facts.termination, signal != stopSignal,
@@ -109,6 +109,8 @@ public enum Classifier {
             return Classification(.transient, rule: "default: signal \(name)")
         case .spawnFailed:
             return Classification(.persistent, rule: "default: spawn failed")
+        case .unknown:
+            return Classification(.transient, rule: "default: exit status unknown (an adopted process, not bulkhead's child)")
         }
     }
 

@@ -46,17 +46,24 @@ public struct ControlConfig: Equatable, Sendable {
     }
 }
 
-/// How many crash reports are kept in `state_dir/crashes` (oldest removed first).
+/// How many crash reports are kept in `state_dir/crashes` (SPEC §7): the newest `perWorker` of
+/// each worker, at most `keep` (`total`) and `maxBytes` in all, oldest removed first — never a
+/// report a current `failed`, `quarantined` or `open` verdict points to.
 public struct CrashReportRetention: Equatable, Sendable {
+    /// `crash_reports.total` (`keep`, its older name).
     public var keep: Int
     public var maxBytes: UInt64
+    /// `crash_reports.per_worker`: one chatty worker cannot push out another's reports.
+    public var perWorker: Int
     /// `coalesce_after` and `coalesce_window`: in a storm, the deaths past the first
     /// `burst` of one worker, fingerprint and class within `window` fold into one report.
     public var coalescing: CrashCoalescer.Settings
 
-    public init(keep: Int = 1000, maxBytes: UInt64 = 256 << 20, coalescing: CrashCoalescer.Settings = CrashCoalescer.Settings()) {
+    public init(keep: Int = 2000, maxBytes: UInt64 = 256 << 20, perWorker: Int = 20,
+                coalescing: CrashCoalescer.Settings = CrashCoalescer.Settings()) {
         self.keep = keep
         self.maxBytes = maxBytes
+        self.perWorker = perWorker
         self.coalescing = coalescing
     }
 }

@@ -25,6 +25,7 @@ public enum CrashFingerprint {
         case .exited(let code): return "exit \(code)"
         case .signaled(let signal, _): return "signal \(Signals.name(signal))"
         case .spawnFailed(let failure): return "spawn \(failure.stage) \(failure.reason)"
+        case .unknown: return "exit unknown"
         }
     }
 

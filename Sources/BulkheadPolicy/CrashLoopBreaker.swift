@@ -13,6 +13,12 @@ public struct CrashLoopBreaker: Equatable, Sendable {
 
     public init() {}
 
+    /// A breaker as it was recorded (the state file, a re-exec).
+    public init(state: State, recentRestarts: [Instant]) {
+        self.state = state
+        self.recentRestarts = recentRestarts.sorted()
+    }
+
     public enum Decision: Equatable, Sendable {
         /// Go ahead and restart (after backoff).
         case restart

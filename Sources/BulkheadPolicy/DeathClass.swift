@@ -38,6 +38,10 @@ public enum Termination: Equatable, Sendable {
     case exited(code: Int32)
     case signaled(signal: Int32, coreDumped: Bool)
     case spawnFailed(SpawnFailure)
+    /// It ended, and nobody can say how: a process bulkhead adopted from a previous run is not
+    /// its child, so it cannot reap it (where the kernel keeps a non-child's exit status,
+    /// pidfd's PIDFD_INFO_EXIT, the status is read and this is not used).
+    case unknown
 }
 
 /// A spawn that did not reach `execve`, or an `execve` that failed.
@@ -148,12 +152,15 @@ public enum StopCause: String, Equatable, Sendable {
     /// The worker said `STOPPING=1`: it is shutting down by itself (systemd's semantics), so the
     /// exit that follows is expected.
     case selfStop = "STOPPING=1"
+    /// A process a previous bulkhead left running, stopped before its instance starts again
+    /// (docs/ARCHITECTURE.md, "Durable state and leftovers").
+    case leftover
 
     /// A stop that bulkhead asked for, as opposed to one that is itself a failure (or one the
     /// worker began: it restarts only as `restart` says, like any other clean exit).
     var isRequested: Bool {
         switch self {
-        case .operatorStop, .operatorRestart, .shutdown, .dependency, .reload, .removal: return true
+        case .operatorStop, .operatorRestart, .shutdown, .dependency, .reload, .removal, .leftover: return true
         case .watchdog, .liveness, .startTimeout, .selfStop: return false
         }
     }

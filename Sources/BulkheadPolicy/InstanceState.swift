@@ -12,8 +12,10 @@ public enum InstanceState: String, Equatable, Sendable, CaseIterable {
     case waiting
 }
 
-/// Where an instance is in its life. Deadlines are absolute instants.
-enum Phase: Equatable, Sendable {
+/// Where an instance is in its life. Deadlines are absolute instants. Public as data (an
+/// `InstanceRecord` carries it across a re-exec and into the state file); only policy moves an
+/// instance from one phase to the next.
+public enum Phase: Equatable, Sendable {
     case stopped
     case waiting
     /// The spawn action is out; `spawned` or `spawnFailed` comes back before anything else.
@@ -27,7 +29,7 @@ enum Phase: Equatable, Sendable {
     case quarantined
 
     /// The earliest instant at which `tick` has something to do in this phase.
-    var deadline: Instant? {
+    public var deadline: Instant? {
         func earliest(_ a: Instant?, _ b: Instant?) -> Instant? {
             guard let a else { return b }
             guard let b else { return a }
@@ -42,7 +44,7 @@ enum Phase: Equatable, Sendable {
         }
     }
 
-    var state: InstanceState {
+    public var state: InstanceState {
         switch self {
         case .stopped: return .stopped
         case .waiting: return .waiting
@@ -56,7 +58,7 @@ enum Phase: Equatable, Sendable {
         }
     }
 
-    var process: RunningProcess? {
+    public var process: RunningProcess? {
         switch self {
         case .starting(let p, _), .running(let p), .stopping(let p, _, _): return p
         case .stopped, .waiting, .spawning, .backoff, .open, .failed, .quarantined: return nil
@@ -64,7 +66,7 @@ enum Phase: Equatable, Sendable {
     }
 
     /// A process of this instance may still be alive.
-    var isAlive: Bool {
+    public var isAlive: Bool {
         switch self {
         case .spawning, .starting, .running, .stopping: return true
         case .stopped, .waiting, .backoff, .open, .failed, .quarantined: return false
@@ -72,16 +74,23 @@ enum Phase: Equatable, Sendable {
     }
 }
 
-struct RunningProcess: Equatable, Sendable {
-    var pid: Int32
-    var startedAt: Instant
-    var watchdogAt: Instant?
+public struct RunningProcess: Equatable, Sendable {
+    public var pid: Int32
+    public var startedAt: Instant
+    public var watchdogAt: Instant?
     /// When uptime reaches `reset_after` (only tracked while there is something to reset).
-    var stableAt: Instant?
+    public var stableAt: Instant?
     /// `health.ready`, from when it may start (spawn, or `READY=1`) until it passes.
     var readyProbe: ProbeTracker?
     /// `health.live`, from ready on.
     var liveProbe: ProbeTracker?
+
+    public init(pid: Int32, startedAt: Instant, watchdogAt: Instant? = nil, stableAt: Instant? = nil) {
+        self.pid = pid
+        self.startedAt = startedAt
+        self.watchdogAt = watchdogAt
+        self.stableAt = stableAt
+    }
 
     /// The earliest check due.
     var probeDeadline: Instant? {

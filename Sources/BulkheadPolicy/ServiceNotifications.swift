@@ -107,6 +107,12 @@ public struct ServiceNotifications: Sendable {
         return ["READY=1"]
     }
 
+    /// A new daemon image after a re-exec that the old one announced with `RELOADING=1`: it is
+    /// reloading, and `reloaded` sends READY=1 once it serves.
+    public mutating func resumeReloading() {
+        stage = .reloading
+    }
+
     /// Shutdown began.
     public mutating func stopping(_ now: Instant) -> [String] {
         guard stage != .stopping else { return [] }

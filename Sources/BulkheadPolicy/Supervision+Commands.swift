@@ -37,10 +37,11 @@ extension Supervision {
         return result.filter { seen.insert($0).inserted }
     }
 
-    /// The daemon starts: every configured instance is wanted up.
+    /// The daemon starts: every configured instance is wanted up, except those taken from the
+    /// state file or a re-exec (`restore`, `resume`), which keep what was decided for them.
     public mutating func startAll(_ now: Instant) -> [SupervisorAction] {
         var actions: [SupervisorAction] = []
-        for id in order {
+        for id in order where !restored.contains(id) {
             update(id) {
                 $0.wanted = true
                 if case .stopped = $0.phase { $0.phase = .waiting }

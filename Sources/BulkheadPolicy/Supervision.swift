@@ -38,6 +38,11 @@ public struct Supervision: Sendable {
     /// an instance until that instance is here.
     var changed = Set<InstanceID>()
     var orderChanged = true
+    /// Instances written (or gone) since the daemon last brought its state file up to date
+    /// (`takeRecordChanges`): a second reader of the same writes as `changed`.
+    var recordChanges = Set<InstanceID>()
+    /// Instances taken from records (`restore`, `resume`): `startAll` leaves them as they are.
+    var restored = Set<InstanceID>()
     /// Instances looked at or written so far: what an event costs, counted, so a test can check
     /// that a death at 10,000 instances costs what it costs at 100 (ScaleTests).
     var visits = 0
@@ -193,6 +198,7 @@ public struct Supervision: Sendable {
         if let before { tally.remove(before) }
         tally.add(i)
         changed.insert(i.id)
+        recordChanges.insert(i.id)
         if i.pendingStop != nil || i.phase == .waiting { attention.insert(i.id) }
         deadlines.set(i.id, i.phase.deadline)
         if InstanceTally.isReady(i) && !(before.map(InstanceTally.isReady) ?? false) {
@@ -275,6 +281,7 @@ public struct Supervision: Sendable {
         guard let i = instances[id] else { return }
         if i.removed {
             drop(id)
+            recordChanges.insert(id)
             if instancesOf[id.worker] == nil && !configured.contains(id.worker) {
                 specs[id.worker] = nil
                 workerRank[id.worker] = nil

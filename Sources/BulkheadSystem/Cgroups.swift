@@ -231,6 +231,15 @@ public final class CgroupHost {
                               birthInGroup: birthInGroup, birthSurvivesKill: birthSurvivesKill, v1Paths: v1Paths, pidsPath: pidsPath)
     }
 
+    /// The groups `instanceGroup` made for an instance before a re-exec: only their paths (they
+    /// exist, limits and all), so taking over a thousand instances costs no cgroup writes.
+    public func existingGroup(named name: String, hasMemoryLimit: Bool) -> InstanceCgroup {
+        let tracking = trackingBase.map { $0 + "/" + name }
+        let memory = hasMemoryLimit ? memoryBase.map { $0 + "/" + name } : nil
+        return InstanceCgroup(trackingPath: tracking, memoryPath: memory, memoryIsV2: memoryIsV2,
+                              birthInGroup: birthInGroup, birthSurvivesKill: birthSurvivesKill)
+    }
+
     /// Removes this daemon's directory (instance groups must be empty and removed first).
     public func removeBase() {
         if let t = trackingBase { FileSystem.removeDirectory(t) }

@@ -77,6 +77,11 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "fd \(rawValue)" }
 
+    /// FD_CLOEXEC on or off: a re-exec hands some fds to the new image on purpose.
+    public func setCloseOnExec(_ on: Bool) throws(SystemError) {
+        _ = try check("fcntl(FD_CLOEXEC)", bh_set_cloexec(rawValue, on ? 1 : 0))
+    }
+
     /// poll(POLLIN) for at most `milliseconds`, EINTR retried: whether it became readable.
     public func waitReadable(milliseconds: Int32) -> Bool {
         var p = pollfd(fd: rawValue, events: Int16(POLLIN), revents: 0)

@@ -28,21 +28,44 @@ public enum FileSystem {
 
     /// Writes to `path.tmp` then renames over `path`: readers see the old or the new file, whole.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: Int32 = 0o644) throws(SystemError) {
+        try replace(path, bytes, mode: mode, durable: false)
+    }
+
+    /// Like `writeAtomically`, and durable: the new file's data is on disk before the rename,
+    /// and the rename is on disk before this returns (fsync of the file, then of its
+    /// directory), so a crash or power loss leaves the old file or the new one, never neither.
+    public static func writeDurably(_ path: String, _ bytes: [UInt8], mode: Int32 = 0o600) throws(SystemError) {
+        try replace(path, bytes, mode: mode, durable: true)
+    }
+
+    private static func replace(_ path: String, _ bytes: [UInt8], mode: Int32, durable: Bool) throws(SystemError) {
         let temporary = path + ".tmp"
         let file = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
-        do {
+        do throws(SystemError) {
             try file.writeAll(bytes)
+            if durable && fsync(file.rawValue) != 0 { throw SystemError(errno, "fsync \(temporary)") }
         } catch {
             file.close()
             unlink(temporary)
             throw SystemError(error.errno, "write \(temporary)")
         }
         file.close()
-        if rename(temporary, path) != 0 {
+        if Glibc.rename(temporary, path) != 0 {
             let e = errno
             unlink(temporary)
             throw SystemError(e, "rename \(path)")
         }
+        guard durable else { return }
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let dir = try FileDescriptor.open(directory, O_RDONLY | O_DIRECTORY)
+        defer { dir.close() }
+        if fsync(dir.rawValue) != 0 { throw SystemError(errno, "fsync \(directory)") }
+    }
+
+    /// rename(2).
+    public static func rename(_ from: String, to: String) throws(SystemError) {
+        if Glibc.rename(from, to) != 0 { throw SystemError(errno, "rename \(from) to \(to)") }
     }
 
     /// Writes a small value into an existing file (cgroup and proc knobs).

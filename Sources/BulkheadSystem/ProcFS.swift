@@ -9,6 +9,9 @@ public enum ProcFS {
         public var session: Int32
         /// The main thread's nice value.
         public var nice: Int32
+        /// Field 22, `starttime`: clock ticks after boot at which the process started. With the
+        /// pid, it names one process for the whole boot (a recycled pid has a later one).
+        public var startTime: UInt64
     }
 
     /// /proc/PID/stat: the fields after the command name (which may itself contain ')').
@@ -16,12 +19,32 @@ public enum ProcFS {
         guard let bytes = FileSystem.read("/proc/\(pid)/stat", limit: 4096),
               let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let rest = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard rest.count > 16, let state = rest[0].first,
+        guard rest.count > 19, let state = rest[0].first,
               let ppid = Int32(String(decoding: rest[1], as: UTF8.self)),
               let pgrp = Int32(String(decoding: rest[2], as: UTF8.self)),
               let session = Int32(String(decoding: rest[3], as: UTF8.self)),
-              let nice = Int32(String(decoding: rest[16], as: UTF8.self)) else { return nil }
-        return Stat(state: Character(UnicodeScalar(state)), parentPID: ppid, processGroup: pgrp, session: session, nice: nice)
+              let nice = Int32(String(decoding: rest[16], as: UTF8.self)),
+              let start = UInt64(String(decoding: rest[19], as: UTF8.self)) else { return nil }
+        return Stat(state: Character(UnicodeScalar(state)), parentPID: ppid, processGroup: pgrp, session: session, nice: nice,
+                    startTime: start)
+    }
+
+    /// This boot's id (`/proc/sys/kernel/random/boot_id`): monotonic times and pids mean
+    /// something only within one boot. Empty when it cannot be read.
+    public static func bootID() -> String {
+        (readText("/proc/sys/kernel/random/boot_id") ?? "").filter { !$0.isWhitespace }
+    }
+
+    /// Where `/proc/PID/fd/N` points (`pipe:[123]`, `/memfd:name (deleted)`), or nil.
+    public static func descriptorTarget(pid: Int32, fd: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: 512)
+        let n = readlink("/proc/\(pid)/fd/\(fd)", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private static func readText(_ path: String) -> String? {
+        FileSystem.readText(path, limit: 4096)
     }
 
     /// The process's cgroup v2 path (the `0::` line of /proc/PID/cgroup), or nil.

@@ -12,6 +12,16 @@ public enum Reaper {
         public var userMicroseconds: Int64
         public var systemMicroseconds: Int64
         public var maxResidentKiB: Int64
+        /// False for a process that ended without anyone able to say how (an adopted process,
+        /// not our child, on a kernel that keeps no exit status for it): `exited`/`code` are
+        /// then meaningless.
+        public var statusKnown = true
+
+        /// The end of a process whose exit status nobody can read.
+        public static func unknown(pid: Int32) -> Exit {
+            Exit(pid: pid, exited: false, code: 0, coreDumped: false, userMicroseconds: 0, systemMicroseconds: 0,
+                 maxResidentKiB: 0, statusKnown: false)
+        }
     }
 
     /// One exited child, or nil when none is waiting.
@@ -42,6 +52,17 @@ public enum Reaper {
         return Exit(
             pid: raw.pid, exited: raw.exited == 1, code: raw.code, coreDumped: raw.core_dumped == 1,
             userMicroseconds: raw.user_us, systemMicroseconds: raw.system_us, maxResidentKiB: raw.max_rss_kib
+        )
+    }
+
+    /// How the process behind `pidfd` ended, for a process that is not our child (PIDFD_GET_INFO,
+    /// Linux 6.15+): known once its parent reaped it; nil before that, or on older kernels.
+    public static func exitStatus(pidfd: FileDescriptor) -> Exit? {
+        var raw = bh_exit()
+        guard bh_pidfd_exit_status(pidfd.rawValue, &raw) == 1 else { return nil }
+        return Exit(
+            pid: raw.pid, exited: raw.exited == 1, code: raw.code, coreDumped: raw.core_dumped == 1,
+            userMicroseconds: 0, systemMicroseconds: 0, maxResidentKiB: 0
         )
     }
 

@@ -26,6 +26,24 @@ public final class BreadcrumbFile {
         mapping = mapped
     }
 
+    /// A ring that already exists: the memfd a previous daemon (or this daemon's image before a
+    /// re-exec) gave a worker, reopened through `/proc/PID/fd/3` while the worker holds it.
+    /// Mapped like a new one; `descriptor` is closed here (the worker has its own).
+    public init(adopting fd: FileDescriptor) throws(SystemError) {
+        defer { fd.close() }
+        var st = stat()
+        guard fstat(fd.rawValue, &st) == 0 else { throw SystemError(errno, "fstat of a breadcrumb ring") }
+        guard (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0, st.st_size <= 16 << 20 else {
+            throw SystemError(EINVAL, "not a breadcrumb ring")
+        }
+        size = Int(st.st_size)
+        guard let mapped = mmap(nil, size, PROT_READ, MAP_SHARED, fd.rawValue, 0), mapped != MAP_FAILED else {
+            throw SystemError(errno, "mmap breadcrumbs")
+        }
+        descriptor = nil
+        mapping = mapped
+    }
+
     deinit {
         descriptor?.close()
         munmap(mapping, size)

@@ -12,6 +12,12 @@ public struct NotifySocket: Sendable {
         descriptor = FileDescriptor(rawValue: try check("bind notify socket \(name)", bh_notify_socket(name, Int32(receiveBuffer)))).movedHigh()
     }
 
+    /// A socket this process bound before a re-exec, handed over as `descriptor`.
+    public init(inherited descriptor: FileDescriptor, name: String) {
+        self.descriptor = descriptor
+        self.name = name
+    }
+
     public struct Datagram: Sendable {
         public var bytes: ArraySlice<UInt8>
         public var truncated: Bool

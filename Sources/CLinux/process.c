@@ -4,6 +4,8 @@
 #include "CLinux.h"
 #include <errno.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -112,4 +114,42 @@ int64_t bh_raise_fd_limit(void) {
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0) return -errno;
     }
     return (int64_t)rl.rlim_cur;
+}
+
+// PIDFD_GET_INFO (Linux 6.15): the kernel keeps a process's exit status for any pidfd holder
+// once the process has been reaped by its parent, so bulkhead can learn how an adopted process
+// (not its child) ended. Declared here: the build machine's headers may predate it.
+struct bh_pidfd_info {
+    uint64_t mask;
+    uint64_t cgroupid;
+    uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+    int32_t exit_code;
+    uint32_t coredump_mask;
+    uint32_t spare1;
+};
+#define BH_PIDFD_GET_INFO _IOWR(0xFF, 11, struct bh_pidfd_info)
+#define BH_PIDFD_INFO_EXIT (1UL << 3)
+
+int bh_pidfd_exit_status(int pidfd, bh_exit *out) {
+    struct bh_pidfd_info info;
+    memset(&info, 0, sizeof info);
+    info.mask = BH_PIDFD_INFO_EXIT;
+    if (ioctl(pidfd, BH_PIDFD_GET_INFO, &info) < 0) return -errno;
+    if (!(info.mask & BH_PIDFD_INFO_EXIT)) return 0;
+    struct rusage none;
+    memset(&none, 0, sizeof none);
+    fill_exit((pid_t)info.pid, info.exit_code, &none, out);
+    return 1;
+}
+
+int bh_set_cloexec(int fd, int on) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) return -errno;
+    flags = on ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
+    return fcntl(fd, F_SETFD, flags) < 0 ? -errno : 0;
+}
+
+int bh_exec(const char *path, char *const *argv, char *const *envp) {
+    execve(path, argv, envp);
+    return -errno;
 }

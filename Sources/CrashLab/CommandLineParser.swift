@@ -43,6 +43,8 @@ enum CommandLineParser {
                     try setStop(&options, .exit(try cursor.value(for: flag, parseExitCode)), flag)
                 case "--slow-stop":
                     try setStop(&options, .slowStop(try cursor.value(for: flag, Quantity.duration)), flag)
+                case "--ignore-pipe":
+                    options.ignorePipe = true
                 case "--grandchild":
                     options.grandchildren.append(.processGroup)
                 case "--grandchild-setsid":
@@ -53,6 +55,9 @@ enum CommandLineParser {
                     options.lines.append((.stderr, try cursor.value(for: flag) { $0 }))
                 case "--flood":
                     floodCount = try cursor.value(for: flag) { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
+                case "--flood-pause-at":
+                    floodShapeGiven = true
+                    flood.pauseAt = try cursor.value(for: flag) { Int($0).flatMap { $0 >= 1 ? $0 : nil } }
                 case "--line-bytes":
                     floodShapeGiven = true
                     flood.lineBytes = try cursor.value(for: flag) {

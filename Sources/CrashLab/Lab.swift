@@ -24,6 +24,7 @@ struct Lab {
         }
         // Before any thread starts (see StopSignals.install).
         StopSignals.install(options.stop)
+        if options.ignorePipe { signal(SIGPIPE, SIG_IGN) }
 
         for line in options.lines {
             Lines.writeOne(line.text, to: line.stream, prefix: options.priorityPrefix)

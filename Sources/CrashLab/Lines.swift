@@ -1,3 +1,5 @@
+import Glibc
+
 /// `--print`, `--eprint` and `--flood`: output whose every line a reader can account for.
 enum Lines {
     static func writeOne(_ text: String, to stream: Stream, prefix: PriorityPrefix?) {
@@ -30,6 +32,12 @@ enum Lines {
             buffer.append(UInt8(ascii: " "))
             while buffer.count - start < flood.lineBytes - 1 { buffer.append(UInt8(ascii: ".")) }
             buffer.append(UInt8(ascii: "\n"))
+            if index == flood.pauseAt {
+                let half = buffer.count - (buffer.count - start) / 2
+                buffer[..<half].withUnsafeBufferPointer { Output.write($0, to: flood.stream.fd) }
+                buffer.removeFirst(half)
+                raise(SIGSTOP)
+            }
             if buffer.count >= 64 * 1024 {
                 buffer.withUnsafeBufferPointer { Output.write($0, to: flood.stream.fd) }
                 buffer.removeAll(keepingCapacity: true)

@@ -8,6 +8,8 @@ struct Options: Sendable {
     var message: String?
 
     var stop: StopBehaviour = .defaultDisposition
+    /// SIGPIPE ignored: a write to an output nobody reads fails with EPIPE instead of killing.
+    var ignorePipe = false
 
     /// `--grandchild` / `--grandchild-setsid`, in command-line order.
     var grandchildren: [GrandchildScope] = []
@@ -65,6 +67,9 @@ struct Flood: Sendable {
     var count: Int
     var lineBytes: Int = 64
     var stream: Stream = .stdout
+    /// Stop itself (SIGSTOP) in the middle of this line: what comes before it is written, and
+    /// half of it; the rest follows once continued (SIGCONT).
+    var pauseAt: Int?
 }
 
 /// The `<N>` sd-daemon.h priority prefix on crashlab's output lines.

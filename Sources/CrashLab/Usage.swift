@@ -38,6 +38,8 @@ enum Usage {
           --ignore-term         set them to SIG_IGN
           --term-exit CODE      on one, exit with CODE (taken by a sigwait thread, not a handler)
           --slow-stop DURATION  on one, wait DURATION, then exit 0
+          --ignore-pipe         set SIGPIPE to SIG_IGN (a write nobody reads fails with EPIPE,
+                                as servers do: it outlives a gap with no bulkhead reading)
 
         Processes:
           --grandchild          spawn /bin/sleep 1000 in crashlab's own process group
@@ -52,6 +54,8 @@ enum Usage {
           --line-bytes B        length of each flood line incl. newline (default 64; longer if
                                 the counter does not fit)
           --stream S            stdout (default) or stderr, for --flood
+          --flood-pause-at I    stop itself (SIGSTOP) with half of line I written; the rest
+                                follows on SIGCONT
           --priority-prefix P   P = 0..7: every --print/--eprint/flood line starts with <P>;
                                 P = cycle: flood line I starts with <I mod 8>, others have none
 

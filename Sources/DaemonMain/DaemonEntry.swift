@@ -7,12 +7,18 @@ import Glibc
 /// What `bulkhead daemon` and `bulkhead check-config` do once exec'd here.
 enum DaemonEntry {
     /// Runs the supervisor in the foreground; returns the process exit code.
-    static func runDaemon(config path: String, socket: String?, timestamps: Bool, logFormat: LogFormat? = nil) -> Int32 {
+    static func runDaemon(config path: String, socket: String?, timestamps: Bool, keepsState: Bool = true,
+                          logFormat: LogFormat? = nil) -> Int32 {
         if let failure = blockHandledSignals() { return failure }
+        if let handoff = ReexecHandoff.take() {
+            return runAfterReexec(handoff)
+        }
         let loaded: SupervisorConfig
         let warnings: [ConfigError]
+        let text: String
         do {
-            (loaded, warnings) = try ConfigLoader.loadWithWarnings(path: path, options: .daemonStart)
+            text = try ConfigLoader.text(path: path)
+            (loaded, warnings) = try ConfigLoader.loadWithWarnings(yaml: text, file: path, options: .daemonStart)
         } catch {
             return fail("\(error)\nfix the config and start again (check it with `bulkhead check-config \(path)`).")
         }
@@ -23,12 +29,44 @@ enum DaemonEntry {
         do {
             daemon = try Daemon(
                 options: Daemon.Options(configPath: path, socketPath: socket ?? getenv("BULKHEAD_SOCKET").map { String(cString: $0) },
-                                        timestamps: timestamps && !journalStamps, logFormat: logFormat),
+                                        timestamps: timestamps && !journalStamps, keepsState: keepsState, logFormat: logFormat),
                 config: loaded,
+                configText: text,
                 startWarnings: warnings.map { "\($0): that worker fails when started (the others run); fix it and `bulkhead reload`" }
             )
         } catch {
             return fail("cannot start: \(error)")
+        }
+        return daemon.run()
+    }
+
+    /// This process was started by a re-exec: the daemon takes over from the handoff. One that
+    /// cannot (a handoff or config this version does not read) goes back to the previous binary,
+    /// which answers the caller with why.
+    static func runAfterReexec(_ taken: Result<ReexecHandoff, HandoffError>) -> Int32 {
+        let handoff: ReexecHandoff
+        switch taken {
+        case .success(let h): handoff = h
+        case .failure(let error): return fail("re-exec: \(error); no previous binary to go back to")
+        }
+        let daemon: Daemon
+        do throws(HandoffError) {
+            try handoff.validate()
+            guard let options = handoff.options, let text = handoff.configText else { throw HandoffError("no options") }
+            let config: SupervisorConfig
+            do {
+                config = try ConfigLoader.loadWithWarnings(yaml: text, file: options.configPath, options: .daemonStart).config
+            } catch {
+                throw HandoffError("the running config is refused by this version: \(error)")
+            }
+            do {
+                daemon = try Daemon(restoring: handoff, options: options, config: config, configText: text)
+            } catch {
+                throw HandoffError("\(error)")
+            }
+        } catch {
+            handoff.rollBack(reason: error.reason)
+            return fail("re-exec: \(error.reason), and the previous binary could not be run again")
         }
         return daemon.run()
     }

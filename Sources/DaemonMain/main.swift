@@ -1,4 +1,5 @@
 import BulkheadConfig
+import BulkheadControl
 import Supervisor
 import BulkheadPolicy
 import BulkheadSystem
@@ -19,8 +20,11 @@ StandardDescriptors.openMissingAsDevNull()
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch DaemonArguments.parse(arguments) {
-case .daemon(let config, let socket, let timestamps):
-    exit(DaemonEntry.runDaemon(config: config, socket: socket, timestamps: timestamps))
+case .daemon(let config, let socket, let timestamps, let keepsState):
+    exit(DaemonEntry.runDaemon(config: config, socket: socket, timestamps: timestamps, keepsState: keepsState))
+case .version:
+    FileDescriptor.standardOutput.writeLine("bulkhead-daemon \(BulkheadVersion.current)")
+    exit(0)
 case .checkConfig(let path):
     exit(DaemonEntry.checkConfig(path))
 case .initialize(let arguments):

@@ -18,6 +18,8 @@ enum ControlCommand: Equatable {
     case metrics(openMetrics: Bool)
     /// The reliability history `bulkhead report` is computed from.
     case report(names: [String], since: Duration?)
+    /// Re-execute the daemon in place; `binary`: another daemon binary than the installed one.
+    case reexec(binary: String?)
 
     enum StatusFormat: Equatable {
         case json
@@ -31,14 +33,14 @@ enum ControlCommand: Equatable {
 
     /// The commands by their wire names; `unknown_command` lists them.
     enum Name: String, CaseIterable {
-        case ping, status, start, stop, restart, reset, reload, logs, crashes, crash, signal, events, metrics, report
+        case ping, status, start, stop, restart, reset, reload, logs, crashes, crash, signal, events, metrics, report, reexec
     }
 
     /// May make a large reply (refused while the clients' unread replies are over budget).
     var hasLargeReply: Bool {
         switch self {
         case .status, .logs, .crashes, .crash, .events, .metrics, .report: return true
-        case .ping, .instances, .reload, .signal: return false
+        case .ping, .instances, .reload, .signal, .reexec: return false
         }
     }
 
@@ -85,6 +87,14 @@ enum ControlCommand: Equatable {
                 return .failure(ControlFailure(.badArguments, "name the crash report: an id from `bulkhead crashes`"))
             }
             return .success(.crash(id: id))
+        case .reexec:
+            if let binary = args["binary"], !binary.isNull {
+                guard let path = binary.string, path.hasPrefix("/"), path.utf8.count <= 4096 else {
+                    return .failure(ControlFailure(.badArguments, "\"binary\" is an absolute path to a bulkhead-daemon"))
+                }
+                return .success(.reexec(binary: path))
+            }
+            return .success(.reexec(binary: nil))
         case .signal:
             var signal: Int32?
             if let number = args["signal"]?.int { signal = Int32(exactly: number) } else if let name = args.text("signal") { signal = Signals.number(name) }

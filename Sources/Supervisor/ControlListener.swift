@@ -40,6 +40,20 @@ final class ControlListener {
         inode = UInt64(st?.st_ino ?? 0)
     }
 
+    /// The listener a previous image of this process bound (a re-exec): same socket, same lock,
+    /// so clients that connect during the exec wait in its backlog and are served after it.
+    init(inheriting descriptor: FileDescriptor, lock: FileDescriptor, path: String) {
+        self.path = path
+        self.descriptor = descriptor
+        self.lock = lock
+        let (st, _) = UnixSocketCalls.linkStatus(path)
+        device = UInt64(st?.st_dev ?? 0)
+        inode = UInt64(st?.st_ino ?? 0)
+    }
+
+    /// What a re-exec must keep open: the socket and its lock.
+    var lockDescriptor: FileDescriptor { lock }
+
     /// Private from birth: Linux gives a bound socket file the socket inode's mode (less the
     /// umask), so fchmod before bind leaves no moment in which the file is open to everyone;
     /// chmod to `control.mode` comes after the group is set.

@@ -22,6 +22,9 @@ enum ControlReply {
     case awaitReport(String)
     /// `events -f`: `prefix`, then what `source` makes, woken by every new event for good.
     case eventStream(prefix: [UInt8], ReplySource)
+    /// `reexec`: answered when it failed (`reexecFinished`), or by the new daemon image once it
+    /// serves.
+    case awaitReexec
 }
 
 /// The control socket (SPEC §5, docs/CONTROL.md): the listener, its clients, and their share of
@@ -34,13 +37,13 @@ final class ControlServer {
     private var listenerToken: UInt64 = 0
     /// Accepting paused (out of fds, no reserve) until then.
     private var acceptPausedUntil: Instant?
-    private(set) var connections: [Int: ControlConnection] = [:]
-    private var nextID = 1
+    var connections: [Int: ControlConnection] = [:]
+    var nextID = 1
     /// No connection has a deadline before this (a lower bound: it may be earlier than the
     /// real earliest, which only costs a scan).
     private var earliestDeadline: Instant?
     /// Complete requests left over because a turn's budget ran out, first come first served.
-    private var needsService = WorkQueue()
+    var needsService = WorkQueue()
     /// Connections with output to write or make (followers woken by lines; budgets spent).
     private var dirty = WorkQueue()
     /// Instance → the connections following its output.
@@ -49,6 +52,8 @@ final class ControlServer {
     private var awaitingReports: Set<Int> = []
     /// Connections following the event stream (`events -f`).
     private var eventFollowers: Set<Int> = []
+    /// Connections whose `reexec` waits for its outcome.
+    var awaitingReexec: Set<Int> = []
 
     let startedAt: Instant
     private let daemonUID: UInt32 = geteuid()
@@ -65,7 +70,7 @@ final class ControlServer {
     let ledger = ReplyLedger()
     private let readBuffer: UnsafeMutableRawBufferPointer
 
-    private let loop: EventLoop
+    let loop: EventLoop
     private unowned let context: ControlContext
     /// Followers' instances got a new follower (or lost one): the output pipeline counts them.
     var followersChanged: (InstanceID, Int) -> Void = { _, _ in }
@@ -94,13 +99,13 @@ final class ControlServer {
     static let heldBytesBudget = 64 << 20
 
     init(listener: ControlListener, control: ControlConfig, groupID: UInt32?, loop: EventLoop, context: ControlContext,
-         now: Instant) throws(SystemError) {
+         now: Instant, startedAt: Instant? = nil) throws(SystemError) {
         self.listener = listener
         self.appliedControl = control
         self.groupID = groupID
         self.loop = loop
         self.context = context
-        startedAt = now
+        self.startedAt = startedAt ?? now
         reserve = try? FileDescriptor.open("/dev/null", O_RDONLY)
         readBuffer = .allocate(byteCount: 64 << 10, alignment: 16)
         listenerToken = try loop.register(listener.descriptor, .readable, .controlListener)
@@ -340,7 +345,7 @@ final class ControlServer {
         deliver(context.execute(command, from: connection.peer, now), connection, now)
     }
 
-    private func deliver(_ reply: ControlReply, _ connection: ControlConnection, _ now: Instant) {
+    func deliver(_ reply: ControlReply, _ connection: ControlConnection, _ now: Instant) {
         switch reply {
         case .bytes(let bytes):
             if bytes.count > 128 << 10 {
@@ -366,7 +371,20 @@ final class ControlServer {
             connection.session.replyQueued(follow: true, now)
             connection.followsEvents = true
             eventFollowers.insert(connection.id)
+        case .awaitReexec:
+            awaitingReexec.insert(connection.id)
         }
+    }
+
+    /// A re-exec ended: every client that asked for it gets `reply`.
+    func reexecFinished(_ reply: ControlReply, _ now: Instant) {
+        for id in awaitingReexec.sorted() {
+            guard let connection = connections[id] else { continue }
+            deliver(reply, connection, now)
+            flush(connection, now)
+            settle(connection, now)
+        }
+        awaitingReexec = []
     }
 
     /// An error reply to the request in hand (the session already knows whether to close).
@@ -389,7 +407,7 @@ final class ControlServer {
 
     /// Writes what it can: bytes already made go out at once (a status reply never waits behind
     /// a thousand `logs` replies); making more waits for a turn with time and budget left.
-    private func flush(_ connection: ControlConnection, _ now: Instant) {
+    func flush(_ connection: ControlConnection, _ now: Instant) {
         guard !connection.isClosed else { return }
         let before = connection.written
         let mayRefill = { [unowned self] in writeBudget - (connection.written - before) > 0 && hasTimeLeft }
@@ -404,7 +422,7 @@ final class ControlServer {
     }
 
     /// After any work on a connection: close it, or ask epoll for what it now waits for.
-    private func settle(_ connection: ControlConnection, _ now: Instant) {
+    func settle(_ connection: ControlConnection, _ now: Instant) {
         if !connection.isClosed && !connection.hasPendingOutput, case .closing = connection.session.state {
             perform(connection.session.replyWritten(now), connection, now)
         }
@@ -430,7 +448,7 @@ final class ControlServer {
     }
 
     /// Forgets a closed connection and closes its fd.
-    private func drop(_ connection: ControlConnection) {
+    func drop(_ connection: ControlConnection) {
         guard connections[connection.id] === connection else { return }
         loop.unregister(connection.descriptor, token: connection.token)
         connection.descriptor.close()
@@ -439,6 +457,7 @@ final class ControlServer {
         dirty.remove(connection.id)
         awaitingReports.remove(connection.id)
         eventFollowers.remove(connection.id)
+        awaitingReexec.remove(connection.id)
         for id in connection.following {
             followers[id]?.removeAll { $0 == connection.id }
             if followers[id]?.isEmpty == true { followers[id] = nil }
@@ -501,7 +520,7 @@ final class ControlServer {
     // MARK: - Deadlines
 
     /// A deadline that may be earlier than every one known.
-    private func note(_ deadline: Instant?) {
+    func note(_ deadline: Instant?) {
         guard let deadline else { return }
         if earliestDeadline.map({ deadline < $0 }) ?? true { earliestDeadline = deadline }
     }

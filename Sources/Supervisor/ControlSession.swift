@@ -57,6 +57,21 @@ struct ControlSession {
         lastProgress = now
     }
 
+    /// A conversation carried across a re-exec: the request bytes not handled yet come along,
+    /// and a client whose request was the re-exec itself waits for its answer (`executing`).
+    init(resuming unhandled: some Collection<UInt8>, awaitingReply: Bool, now: Instant) {
+        self.init(now: now)
+        if !unhandled.isEmpty {
+            input = Array(unhandled)
+            requestStartedAt = now
+            foundNewline = input.firstIndex(of: 0x0A)
+        }
+        if awaitingReply { state = .executing }
+    }
+
+    /// The request bytes received and not handled yet.
+    var unhandledBytes: ArraySlice<UInt8> { input[inputStart...] }
+
     // MARK: - What the connection asks
 
     /// Read more: a request may come, and one read is all a client gets while a complete

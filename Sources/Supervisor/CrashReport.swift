@@ -35,6 +35,8 @@ enum CrashReport {
             o.append(("core_dumped", .bool(core)))
         case .spawnFailed(let failure):
             o.append(("spawn_error", .string("\(failure.stage): \(failure.reason)")))
+        case .unknown:
+            o.append(("exit_status", .string("unknown: an adopted process, not bulkhead's child")))
         }
         if case .signaled = record.facts.termination {} else { o.append(("core_dumped", false)) }
         o.append(("class", .string(record.classification.deathClass.rawValue)))
@@ -189,6 +191,7 @@ enum CrashReport {
         case .exited(let code): how = "exit \(code)"
         case .signaled(let signal, _): how = "SIG\(Signals.name(signal))"
         case .spawnFailed: how = "spawn failed"
+        case .unknown: how = "exit status unknown"
         }
         return .object([
             ("id", .string(id)),

@@ -6,7 +6,10 @@ import BulkheadSystem
 import Glibc
 
 /// `state_dir/crashes`: one pretty JSON file per report, plus `index.jsonl` (one summary per
-/// line) so listing never parses every report. Bounded: the oldest reports go first.
+/// line) so listing never parses every report. Bounded (SPEC §7, `crash_reports`): the newest
+/// `per_worker` of each worker and `total` in all, the oldest going first — except the reports
+/// a current verdict points to (`pinned`: the death behind a `failed`, `quarantined` or `open`
+/// instance), which stay whatever else comes.
 ///
 /// Reports are written by a thread of their own: encoding a report and creating, renaming and
 /// deleting files cost hundreds of microseconds (more on a filesystem churning through inodes),
@@ -21,7 +24,11 @@ final class CrashReportStore: @unchecked Sendable {
     /// answers `crash ID` requests that waited for one, and never waits itself.
     private let writtenSignal: EventSignal?
     private var retentionValue: CrashReportRetention
-    private var entries: [(id: String, bytes: Int, summary: JSON)] = []
+    private var entries: [(id: String, worker: String, bytes: Int, summary: JSON)] = []
+    /// Reports kept per worker (counted as `entries` changes).
+    private var perWorker: [String: Int] = [:]
+    /// Reports retention never removes (set by the loop from the current verdicts).
+    private var pinnedIDs = Set<String>()
     private var known = Set<String>()
     private var queue: [Job] = []
     private var inFlight: String?
@@ -76,6 +83,12 @@ final class CrashReportStore: @unchecked Sendable {
         set { locked { retentionValue = newValue } }
     }
 
+    /// The reports current verdicts point to: retention keeps them.
+    var pinned: Set<String> {
+        get { locked { pinnedIDs } }
+        set { locked { pinnedIDs = newValue } }
+    }
+
     init(directory: String, retention: CrashReportRetention, background: Bool = true) {
         self.directory = directory
         self.retentionValue = retention
@@ -96,9 +109,10 @@ final class CrashReportStore: @unchecked Sendable {
             guard let summary = try? JSON(parsing: line), let id = summary["id"]?.string,
                   files.contains(id + ".json"), seen.insert(id).inserted else { continue }
             let bytes = Int(FileSystem.info(directory + "/" + id + ".json")?.size ?? 0)
-            entries.append((id, bytes, summary))
+            entries.append((id, summary["worker"]?.string ?? "", bytes, summary))
             totalBytes += bytes
         }
+        for entry in entries { perWorker[entry.worker, default: 0] += 1 }
         entries.sort { $0.id < $1.id }
         known = Set(files.map { String($0.dropLast(5)) })
         indexLines = entries.count
@@ -129,7 +143,8 @@ final class CrashReportStore: @unchecked Sendable {
                 known.remove(id)
                 return false
             }
-            entries.append((id, 0, summary))
+            entries.append((id, record.instance.worker, 0, summary))
+            perWorker[record.instance.worker, default: 0] += 1
             queue.append(Job(id: id, record: record, evidence: evidence, wall: wall, keepCopy: keepCopy))
             if !threaded {
                 writeQueued()
@@ -356,7 +371,7 @@ final class CrashReportStore: @unchecked Sendable {
         entries[index].bytes = bytes
         totalBytes += bytes
         appendIndex(entries[index].summary)
-        enforceRetention()
+        enforceRetention(worker: entries[index].worker)
     }
 
     /// With the mutex held: the disk refused `id`; it waits in memory (bounded: the oldest
@@ -370,7 +385,7 @@ final class CrashReportStore: @unchecked Sendable {
             let oldest = unsaved.removeFirst()
             unsavedBytes -= oldest.bytes.count
             lostReports += 1
-            entries.removeAll { $0.id == oldest.id }
+            if let index = entries.firstIndex(where: { $0.id == oldest.id }) { forgetEntry(at: index) }
             known.remove(oldest.id)
         }
     }
@@ -394,6 +409,19 @@ final class CrashReportStore: @unchecked Sendable {
         }
     }
 
+    /// With the mutex held: report `entries[index]` goes, file and all.
+    private func removeReport(at index: Int) {
+        let id = entries[index].id
+        if let waiting = unsaved.firstIndex(where: { $0.id == id }) {
+            unsavedBytes -= unsaved[waiting].bytes.count
+            unsaved.remove(at: waiting)
+        }
+        forgetEntry(at: index)
+        known.remove(id)
+        repeats.forget(id)
+        FileSystem.remove(directory + "/" + id + ".json")
+    }
+
     private func appendIndex(_ summary: JSON) {
         if let fd = try? FileDescriptor.open(indexPath, O_WRONLY | O_APPEND | O_CREAT) {
             try? fd.writeAll(summary.encodedBytes(.compact) + [0x0A])
@@ -402,21 +430,41 @@ final class CrashReportStore: @unchecked Sendable {
         indexLines += 1
     }
 
-    private func enforceRetention() {
+    /// With the mutex held: drops `entries[index]` from the counts (not its file).
+    private func forgetEntry(at index: Int) {
+        let entry = entries.remove(at: index)
+        totalBytes -= entry.bytes
+        perWorker[entry.worker, default: 1] -= 1
+        if perWorker[entry.worker] == 0 { perWorker[entry.worker] = nil }
+    }
+
+    /// A report that retention may remove: on disk, not pinned by a verdict.
+    private func removable(_ index: Int, worker: String?) -> Bool {
+        let entry = entries[index]
+        if let worker, entry.worker != worker { return false }
+        return !pinnedIDs.contains(entry.id) && !queue.contains(where: { $0.id == entry.id })
+    }
+
+    /// With the mutex held, after a report of `worker` was saved: its worker's oldest over
+    /// `per_worker`, then the oldest of all over `total` or `max_bytes`; pinned reports stay
+    /// (they may leave a worker or the store over its bound until their verdict is cleared).
+    private func enforceRetention(worker: String) {
         var removed = 0
+        let perWorkerLimit = max(1, retentionValue.perWorker)
         let keep = max(1, retentionValue.keep)
         let maxBytes = Int(clamping: retentionValue.maxBytes)
-        while entries.count > keep || (totalBytes > maxBytes && entries.count > 1) {
-            guard let oldest = entries.first, !queue.contains(where: { $0.id == oldest.id }) else { break }
-            if let index = unsaved.firstIndex(where: { $0.id == oldest.id }) {
-                unsavedBytes -= unsaved[index].bytes.count
-                unsaved.remove(at: index)
-            }
-            entries.removeFirst()
-            totalBytes -= oldest.bytes
-            known.remove(oldest.id)
-            repeats.forget(oldest.id)
-            FileSystem.remove(directory + "/" + oldest.id + ".json")
+        var scanFrom = 0
+        while perWorker[worker, default: 0] > perWorkerLimit,
+              let index = entries[scanFrom...].indices.first(where: { removable($0, worker: worker) }) {
+            removeReport(at: index)
+            scanFrom = index
+            removed += 1
+        }
+        scanFrom = 0
+        while entries.count > keep || (totalBytes > maxBytes && entries.count > 1),
+              let index = entries[scanFrom...].indices.first(where: { removable($0, worker: nil) }) {
+            removeReport(at: index)
+            scanFrom = index
             removed += 1
         }
         // The index is append-only; rewrite it once it holds twice what is kept.

@@ -93,8 +93,8 @@ extension Daemon {
         let instanceOutput = output.outputs[id]
         let window = instanceOutput?.crashWindow() ?? (output: [], blockHead: [])
         let tail = instanceOutput?.stderrTail.lines(last: supervision.config.output.stderrTailLines) ?? []
-        let termination: Termination = reaped.exit.exited
-            ? .exited(code: reaped.exit.code)
+        let termination: Termination = !reaped.exit.statusKnown ? .unknown
+            : reaped.exit.exited ? .exited(code: reaped.exit.code)
             : .signaled(signal: reaped.exit.code, coreDumped: reaped.exit.coreDumped)
         let pid = reaped.exit.pid
         var coreDump: CoreDumpLocation?

@@ -35,6 +35,8 @@ extension Daemon: ControlContext {
             return metricsReply(openMetrics: openMetrics)
         case .report:
             return reportReply()
+        case .reexec(let binary):
+            return requestReexec(binary: binary, peer: peer, now)
         }
     }
 

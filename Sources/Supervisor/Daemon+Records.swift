@@ -32,10 +32,12 @@ extension Daemon {
                 ))
                 crashID = id
                 audience = .subscribersOnly
-                guard events.hasSubscribers else { return }   // nobody to hear it: no line to make
             }
         }
+        // The report a verdict that follows this death will point to (the state file keeps it).
+        durable?.lastCrashID[record.instance] = crashID
         lastCrash = crashID.map { (record.instance, $0) }
+        if audience == .subscribersOnly && !events.hasSubscribers { return }   // nobody to hear it: no line to make
         var fields = ExitEvent.fields(record, crashID: crashID)
         if let latency = evidence?.detectLatencyMicroseconds { fields.append(.init("DETECT_LATENCY_US", "\(latency)")) }
         emit(ExitEvent.make(record, crashID: crashID, latency: evidence?.detectLatencyMicroseconds), extra: fields, to: audience)
@@ -68,6 +70,7 @@ enum ExitEvent {
         case .exited(let code): return "exited with code \(code)"
         case .signaled(let signal, let core): return "killed by SIG\(Signals.name(signal))" + (core ? " (core dumped)" : "")
         case .spawnFailed(let failure): return "could not start (\(failure.stage): \(failure.reason))"
+        case .unknown: return "ended, exit status unknown (adopted: not bulkhead's child)"
         }
     }
 
@@ -97,7 +100,7 @@ enum ExitEvent {
         switch record.facts.termination {
         case .exited(let code): fields.append(.init("EXIT_CODE", "\(code)"))
         case .signaled(let signal, _): fields.append(.init("SIGNAL", Signals.name(signal)))
-        case .spawnFailed: break
+        case .spawnFailed, .unknown: break
         }
         if let crashID { fields.append(.init("CRASH_ID", crashID)) }
         return fields

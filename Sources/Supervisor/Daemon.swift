@@ -19,6 +19,9 @@ public final class Daemon {
         /// Text lines lead with the local time (off when journald stamps them).
         public var timestamps: Bool
         public var seed: UInt64
+        /// Keep `state_dir/state.json` (SPEC §10). Off (`--no-state`) only to measure what it
+        /// costs: without it a restarted daemon neither remembers verdicts nor finds leftovers.
+        public var keepsState: Bool
         /// How bulkhead's own output is written (`bulkhead init`); nil: `output.journal` decides.
         public var logFormat: LogFormat?
         /// `bulkhead init -- COMMAND`: there is no config file, and the daemon exits when its one
@@ -26,18 +29,19 @@ public final class Daemon {
         public var exitsWithWorker: Bool
 
         public init(configPath: String, socketPath: String? = nil, timestamps: Bool = true, seed: UInt64 = 0,
-                    logFormat: LogFormat? = nil, exitsWithWorker: Bool = false) {
+                    keepsState: Bool = true, logFormat: LogFormat? = nil, exitsWithWorker: Bool = false) {
             self.configPath = configPath
             self.socketPath = socketPath
             self.timestamps = timestamps
             self.seed = seed
+            self.keepsState = keepsState
             self.logFormat = logFormat
             self.exitsWithWorker = exitsWithWorker
         }
     }
 
     /// The signals the loop takes as events; blocked in every thread from the start of `main`.
-    public static let handledSignals: [Int32] = [SIGCHLD, SIGTERM, SIGINT, SIGHUP]
+    public static let handledSignals: [Int32] = [SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR2]
 
     let options: Options
     let daemonPID: Int32
@@ -60,6 +64,18 @@ public final class Daemon {
     let sockets = ListeningSockets()
     /// Limits the config asks for that this machine cannot enforce as asked (also in `status`).
     var limitNotes: [String] = []
+    /// One daemon per state directory (SPEC §10).
+    let stateLock: StateDirectoryLock
+    /// The cgroup name tied to the state directory, not the pid (the next daemon finds it).
+    let scope: DaemonScope
+    /// The state file; nil with `--no-state`.
+    let durable: DurableState?
+    var stateFailureLog = RateLimitedLog()
+    /// A re-exec in progress (`bulkhead reexec`, SIGUSR2).
+    var reexecRun: ReexecRun?
+    /// What the previous daemon image handed over, when this one was started by a re-exec
+    /// (let go once taken over).
+    var handoff: ReexecHandoff?
     private(set) var control: ControlServer!
     /// Events, hooks, alerts, metrics, the reliability history (SPEC §11).
     private(set) var monitoring: Monitoring!
@@ -70,6 +86,8 @@ public final class Daemon {
     var systemd: SystemdNotifier?
     /// Problems the config's reader let pass at start (a missing program: only that worker fails).
     let startWarnings: [String]
+    /// The text of the config running now (set at start and by every reload applied).
+    var configText: String
 
     /// What the reaper gathered about a death, until its `record` action is performed.
     var evidence: [InstanceID: DeathEvidence] = [:]
@@ -100,9 +118,25 @@ public final class Daemon {
     static let workerTimePerTurn: Duration = .milliseconds(4)
     static let spawnTimePerTurn: Duration = .milliseconds(4)
 
-    public init(options: Options, config: SupervisorConfig, startWarnings: [String] = []) throws(SystemError) {
+    /// - Parameters:
+    ///   - configText: the text `config` was read from (a re-exec hands it to the new image,
+    ///     which then runs this config, not whatever the file says by then).
+    ///   - handoff: set when a re-exec started this image: every part is rebuilt from it.
+    public convenience init(options: Options, config: SupervisorConfig, configText: String = "", startWarnings: [String] = [])
+        throws(SystemError) {
+        try self.init(options: options, config: config, configText: configText, startWarnings: startWarnings, handoff: nil)
+    }
+
+    /// The daemon of a new image after a re-exec (`ReexecHandoff`, already validated).
+    public convenience init(restoring handoff: ReexecHandoff, options: Options, config: SupervisorConfig, configText: String) throws(SystemError) {
+        try self.init(options: options, config: config, configText: configText, startWarnings: [], handoff: handoff)
+    }
+
+    init(options: Options, config: SupervisorConfig, configText: String, startWarnings: [String], handoff: ReexecHandoff?) throws(SystemError) {
         self.options = options
         self.startWarnings = startWarnings
+        self.configText = configText
+        self.handoff = handoff
         daemonPID = getpid()
         SignalDescriptor.ignore(SIGPIPE)
         try Reaper.becomeSubreaper()
@@ -111,7 +145,16 @@ public final class Daemon {
         signals = try SignalDescriptor(Self.handledSignals)
         try loop.register(signals.descriptor, .readable, .signals)
         let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
-        let host = config.cgroups == .off ? nil : CgroupHost(name: "bulkhead-\(getpid())")
+        // The lock first: nothing of another daemon's (its cgroups, its state) may be touched.
+        try FileSystem.makeDirectories(config.stateDir, mode: 0o755)
+        if let number = handoff?.section("daemon")?["state_lock"]?.int, let fd = Int32(exactly: number) {
+            stateLock = StateDirectoryLock.inherited(FileDescriptor(rawValue: fd), stateDirectory: config.stateDir)
+        } else {
+            stateLock = try StateDirectoryLock.take(stateDirectory: config.stateDir)
+        }
+        scope = DaemonScope(stateDirectory: config.stateDir)
+        durable = options.keepsState ? DurableState(store: StateStore(path: config.stateDir + "/state.json", daemonPID: getpid())) : nil
+        let host = config.cgroups == .off ? nil : CgroupHost(name: scope.cgroupName)
         let backtraceRoot = config.stateDir + "/backtraces"
         let credentials = CredentialDirectories.forDaemon(pid: getpid(), stateDir: config.stateDir)
         let launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority(),
@@ -120,7 +163,7 @@ public final class Daemon {
         let sink = Self.makeSink(options, config.output.journal)
         events = SupervisorEvents(sink: sink)
         output = OutputPipeline(loop: loop, sink: sink, config: config.output)
-        notify = try NotifyReceiver(loop: loop, daemonPID: getpid())
+        notify = try NotifyReceiver(loop: loop, daemonPID: getpid(), inherited: NotifyReceiver.inheritedSocket(handoff?.section("notify")))
         kernelFaults = KernelFaultLog(loop: loop)
         coreDumps = CoreDumpSettings()
         reports = CrashReportStore(directory: config.stateDir + "/crashes", retention: config.crashReports)
@@ -129,6 +172,13 @@ public final class Daemon {
         try FileSystem.makeDirectories(config.stateDir + "/crashes", mode: 0o755)
         try FileSystem.makeDirectories(backtraceRoot, mode: 0o755)
         if let written = reports.writtenDescriptor { try loop.register(written, .readable, .reportsWritten) }
+        if let handoff {
+            processes.restore(handoff.section("processes")) { [supervision] id in supervision.spec(for: id) }
+            output.restore(handoff.section("output"), handoff.blob)
+            notify.restore(handoff.section("notify"))
+            counters.reportsNotSaved = Int(handoff.section("daemon")?["reports_not_saved"]?.int ?? 0)
+            counters.outputLinesDropped = Int(handoff.section("daemon")?["output_lines_dropped"]?.int ?? 0)
+        }
         control = try makeControlServer(config.control)
         prober = HealthProber(loop: loop) { [unowned self] id, argv, output throws(SpawnError) in
             guard let spec = supervision.spec(for: id), let slot = processes.slots[id] else {
@@ -147,14 +197,20 @@ public final class Daemon {
         monitoring.eventsAppended = { [unowned self] in control.eventsAppended() }
         monitoring.stableAfter = { [unowned self] worker in supervision.config.worker(named: worker)?.backoff.resetAfter }
         events.subscribe { [unowned self] event, extra in monitoring.eventPublished(event, extra) }
+        if let handoff { control.restoreConnections(handoff.section("control"), handoff.blob, MonotonicClock.now()) }
         startSystemd()
         for note in host?.notes ?? [] {
             events.publish(SupervisorEvent(.daemon, nil, priority: 5, message: note))
         }
     }
 
-    /// Binds the control socket.
+    /// Binds the control socket (or takes over the one a re-exec handed over).
     private func makeControlServer(_ control: ControlConfig) throws(SystemError) -> ControlServer {
+        if let handoff, let (listener, startedAt) = try? ControlServer.inheritedListener(handoff.section("control")) {
+            let gid = try? Self.controlGroupID(control.group)
+            return try ControlServer(listener: listener, control: control, groupID: gid ?? nil, loop: loop, context: self,
+                                     now: MonotonicClock.now(), startedAt: startedAt)
+        }
         guard let path = ControlSocketPath.forDaemon(override: options.socketPath, configured: control.socket) else {
             throw SystemError(ENOENT, "no place for the control socket: XDG_RUNTIME_DIR is not set (set control.socket in the config, or pass --socket)")
         }
@@ -181,14 +237,23 @@ public final class Daemon {
 
     /// Runs until SIGTERM/SIGINT has stopped every worker. Returns the process exit code.
     public func run() -> Int32 {
-        events.publish(SupervisorEvent(.daemon, nil, priority: 5, message: "bulkhead \(BulkheadVersion.current) supervising \(supervision.instanceIDs.count) instances (pid \(daemonPID))"))
+        let resumed = handoff == nil ? "" : ", taken over from the previous image by a re-exec"
+        events.publish(SupervisorEvent(.daemon, nil, priority: 5, message: "bulkhead \(BulkheadVersion.current) supervising \(supervision.instanceIDs.count) instances (pid \(daemonPID))\(resumed)"))
         for warning in startWarnings {
             events.publish(SupervisorEvent(.daemon, nil, priority: 3, message: warning))
         }
         warnIfJournalStreamsShort()
         applySocketsAndLimits(supervision.config)
         if let note = monitoring.startMetrics(loop) { emit(note) }
-        perform(supervision.startAll(MonotonicClock.now()))
+        if let taken = handoff {
+            resumeFromHandoff(taken, MonotonicClock.now())
+            systemdReloaded(MonotonicClock.now())
+            taken.release()
+            handoff = nil
+        } else {
+            perform(restoreState(MonotonicClock.now()))
+            perform(supervision.startAll(MonotonicClock.now()))
+        }
         output.sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)
         while !(shutdownRequested && supervision.isQuiescent) {
             turn()
@@ -203,7 +268,7 @@ public final class Daemon {
         let policyDeadline = supervision.nextDeadline()
         let spawnsLeft: Instant? = pendingSpawns.isEmpty && !prober.hasResults ? nil : .zero
         let wake = [policyDeadline, control.deadline, systemdDeadline(), processes.deadline, prober.deadline, spawnsLeft,
-                    coalescer.nextDeadline, monitoring.deadline].compactMap { $0 }.min()
+                    coalescer.nextDeadline, monitoring.deadline, reexecRun?.deadline].compactMap { $0 }.min()
         let ready: [(event: Epoll.Event, source: EventLoop.Source)]
         do {
             ready = try loop.wait(until: wake)
@@ -237,8 +302,11 @@ public final class Daemon {
         performSpawns()
         if options.exitsWithWorker { exitIfWorkerDone() }
         control.endTurn(MonotonicClock.now())
+        persistState()
         reportDroppedOutput()
         reportDroppedReports()
+        reportStateFailures()
+        reexecTurnEnded(MonotonicClock.now())
         systemdIterationEnded(MonotonicClock.now())
         output.sink.endOfIteration()
     }
@@ -271,6 +339,8 @@ public final class Daemon {
             prober.ready(number, event, now: wakeInstant)
         case .kernelLog:
             kernelFaults.read { processes.instance(ofPID: $0) != nil }
+        case .reexecCheck:
+            reexecCheckExited(MonotonicClock.now())
         }
     }
 
@@ -288,6 +358,7 @@ public final class Daemon {
             case SIGTERM, SIGINT:
                 guard !shutdownRequested else { continue }
                 shutdownRequested = true
+                freezeState()
                 systemdStopping()
                 events.publish(SupervisorEvent(.stop, nil, priority: 5, message: "SIG\(Signals.name(delivery.signal)) from pid \(delivery.senderPID): stopping every worker, dependents first"))
                 perform(supervision.shutdown(MonotonicClock.now()))
@@ -299,6 +370,8 @@ public final class Daemon {
                 forwardToWorker(SIGHUP)
             case SIGHUP:
                 reloadConfiguration()
+            case SIGUSR2:
+                reexecBySignal(from: delivery.senderPID)
             default:
                 break
             }
@@ -311,7 +384,7 @@ public final class Daemon {
         events.publish(event, extra: extra, to: audience)
     }
 
-    private func reportDroppedOutput() {
+    func reportDroppedOutput() {
         let dropped = output.sink.takeDroppedLines()
         guard dropped > 0 else { return }
         counters.outputLinesDropped += dropped
@@ -336,6 +409,15 @@ public final class Daemon {
             .reportNotSaved, nil, priority: 3,
             message: "crash report not saved: \(reason ?? "write failed") (\(unsaved) kept in memory and written when the disk takes them, \(lost) lost\(earlier))"
         ))
+    }
+
+    /// State file writes the disk refused (rate-limited: a full disk is one line a minute).
+    private func reportStateFailures() {
+        guard let (failed, reason) = durable?.store.takeFailures(), failed > 0 else { return }
+        let (log, summary) = stateFailureLog.admit(wakeInstant)
+        guard log else { return }
+        let earlier = summary > 0 ? "; \(summary) more since the last such line" : ""
+        emit(SupervisorEvent(.daemon, nil, priority: 3, message: "the state file could not be written: \(reason ?? "write failed")\(earlier) (a restarted bulkhead would not know what this one decided since)"))
     }
 
     func warnIfJournalStreamsShort() {
@@ -365,8 +447,10 @@ public final class Daemon {
         defer { systemdReloaded(MonotonicClock.now()) }
         let config: SupervisorConfig
         let groupID: UInt32?
+        let text: String
         do {
-            config = try ConfigLoader.load(path: options.configPath)
+            text = try ConfigLoader.text(path: options.configPath)
+            config = try ConfigLoader.parse(yaml: text, file: options.configPath)
             // What can fail applying it is tried before anything changes: a reload that would
             // fail halfway is refused whole.
             groupID = try Self.controlGroupID(config.control.group)
@@ -377,6 +461,8 @@ public final class Daemon {
             return .refused("\(error)")
         }
         let (actions, summary) = supervision.reload(config, now)
+        configText = text
+        durable?.digests = [:]
         reports.retention = config.crashReports
         if config.crashReports.coalescing != coalescer.settings {
             // What the old settings folded is said now; the new ones start from nothing.
@@ -414,6 +500,7 @@ public final class Daemon {
         monitoring.stop(loop)
         processes.finish(waitingOn: signals) { emit(SupervisorEvent(.daemon, nil, priority: 4, message: $0)) }
         sayRepeatedDeaths(MonotonicClock.now(), all: true)
+        writeFinalState()
         reports.drain(timeoutNanoseconds: 5_000_000_000)
         emit(SupervisorEvent(.daemon, nil, priority: 5, message: "every worker stopped; bulkhead exits"))
         output.sink.drain(timeoutNanoseconds: 2_000_000_000)

@@ -25,6 +25,8 @@ final class EventLoop {
         case probe(Int)
         /// `/dev/kmsg` has records (the kernel's fault lines about workers).
         case kernelLog
+        /// The re-exec's check of the new binary (`--version`) exited.
+        case reexecCheck
 
         /// Lower goes first in a turn: signals (SIGTERM, SIGCHLD), then the operator (control),
         /// then everything the workers cause.
@@ -32,7 +34,7 @@ final class EventLoop {
             switch self {
             case .signals: return 0
             case .controlListener, .controlClient: return 1
-            case .exitTimes, .reportsWritten, .output, .notify, .process, .probe, .kernelLog: return 2
+            case .exitTimes, .reportsWritten, .output, .notify, .process, .probe, .kernelLog, .reexecCheck: return 2
             // What tells people: after everything the workers cause.
             case .hook, .metricsRequest: return 3
             }

@@ -233,7 +233,7 @@ final class HookRunner {
         }
         stdinRead.close()
         output.writeEnd.close()
-        processes.adoptHelper(pid)
+        processes.watchHelper(pid)
         guard let pidfd = Reaper.pidfd(for: pid), let token = try? loop.register(pidfd, .readable, .hook(run.id, .process)) else {
             // No pidfd: it cannot be timed out or reaped here; kill it now rather than lose it.
             ProcessSignals.signalGroup(pid, SIGKILL)
@@ -330,7 +330,7 @@ final class HookRunner {
     // MARK: - The end of a run
 
     private func reap(_ runID: Int, _ now: Instant) {
-        guard let before = running[runID], let exit = processes.reapHelper(before.pid, pidfd: before.pidfd) else { return }
+        guard let before = running[runID], let exit = processes.helperExited(before.pid, pidfd: before.pidfd) else { return }
         // A grandchild still holding the group: it goes with the hook.
         ProcessSignals.signalGroup(before.pid, SIGKILL)
         readOutput(runID, untilEnd: true)

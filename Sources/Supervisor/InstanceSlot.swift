@@ -28,6 +28,13 @@ final class InstanceSlot {
     var pidfdToken: UInt64 = 0
     var spawnedAtWall: Int64 = 0
     var oomBaseline = 0
+    /// The live process was started by a previous daemon and taken over: not our child, so it
+    /// is never reaped here (see `ProcessTable.adopt`).
+    var adopted = false
+    /// `/proc/PID/stat`'s start time of the live process, read once for the state file.
+    var startTime: UInt64?
+    /// The NOTIFY_SOCKET the live process was given (ours, or a previous daemon's if adopted).
+    var notifyName: String?
 
     init(id: InstanceID, backtraceDirectory: String) {
         self.id = id

@@ -12,6 +12,13 @@ struct LineSplitter {
 
     var hasPartial: Bool { !partial.isEmpty }
 
+    /// The start of a line whose newline has not come yet: a re-exec carries it, so the line
+    /// arrives whole in the new image.
+    var pendingBytes: [UInt8] {
+        get { partial }
+        set { partial = Array(newValue.prefix(maxLine)) }
+    }
+
     /// Calls `deliver` for each complete line in `chunk` (without the newline).
     mutating func feed(_ chunk: UnsafeRawBufferPointer, _ deliver: (UnsafeRawBufferPointer) -> Void) {
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }

@@ -15,6 +15,10 @@ final class NotifyReceiver {
     /// The one socket; its name goes into every worker's environment.
     let socket: NotifySocket
     private let token: UInt64
+    /// Sockets bound under the names previous daemons gave the workers this one adopted (their
+    /// environment still says `@bulkhead/<old pid>/notify`): read like the main one, so their
+    /// `READY=1` and `WATCHDOG=1` keep arriving. Usually none, at most one per previous daemon.
+    private(set) var formerSockets: [(socket: NotifySocket, token: UInt64)] = []
     private let loop: EventLoop
     private var buffer = [UInt8](repeating: 0, count: NotifyMessage.maxDatagram)
     /// Dropped datagrams per instance they could be pinned on, and in all.
@@ -34,9 +38,14 @@ final class NotifyReceiver {
         var cgroupOwner: (Int32) -> InstanceID?
     }
 
-    init(loop: EventLoop, daemonPID: Int32) throws(SystemError) {
+    /// `inherited`: the socket a re-exec handed over (the workers' environment names it).
+    init(loop: EventLoop, daemonPID: Int32, inherited: NotifySocket? = nil) throws(SystemError) {
         self.loop = loop
-        socket = try Self.bind(daemonPID)
+        if let inherited {
+            socket = inherited
+        } else {
+            socket = try Self.bind(daemonPID)
+        }
         do {
             token = try loop.register(socket.descriptor, .readable, .notify)
         } catch {
@@ -67,7 +76,38 @@ final class NotifyReceiver {
     func close() {
         loop.unregister(socket.descriptor, token: token)
         socket.close()
+        for former in formerSockets {
+            loop.unregister(former.socket.descriptor, token: former.token)
+            former.socket.close()
+        }
+        formerSockets = []
     }
+
+    /// An adopted worker's notify socket name, bound (once per name) if it is not ours. The
+    /// name is free when the daemon that had it is gone; if something else holds it, the
+    /// worker's messages cannot reach us (a watchdog would then stop it), and that is said.
+    func listen(alsoOn name: String) throws(SystemError) {
+        guard name != socket.name, !formerSockets.contains(where: { $0.socket.name == name }) else { return }
+        take(formerSocket: try NotifySocket(name: name, receiveBuffer: 1 << 20))
+    }
+
+    /// A former socket, watched (bound here, or handed over by a re-exec).
+    func take(formerSocket: NotifySocket) {
+        guard let token = try? loop.register(formerSocket.descriptor, .readable, .notify) else {
+            formerSocket.close()
+            return
+        }
+        formerSockets.append((formerSocket, token))
+    }
+
+    /// Counts carried over a re-exec.
+    func restoreCounts(rejected: [InstanceID: Int], total: Int, strangers: Int) {
+        self.rejected = rejected
+        rejectedTotal = total
+        rejectedFromStrangers = strangers
+    }
+
+    var strangerRejections: Int { rejectedFromStrangers }
 
     /// What arrived (at most `datagramsPerTurn` datagrams): each accepted datagram's
     /// notifications with the instance they are for, in order, and a line for the first of a
@@ -77,9 +117,15 @@ final class NotifyReceiver {
         var events: [SupervisorEvent] = []
         // Senders looked up in /proc once per call: a flood from one process costs one read.
         var known: [Int32: (owner: InstanceID?, pinned: InstanceID?)] = [:]
+        var sockets = [socket]
+        sockets += formerSockets.map(\.socket)
+        var next = 0
         for _ in 0..<Self.datagramsPerTurn {
-            let datagram: NotifySocket.Datagram?
-            do { datagram = try socket.receive(into: &buffer) } catch { break }
+            var datagram: NotifySocket.Datagram?
+            while datagram == nil && next < sockets.count {
+                datagram = try? sockets[next].receive(into: &buffer)
+                if datagram == nil { next += 1 }   // empty (or failing): the next socket
+            }
             guard let datagram else { break }
             // Any fd that came along (a BARRIER=1 fd) is closed only after the check: the
             // sender is still alive while it waits on it, so /proc still knows it.

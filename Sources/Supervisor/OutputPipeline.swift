@@ -1,6 +1,7 @@
 import BulkheadForensics
 import BulkheadPolicy
 import BulkheadSystem
+import Glibc
 
 /// Worker output: each instance's stdout and stderr pipes, read in bounded chunks, cut into
 /// lines, kept in the instance's rings (for `bulkhead logs`, the stderr tail and the crash
@@ -57,7 +58,7 @@ final class OutputPipeline {
         output.stderr = attach(id, stderr, .stderr)
     }
 
-    private func attach(_ id: InstanceID, _ fd: FileDescriptor, _ stream: OutputStream) -> OutputPipe? {
+    func attach(_ id: InstanceID, _ fd: FileDescriptor, _ stream: OutputStream) -> OutputPipe? {
         let pipe = OutputPipe(fd: fd, stream: stream, maxLine: WorkerLauncher.maxLine)
         do {
             pipe.token = try loop.register(fd, .readable, .output(id, stream))
@@ -66,6 +67,12 @@ final class OutputPipeline {
             return nil
         }
         return pipe
+    }
+
+    /// The inodes of the live process's stdout and stderr pipes (for the state file).
+    func pipeInodes(_ id: InstanceID) -> (stdout: UInt64, stderr: UInt64)? {
+        guard let output = outputs[id], let out = output.stdout, let err = output.stderr, out.open || err.open else { return nil }
+        return (out.inode, err.inode)
     }
 
     /// A pipe is readable: a fair share of it.
@@ -161,6 +168,20 @@ final class InstanceOutput {
     private(set) var log: LineRing
     /// stderr only, for the report's `stderr_tail` and the rules' `stderr` (`stderr_tail_lines`).
     private(set) var stderrTail: LineRing
+    /// Lines in `log` written by the live process (its crash window reads no earlier ones).
+    var linesOfProcess: UInt64 { log.totalAppended - processStart }
+
+    /// After a re-exec: the rings as the old image had them.
+    func restore(log lines: [HandoffLines.Line], stderrTail tail: [HandoffLines.Line], linesOfProcess: UInt64) {
+        for line in lines {
+            line.bytes.withUnsafeBytes { log.append($0, stream: line.stream, wallNanoseconds: line.wallNanoseconds) }
+        }
+        for line in tail {
+            line.bytes.withUnsafeBytes { stderrTail.append($0, stream: line.stream, wallNanoseconds: line.wallNanoseconds) }
+        }
+        processStart = log.totalAppended - min(linesOfProcess, UInt64(log.count))
+    }
+
     /// The head of the last runtime crash block seen (`CrashBlockMarkers`), kept apart so a long
     /// trace cannot scroll it out of `log`: its lines, and `log`'s sequence number of the first.
     private var blockHead: [OutputLine] = []
@@ -266,10 +287,15 @@ final class OutputPipe {
     var token: UInt64 = 0
     var splitter: LineSplitter
     var open = true
+    /// The pipe's inode: the state file names it, so a later daemon takes over this pipe and no
+    /// other (`LeftoverSearch`).
+    let inode: UInt64
 
     init(fd: FileDescriptor, stream: OutputStream, maxLine: Int) {
         self.fd = fd
         self.stream = stream
         splitter = LineSplitter(maxLine: maxLine)
+        var st = stat()
+        inode = fstat(fd.rawValue, &st) == 0 ? UInt64(st.st_ino) : 0
     }
 }

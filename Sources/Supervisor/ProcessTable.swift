@@ -25,11 +25,12 @@ final class ProcessTable {
     private var awaitingStamp: [InstanceID: (noticed: Instant, until: Instant)] = [:]
     /// A wait4(-1) scan is owed (SIGCHLDs coalesce: an orphan's death can hide behind another).
     private var orphanScanDue: Instant?
-    private(set) var orphansReaped = 0
+    var orphansReaped = 0
     private(set) var exitEventsLost = false
-    /// Children that are not instances (hook programs): their owner reaps them through their
-    /// pidfd; a wait4(-1) scan that gets one first keeps its exit here for the owner.
-    private var helpers: Set<Int32> = []
+    /// Children that are not instances (hook programs, a re-exec's check of the new binary):
+    /// their owner reaps them through their pidfd; a wait4(-1) scan that gets one first keeps
+    /// its exit here for the owner (`helperExited`).
+    private var helpers = Set<Int32>()
     private var helperExits: [Int32: Reaper.Exit] = [:]
 
     /// Children that are not instances but are not orphans either (exec health checks): their
@@ -45,6 +46,9 @@ final class ProcessTable {
     static let breadcrumbCapacity = 64
     /// How long a death waits for its kernel exit event before it is handled without one.
     static let stampWait: Duration = .milliseconds(2)
+    /// How long the death of an adopted process waits for its parent (init) to reap it, which
+    /// is when the kernel keeps its exit status for us (PIDFD_INFO_EXIT); then it is unknown.
+    static let adoptedExitWait: Duration = .milliseconds(20)
 
     init(loop: EventLoop, launcher: WorkerLauncher, cgroups: CgroupHost?, backtraceRoot: String) throws(SystemError) {
         self.loop = loop
@@ -104,6 +108,9 @@ final class ProcessTable {
         do {
             let launched = try launcher.launch(spec, slot: slot, notifySocket: notifySocket, sockets: sockets)
             slot.pid = launched.pid
+            slot.notifyName = notifySocket
+            slot.adopted = false
+            slot.startTime = nil
             slot.spawnedAtWall = WallClock.nowNanoseconds()
             slot.oomBaseline = oomBefore
             slot.tasksLimitBaseline = tasksBefore
@@ -125,23 +132,47 @@ final class ProcessTable {
         }
     }
 
-    // MARK: - Helpers
-
-    /// `pid` is a helper's (spawned by another part): never reaped as an orphan.
-    func adoptHelper(_ pid: Int32) {
-        helpers.insert(pid)
-    }
-
     /// A child another part reaps (a hook program, an exec health check): never an orphan.
     private func ownedElsewhere(_ pid: Int32) -> Bool {
         helpers.contains(pid) || otherChildren?.owns(pid) == true
     }
 
-    /// A helper's exit, when it has exited: reaped through its pidfd, or kept from a scan.
-    func reapHelper(_ pid: Int32, pidfd: FileDescriptor) -> Reaper.Exit? {
-        let exit = helperExits.removeValue(forKey: pid) ?? Reaper.reap(pidfd: pidfd)
-        if exit != nil { helpers.remove(pid) }
-        return exit
+    // MARK: - Adopting
+
+    /// The slot of `id`, made (with its cgroup opened) if it has none: adoption and leftovers
+    /// need it before any spawn.
+    func slot(for id: InstanceID, _ spec: WorkerSpec) -> InstanceSlot {
+        let slot = slots[id] ?? InstanceSlot(id: id, backtraceDirectory: backtraceDirectory(of: id))
+        slots[id] = slot
+        launcher.prepareCgroup(spec, slot)
+        return slot
+    }
+
+    /// A process a previous daemon started for `id` is taken into its slot (`pidfd` is open on
+    /// it). Its death is seen through the pidfd like any other, but it is not our child, so it
+    /// is never reaped here: how it ended comes from PIDFD_GET_INFO once its parent (init)
+    /// reaped it, else it is unknown (`Termination.unknown`).
+    func adopt(_ id: InstanceID, _ spec: WorkerSpec, pid: Int32, pidfd: FileDescriptor, startTime: UInt64, startedWall: Int64,
+               breadcrumbs: BreadcrumbFile?, notifyName: String?) throws(SystemError) {
+        let slot = slot(for: id, spec)
+        slot.pidfdToken = try loop.register(pidfd, .readable, .process(id))
+        slot.pidfd = pidfd
+        slot.pid = pid
+        slot.notifyName = notifyName
+        slot.adopted = true
+        slot.startTime = startTime
+        slot.spawnedAtWall = startedWall
+        slot.oomBaseline = slot.cgroup?.oomKills() ?? 0
+        if let breadcrumbs { slot.breadcrumbs = breadcrumbs }
+        pids[pid] = id
+    }
+
+    /// The live process of `id` and its kernel start time (read from /proc the first time it is
+    /// asked: the process is ours and unreaped, so its pid cannot have been reused).
+    func processStamp(of id: InstanceID) -> (pid: Int32, startTime: UInt64, notifyName: String?)? {
+        guard let slot = slots[id], let pid = slot.pid else { return nil }
+        if slot.startTime == nil { slot.startTime = ProcFS.stat(pid)?.startTime }
+        return slot.startTime.map { (pid, $0, slot.notifyName) }
     }
 
     // MARK: - Signals
@@ -170,7 +201,13 @@ final class ProcessTable {
     /// when its kernel exit event is here (or none will come), else parked until it is.
     func processExited(_ id: InstanceID, noticed: Instant) -> ReapedProcess? {
         guard let slot = slots[id], let pid = slot.pid, awaitingStamp[id] == nil else { return nil }
-        if exitTimes != nil && freshStamp(pid, noticed: noticed) == nil {
+        if slot.adopted, let pidfd = slot.pidfd, Reaper.exitStatus(pidfd: pidfd) == nil {
+            // Not reaped by its parent yet: its status may follow in a moment.
+            try? loop.modify(pidfd, [], token: slot.pidfdToken)
+            awaitingStamp[id] = (noticed, noticed + Self.adoptedExitWait)
+            return nil
+        }
+        if !slot.adopted && exitTimes != nil && freshStamp(pid, noticed: noticed) == nil {
             collectExitTimes()
             if freshStamp(pid, noticed: noticed) == nil, let pidfd = slot.pidfd {
                 // Quiet its pidfd (level-triggered, it would fire every turn) and wait.
@@ -188,7 +225,7 @@ final class ProcessTable {
         collectExitTimes()
         var reaped: [ReapedProcess] = []
         for (id, wait) in awaitingStamp {
-            guard let slot = slots[id], let pid = slot.pid, freshStamp(pid, noticed: wait.noticed) != nil else { continue }
+            guard let slot = slots[id], !slot.adopted, let pid = slot.pid, freshStamp(pid, noticed: wait.noticed) != nil else { continue }
             awaitingStamp[id] = nil
             if let process = reap(slot, noticed: wait.noticed) { reaped.append(process) }
         }
@@ -250,18 +287,26 @@ final class ProcessTable {
     }
 
     private func reap(_ slot: InstanceSlot, noticed: Instant) -> ReapedProcess? {
-        guard let pidfd = slot.pidfd, let exit = Reaper.reap(pidfd: pidfd) else { return nil }
+        guard let pidfd = slot.pidfd else { return nil }
+        if slot.adopted, let pid = slot.pid {
+            return gather(slot, Reaper.exitStatus(pidfd: pidfd) ?? .unknown(pid: pid), noticed: noticed)
+        }
+        guard let exit = Reaper.reap(pidfd: pidfd) else { return nil }
         return gather(slot, exit, noticed: noticed)
     }
 
     /// What a death left, gathered right after reaping; the slot is ready for a new process.
     private func gather(_ slot: InstanceSlot, _ exit: Reaper.Exit, noticed: Instant) -> ReapedProcess {
-        var (latency, latencySource) = detectLatency(pid: exit.pid, noticed: noticed)
+        var (latency, latencySource) = slot.adopted
+            ? (nil, "not measured (an adopted process: its exit is not reported to bulkhead)")
+            : detectLatency(pid: exit.pid, noticed: noticed)
         pids[exit.pid] = nil
         // Whatever is left of it (grandchildren in its group or cgroup) goes with it. The
         // backtracer ran as its child and has finished: the process waited for it before dying.
         let leftovers = slot.cgroup?.members().count ?? 0
-        ProcessSignals.signalGroup(exit.pid, SIGKILL)
+        // Not for an adopted process: it is not our child, so its pid (its group's id) may
+        // already belong to someone else; its cgroup still finds what it left.
+        if !slot.adopted { ProcessSignals.signalGroup(exit.pid, SIGKILL) }
         if leftovers > 0 {
             // An empty group cannot gain members (only our spawns add them): left alone, it
             // keeps taking new processes at birth on kernels where a kill would stop that.
@@ -279,6 +324,8 @@ final class ProcessTable {
         // Its credentials' copies go with the process (the next start makes fresh ones).
         launcher.credentials.remove(slot.id)
         slot.pid = nil
+        slot.adopted = false
+        slot.startTime = nil
         if let pidfd = slot.pidfd {
             loop.unregister(pidfd, token: slot.pidfdToken)
             pidfd.close()
@@ -341,6 +388,53 @@ final class ProcessTable {
         guard let stamp = freshStamp(pid, noticed: noticed) else { return (nil, "not measured (the kernel exit event did not arrive)") }
         // Stamped after the parent was notified: we were there first.
         return (stamp >= noticed.nanoseconds ? 0 : Int64(noticed.nanoseconds - stamp), "kernel exit event")
+    }
+
+    // MARK: - For a re-exec (ProcessTable+Handoff)
+
+    func backtraceDirectory(of id: InstanceID) -> String {
+        backtraceRoot + "/" + id.description.replacingColons()
+    }
+
+    func register(_ pidfd: FileDescriptor, _ id: InstanceID) throws(SystemError) -> UInt64 {
+        try loop.register(pidfd, .readable, .process(id))
+    }
+
+    func track(_ pid: Int32, _ id: InstanceID) {
+        pids[pid] = id
+    }
+
+    func install(_ slot: InstanceSlot) {
+        slots[slot.id] = slot
+    }
+
+    func scheduleScan(_ now: Instant) {
+        orphanScanDue = now
+    }
+
+    /// Deaths parked for their kernel stamp are handled now, stamp or not (a re-exec begins:
+    /// nothing may be left half-done).
+    func flushParked(_ now: Instant) -> [ReapedProcess] {
+        var reaped: [ReapedProcess] = []
+        for (id, wait) in awaitingStamp {
+            awaitingStamp[id] = nil
+            if let slot = slots[id], let process = reap(slot, noticed: wait.noticed) { reaped.append(process) }
+        }
+        return reaped
+    }
+
+    // MARK: - Helpers
+
+    /// `pid` is a child of ours that is no worker: its exit is kept for `helperExited`.
+    func watchHelper(_ pid: Int32) {
+        helpers.insert(pid)
+    }
+
+    /// The helper's exit, reaped now through its pidfd or earlier by a scan; nil while it runs.
+    func helperExited(_ pid: Int32, pidfd: FileDescriptor) -> Reaper.Exit? {
+        guard let exit = helperExits.removeValue(forKey: pid) ?? Reaper.reap(pidfd: pidfd) else { return nil }
+        helpers.remove(pid)
+        return exit
     }
 
     // MARK: - Leaving

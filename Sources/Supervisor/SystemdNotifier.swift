@@ -1,3 +1,4 @@
+import BulkheadJSON
 import BulkheadPolicy
 import BulkheadSystem
 import Glibc
@@ -48,6 +49,8 @@ final class SystemdNotifier {
     private static let retryDelay: Duration = .milliseconds(50)
     var machine: ServiceNotifications
     let sender: NotifySender
+    /// What the service manager told us (a re-exec hands it on).
+    var environment = Environment()
     /// The first send error, for one line in the log (a service manager gone is not fatal).
     private var reportedFailure = false
     var failureNote: ((String) -> Void)?
@@ -93,5 +96,14 @@ final class SystemdNotifier {
 
     func close() {
         sender.close()
+    }
+}
+
+extension SystemdNotifier.Environment {
+    /// What a re-exec carried (`Daemon.systemdHandoff`).
+    init(handoff: JSON) {
+        self.init(notifySocket: handoff["socket"]?.string,
+                  watchdogMicroseconds: handoff["watchdog_usec"]?.int.map { UInt64(max(0, $0)) },
+                  watchdogPID: handoff["watchdog_pid"]?.int.flatMap { Int32(exactly: $0) })
     }
 }

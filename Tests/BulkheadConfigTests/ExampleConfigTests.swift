@@ -9,7 +9,7 @@ struct ExampleConfigTests {
     @Test func loadsOnAnyDebianMachine() throws {
         let config = try ConfigLoader.load(path: Self.path, options: ConfigOptions(searchPath: "/usr/bin:/bin"))
         #expect(config.control == ControlConfig(socket: "/run/bulkhead/control.sock", mode: 0o660, group: "adm"))
-        #expect(config.crashReports == CrashReportRetention(keep: 1000, maxBytes: 256 << 20))
+        #expect(config.crashReports == CrashReportRetention(keep: 2000, maxBytes: 256 << 20, perWorker: 20))
         #expect(config.output == OutputConfig(journal: .auto, bufferLines: 1000, stderrTailLines: 40))
         #expect(config.workers.map(\.name) == ["api", "cache", "nightly-check"])
 
@@ -50,7 +50,7 @@ struct ExampleConfigTests {
     /// The example is the operators' reference: it must show every key the loader knows.
     @Test func mentionsEveryKey() throws {
         let text = try #require(try? ConfigFile.contents(of: Self.path).get())
-        let keys = DocumentReader.topLevelKeys + ["socket", "mode", "group", "keep", "max_bytes", "journal", "buffer_lines",
+        let keys = DocumentReader.topLevelKeys + ["socket", "mode", "group", "per_worker", "total", "max_bytes", "journal", "buffer_lines",
                                                   "stderr_tail_lines", "when", "then", "exit_code", "signal", "stderr"]
             + ["history", "report_records", "hook_processes", "listen", "priority", "event", "state", "count", "within", "for"]
             + MonitoringReader.hookKeys

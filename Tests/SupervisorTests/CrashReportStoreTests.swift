@@ -12,10 +12,12 @@ import Testing
 
     /// A fresh store in a fresh directory; `body` gets both. Writes are synchronous here (no
     /// writer thread), so every assertion sees the files.
-    static func withStore(keep: Int = 100, maxBytes: UInt64 = 1 << 30, _ body: (CrashReportStore, String) throws -> Void) throws {
+    static func withStore(keep: Int = 100, maxBytes: UInt64 = 1 << 30, perWorker: Int = 100_000,
+                          _ body: (CrashReportStore, String) throws -> Void) throws {
         let directory = try temporaryDirectory("crashes")
         defer { FileSystem.removeTree(directory) }
-        try body(CrashReportStore(directory: directory, retention: CrashReportRetention(keep: keep, maxBytes: maxBytes), background: false), directory)
+        let retention = CrashReportRetention(keep: keep, maxBytes: maxBytes, perWorker: perWorker)
+        try body(CrashReportStore(directory: directory, retention: retention, background: false), directory)
     }
 
     /// Saves one report for `worker:index` at `wall`; returns its id. `padding` bytes of stderr

@@ -96,6 +96,15 @@ int bh_reap_pid(pid_t pid, bh_exit *out);
 int bh_reap_pidfd(int pidfd, bh_exit *out);
 /// pidfd_open(pid, 0) (syscall 434).
 int bh_pidfd_open(pid_t pid);
+/// ioctl(PIDFD_GET_INFO, PIDFD_INFO_EXIT) (Linux 6.15+): how the process behind `pidfd` ended,
+/// for a process that is not our child, once its parent has reaped it. 1 when known (`out`
+/// filled, no rusage), 0 when not (yet), -errno (ENOTTY, EINVAL) on kernels without it.
+int bh_pidfd_exit_status(int pidfd, bh_exit *out);
+/// Sets or clears FD_CLOEXEC: the fds a re-exec hands to the new daemon image lose it just
+/// before execve, and get it back if execve fails.
+int bh_set_cloexec(int fd, int on);
+/// execve; returns -errno (it returns only when it failed).
+int bh_exec(const char *path, char *const *argv, char *const *envp);
 /// kill(-pgid, sig).
 int bh_kill_group(pid_t pgid, int sig);
 /// kill(pid, sig).
