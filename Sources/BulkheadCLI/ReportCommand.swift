@@ -44,7 +44,7 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let result = try connection.call("report")
+        let result = try connection.call("report", names.isEmpty ? [] : [("names", .array(names.map(JSON.string)))])
         let now = result["now_ns"]?.int ?? WallClockText.now()
         let period = Units.duration(since) ?? .seconds(86_400)
         let records = (result["records"]?.array ?? []).compactMap(ReliabilityRecordCoding.decode)

@@ -82,9 +82,16 @@ public enum Classifier {
         if facts.killedForLimit {
             return Classification(.limit, rule: "default: killed for a memory limit (OOM)")
         }
-        if facts.tasksLimitReached, facts.termination != .exited(code: 0) {
+        let byTermination = classifyTermination(facts)
+        // A refused fork explains an ordinary failure (exit 1, a runtime's "cannot create
+        // thread"), not a crash signal or WorkerKit's corruption exit: those say more.
+        if facts.tasksLimitReached, [.transient, .persistent].contains(byTermination.deathClass) {
             return Classification(.limit, rule: "default: reached limits.tasks (pids.max refused a fork or a thread)")
         }
+        return byTermination
+    }
+
+    private static func classifyTermination(_ facts: DeathFacts) -> Classification {
         switch facts.termination {
         case .exited(let code):
             if code == 0 { return Classification(.clean, rule: "default: exit 0") }

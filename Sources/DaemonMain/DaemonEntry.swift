@@ -6,6 +6,11 @@ import Glibc
 
 /// What `bulkhead daemon` and `bulkhead check-config` do once exec'd here.
 enum DaemonEntry {
+    /// `1 worker`, `2 workers`.
+    static func count(_ n: Int, _ noun: String) -> String {
+        "\(n) \(noun)\(n == 1 ? "" : "s")"
+    }
+
     /// Runs the supervisor in the foreground; returns the process exit code.
     static func runDaemon(config path: String, socket: String?, timestamps: Bool, keepsState: Bool = true,
                           logFormat: LogFormat? = nil) -> Int32 {
@@ -97,7 +102,7 @@ enum DaemonEntry {
             if let warning = FileDescriptorBudget.journalStreamWarning(config) {
                 FileDescriptor.standardError.writeLine("\(path): warning: \(warning)")
             }
-            FileDescriptor.standardOutput.writeLine("\(path): valid (\(config.workers.count) workers, \(instances) instances, ~\(FileDescriptorBudget.needed(config)) of \(DescriptorLimit.current()) fds)")
+            FileDescriptor.standardOutput.writeLine("\(path): valid (\(Self.count(config.workers.count, "worker")), \(Self.count(instances, "instance")), ~\(FileDescriptorBudget.needed(config)) of \(DescriptorLimit.current()) fds)")
             return 0
         } catch {
             FileDescriptor.standardError.writeLine("\(error)")

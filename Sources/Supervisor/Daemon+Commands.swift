@@ -33,7 +33,11 @@ extension Daemon: ControlContext {
             return eventsReply(names, since: since, follow: follow)
         case .metrics(let openMetrics):
             return metricsReply(openMetrics: openMetrics)
-        case .report:
+        case .report(let names, _):
+            // Names the config does not know are refused, as `events` refuses them.
+            for name in names where name != "all" {
+                if case .failure(let failure) = resolveNames([name]) { return .failure(failure) }
+            }
             return reportReply()
         case .reexec(let binary):
             return requestReexec(binary: binary, peer: peer, now)

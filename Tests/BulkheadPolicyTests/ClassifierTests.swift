@@ -289,4 +289,18 @@ struct ClassifierTests {
         let bySeverity = DeathClass.allCases.sorted { $0.severity < $1.severity }
         #expect(bySeverity == [.clean, .transient, .limit, .hang, .crash, .persistent, .corruption])
     }
+
+    @Test("a refused fork (limits.tasks) explains an ordinary failure, not a crash signal or a corruption exit")
+    func tasksLimit() {
+        func reached(_ facts: DeathFacts) -> DeathFacts {
+            var facts = facts
+            facts.tasksLimitReached = true
+            return facts
+        }
+        #expect(Self.classify(reached(.exit(1))).deathClass == .limit)
+        #expect(Self.classify(reached(.exit(64))).deathClass == .limit)
+        #expect(Self.classify(reached(.exit(0))).deathClass == .clean)
+        #expect(Self.classify(reached(.exit(ExitCodes.corruption))).deathClass == .corruption)
+        #expect(Self.classify(reached(.signal(11))).deathClass == .crash)
+    }
 }

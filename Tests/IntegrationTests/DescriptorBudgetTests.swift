@@ -42,7 +42,7 @@ struct DescriptorBudgetTests {
         #expect(refused.stderr == "\(pipes): \(Self.sentence)\n", "\(refused.stderr)")
         let fits = try Products.run("/usr/bin/prlimit", ["--nofile=1000:1000", Products.path("bulkhead"), "check-config", direct], from: "/")
         #expect(fits.code == 0, "\(fits.stderr)")
-        #expect(fits.stdout == "\(direct): valid (1 workers, 400 instances, ~464 of 1000 fds)\n", "\(fits.stdout)")
+        #expect(fits.stdout == "\(direct): valid (1 worker, 400 instances, ~464 of 1000 fds)\n", "\(fits.stdout)")
     }
 
     @Test("the daemon refuses to start with a config the fd limit cannot hold, and says what to do",

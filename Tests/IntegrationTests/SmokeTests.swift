@@ -62,7 +62,7 @@ struct SmokeTests {
         let valid = try Products.run("bulkhead", ["check-config", good])
         #expect(valid.code == 0)
         // What it needs of the fd limit too (the limit is the machine's).
-        #expect(valid.stdout.hasPrefix("\(good): valid (1 workers, 2 instances, ~70 of "), "\(valid.stdout)")
+        #expect(valid.stdout.hasPrefix("\(good): valid (1 worker, 2 instances, ~70 of "), "\(valid.stdout)")
         let invalid = try Products.run("bulkhead", ["check-config", bad])
         #expect(invalid.code == 1)
         #expect(invalid.stderr.contains("bad.yaml:4: workers[0].restart"), "\(invalid.stderr)")
