@@ -13,10 +13,15 @@ public enum Classifier {
         }
         if let cause {
             switch cause {
-            case .watchdog:
-                return Classification(.hang, rule: "default: watchdog missed, killed by bulkhead")
-            case .liveness:
-                return Classification(.hang, rule: "liveness")
+            case .watchdog, .liveness:
+                // bulkhead sends SIGQUIT, then SIGKILL. A process that died of a trap or a fault
+                // instead crashed on its own, and a crashing Swift process is silent while its
+                // backtracer writes the report, which can outlast a watchdog: a crash, not a hang.
+                if case .signaled(let signal, _) = facts.termination, Signals.crashSignals.contains(signal), signal != 6 {   // SIGABRT: a handler of our SIGQUIT may abort
+                    break
+                }
+                return cause == .watchdog ? Classification(.hang, rule: "default: watchdog missed, killed by bulkhead")
+                    : Classification(.hang, rule: "liveness")
             case .startTimeout:
                 return Classification(.transient, rule: "default: not ready within start_timeout")
             case .selfStop:

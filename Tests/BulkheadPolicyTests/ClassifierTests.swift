@@ -81,10 +81,15 @@ struct ClassifierTests {
         #expect(Self.classify(exited).deathClass == .limit)
     }
 
-    @Test("killed after a missed watchdog → hang, however it died")
+    @Test("killed after a missed watchdog → hang, unless it died of a trap or fault of its own")
     func watchdog() {
-        for facts in [DeathFacts.signal(Signals.kill), .signal(Signals.quit, core: true), .exit(0), .signal(11)] {
+        for facts in [DeathFacts.signal(Signals.kill), .signal(Signals.quit, core: true), .exit(0), .signal(6)] {
             #expect(Self.classify(facts, cause: .watchdog) == Classification(.hang, rule: "default: watchdog missed, killed by bulkhead"))
+            #expect(Self.classify(facts, cause: .liveness) == Classification(.hang, rule: "liveness"))
+        }
+        // A Swift trap whose backtracer outlasted the watchdog: the trap came first.
+        for signal: Int32 in [4, 5, 11] {
+            #expect(Self.classify(.signal(signal), cause: .watchdog) == Classification(.crash, rule: "default: signal \(Signals.name(signal))"))
         }
     }
 
