@@ -81,6 +81,8 @@ final class HookRunner {
     var publish: (SupervisorEvent, [SupervisorEvent.Field]) -> Void = { _, _ in }
     var finished: (_ hook: String, _ result: String) -> Void = { _, _ in }
     var suppressed: (_ hook: String) -> Void = { _ in }
+    /// Events dropped because a hook's queue was full: said ten times a minute at most.
+    private var queueFullLog = RateLimitedLog()
 
     /// Bytes of a run's output kept for its log line.
     static let tailBytes = 2048
@@ -165,6 +167,11 @@ final class HookRunner {
                         [.init("HOOK", specs[hook].name), .init("RESULT", "suppressed"), .init("SUPPRESSED", "\(count)")])
             case .queueFull(let hook):
                 suppressed(specs[hook].name)
+                let (log, earlier) = queueFullLog.admit(now)
+                guard log else { continue }
+                let more = earlier > 0 ? "; \(earlier) more since the last such line" : ""
+                publish(SupervisorEvent(.hook, nil, priority: 4, message: "hook \(specs[hook].name): its queue of events waiting to run is full: this event is counted, not run\(more)"),
+                        [.init("HOOK", specs[hook].name), .init("RESULT", "suppressed")])
             }
         }
     }
