@@ -180,7 +180,7 @@ if Context.environment["BULKHEAD_FUZZ_BUILD"] == "1" {
             name: "BulkheadFuzz",
             dependencies: [
                 "BulkheadConfig", "BulkheadControl", "BulkheadForensics", "BulkheadJSON",
-                "BulkheadPolicy", "BulkheadSystem", "CLinux", "Supervisor",
+                "BulkheadPolicy", "BulkheadState", "BulkheadSystem", "CLinux", "Supervisor",
             ],
             path: "Fuzz/Targets"
         ),

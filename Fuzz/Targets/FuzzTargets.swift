@@ -12,7 +12,7 @@ enum FuzzTargets {
         "forensics": ForensicsFuzz.run,
         "breadcrumbs": BreadcrumbsFuzz.run,
         "json": JSONFuzz.run,
-        // "state": StateFileFuzz.run,      the durable state file reader (issue 14), once merged
+        "state": StateFileFuzz.run,
         "envfile": EnvFileFuzz.run,
     ]
 
