@@ -80,6 +80,46 @@ public enum ListeningSocket {
         if unlink(path) != 0 && errno != ENOENT { throw SystemError(errno, "unlink \(path)") }
     }
 
+    /// The listening socket another process holds at fd `number` (pidfd_getfd), if it is the
+    /// one `address` names: a socket of that kind bound there (any port for port 0). A
+    /// restarted bulkhead takes its adopted workers' sockets this way: it cannot bind them
+    /// again while they listen. nil when the fd is anything else, or the kernel refuses.
+    public static func take(from pidfd: FileDescriptor, number: Int32, expecting address: Address) -> (descriptor: FileDescriptor, bound: String)? {
+        let raw = bh_pidfd_getfd(pidfd.rawValue, number)
+        guard raw >= 0 else { return nil }
+        let fd = FileDescriptor(rawValue: raw)
+        var type: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(raw, SOL_SOCKET, SO_TYPE, &type, &length) == 0 else {
+            fd.close()
+            return nil
+        }
+        switch address {
+        case .tcp(let host, let port), .udp(let host, let port):
+            let datagram: Bool
+            if case .udp = address { datagram = true } else { datagram = false }
+            guard type == Int32(datagram ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue),
+                  let bound = InetAddress(boundTo: fd), let wanted = InetAddress(host: host, port: port),
+                  bound.family == wanted.family, port == 0 || bound.description == wanted.description else { break }
+            return (fd.movedHigh(), (datagram ? "udp://" : "tcp://") + bound.description)
+        case .unix(let path):
+            guard type == Int32(SOCK_STREAM.rawValue), boundPath(raw) == path else { break }
+            return (fd.movedHigh(), "unix:" + path)
+        }
+        fd.close()
+        return nil
+    }
+
+    private static func boundPath(_ fd: Int32) -> String? {
+        var address = sockaddr_un()
+        var length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let rc = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard rc == 0, address.sun_family == sa_family_t(AF_UNIX) else { return nil }
+        return withUnsafeBytes(of: address.sun_path) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
     /// Removes a unix socket's file (the worker left the config, or bulkhead exits).
     public static func removeFile(of address: Address) {
         if case .unix(let path) = address { unlink(path) }

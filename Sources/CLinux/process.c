@@ -83,6 +83,15 @@ int bh_pidfd_open(pid_t pid) {
     return fd < 0 ? -errno : (int)fd;
 }
 
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+int bh_pidfd_getfd(int pidfd, int target) {
+    long fd = syscall(SYS_pidfd_getfd, pidfd, target, 0);
+    return fd < 0 ? -errno : (int)fd;
+}
+
 int bh_kill_group(pid_t pgid, int sig) {
     if (pgid <= 1) return -EINVAL;   // never kill(0) or kill(-1): that is us, or everyone
     return kill(-pgid, sig) < 0 ? -errno : 0;

@@ -190,7 +190,7 @@ extension Daemon {
 
         var blob = HandoffBlob()
         let parts = [("processes", processes.handoff()), ("output", output.handoff(&blob)), ("notify", notify.handoff()),
-                     ("control", control.handoff(&blob, now))]
+                     ("control", control.handoff(&blob, now)), ("sockets", sockets.handoff())]
         var document: [(String, JSON)] = [
             ("format", .string(ReexecHandoff.formatName)),
             ("version", .int(ReexecHandoff.version)),

@@ -177,6 +177,11 @@ extension Daemon {
                         emit(SupervisorEvent(.daemon, found.id, pid: found.pid, priority: 4, message: "the notify socket \(name) of adopted pid \(found.pid) cannot be bound again (\(error)): its READY=1 and WATCHDOG=1 cannot reach bulkhead"))
                     }
                 }
+                if sockets.takeOver(spec, from: found.pidfd) {
+                    // The dead daemon's listening sockets, which nothing could bind again while
+                    // this process listens: new instances get them as before.
+                    taken.append("listening sockets")
+                }
                 let what = taken.isEmpty ? "" : " (its \(taken.joined(separator: ", ")) taken over)"
                 emit(SupervisorEvent(.daemon, found.id, pid: found.pid, priority: 5, message: "adopted pid \(found.pid), left running by the previous bulkhead\(what)"))
                 return .adopted
@@ -187,8 +192,10 @@ extension Daemon {
         do {
             try processes.adopt(found.id, spec, pid: found.pid, pidfd: found.pidfd, startTime: found.startTime, startedWall: wall,
                                 breadcrumbs: nil, notifyName: nil)
+            // Its listening sockets outlive it: the next instance gets them, backlog and all.
+            let socketsNote = sockets.takeOver(spec, from: found.pidfd) ? " (its listening sockets taken over)" : ""
             if let reason = found.reason {
-                emit(SupervisorEvent(.daemon, found.id, pid: found.pid, priority: 5, message: "pid \(found.pid), left running by the previous bulkhead, is stopped before the instance runs again: \(reason)"))
+                emit(SupervisorEvent(.daemon, found.id, pid: found.pid, priority: 5, message: "pid \(found.pid), left running by the previous bulkhead, is stopped before the instance runs again: \(reason)\(socketsNote)"))
             }
         } catch {
             // Not even watchable (epoll refused): killed, so it cannot run beside a new one.

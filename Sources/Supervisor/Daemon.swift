@@ -243,15 +243,18 @@ public final class Daemon {
             events.publish(SupervisorEvent(.daemon, nil, priority: 3, message: warning))
         }
         warnIfJournalStreamsShort()
-        applySocketsAndLimits(supervision.config)
         if let note = monitoring.startMetrics(loop) { emit(note) }
         if let taken = handoff {
+            sockets.restore(taken.section("sockets"), supervision.config.workers)
+            applySocketsAndLimits(supervision.config)
             resumeFromHandoff(taken, MonotonicClock.now())
             systemdReloaded(MonotonicClock.now())
             taken.release()
             handoff = nil
         } else {
+            // Leftovers first: an adopted worker's listening sockets are taken from it, not bound.
             perform(restoreState(MonotonicClock.now()))
+            applySocketsAndLimits(supervision.config)
             perform(supervision.startAll(MonotonicClock.now()))
         }
         output.sink.endOfIteration()   // the start-up lines, before the first wait (which may be long)

@@ -1,3 +1,4 @@
+import BulkheadJSON
 import BulkheadPolicy
 import BulkheadSystem
 import Glibc
@@ -64,6 +65,63 @@ final class ListeningSockets {
         }
         open[worker.name] = current
         return .success(result)
+    }
+
+    /// For a re-exec: every open socket, to be kept open across `execve` and taken back by
+    /// `restore`, so no client in a backlog is dropped and adopted workers keep the very socket
+    /// new instances get (a fresh bind would fail: they still listen on it).
+    func handoff() -> (section: JSON, keep: [FileDescriptor]) {
+        var items: [JSON] = []
+        var keep: [FileDescriptor] = []
+        for (worker, sockets) in open.sorted(by: { $0.key < $1.key }) {
+            for socket in sockets {
+                items.append(.object([
+                    ("worker", .string(worker)), ("name", .string(socket.spec.name)),
+                    ("bound", .string(socket.bound)), ("fd", .int(Int64(socket.descriptor.rawValue))),
+                ]))
+                keep.append(socket.descriptor)
+            }
+        }
+        return (.array(items), keep)
+    }
+
+    /// The previous image's sockets, each taken for the worker whose `sockets:` has it (the
+    /// config is the same one, read again); any other is closed. Before `apply`.
+    func restore(_ section: JSON?, _ workers: [WorkerSpec]) {
+        let specs = Dictionary(workers.map { ($0.name, $0.sockets) }, uniquingKeysWith: { a, _ in a })
+        for item in section?.array ?? [] {
+            guard let number = item["fd"]?.int, let raw = Int32(exactly: number) else { continue }
+            let descriptor = FileDescriptor(rawValue: raw)
+            let worker = item["worker"]?.string ?? ""
+            let taken = open[worker] ?? []
+            guard let spec = specs[worker]?.first(where: { spec in
+                spec.name == item["name"]?.string && !taken.contains { $0.spec == spec }
+            }) else {
+                descriptor.close()
+                continue
+            }
+            try? descriptor.setCloseOnExec(true)
+            open[worker, default: []].append(Open(spec: spec, descriptor: descriptor, bound: item["bound"]?.string ?? ""))
+        }
+    }
+
+    /// After a restart (`kill -9`, a crash of bulkhead), adopted instances of `worker` still
+    /// listen on its sockets, which the dead daemon opened: none can be bound again while they
+    /// do. They are taken from the adopted process (`pidfd`), at fds 3… where it was given them,
+    /// so new instances share them as before. True when taken; false when there is nothing to
+    /// take or the process no longer holds them there.
+    func takeOver(_ worker: WorkerSpec, from pidfd: FileDescriptor) -> Bool {
+        guard !worker.sockets.isEmpty, open[worker.name]?.isEmpty ?? true else { return false }
+        var taken: [Open] = []
+        for (index, spec) in worker.sockets.enumerated() {
+            guard let got = ListeningSocket.take(from: pidfd, number: Int32(3 + index), expecting: Self.address(spec.address)) else {
+                taken.forEach { $0.descriptor.close() }
+                return false
+            }
+            taken.append(Open(spec: spec, descriptor: got.descriptor, bound: got.bound))
+        }
+        open[worker.name] = taken
+        return true
     }
 
     /// Everything closed (bulkhead exits); unix socket files removed.

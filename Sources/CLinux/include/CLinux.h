@@ -96,6 +96,9 @@ int bh_reap_pid(pid_t pid, bh_exit *out);
 int bh_reap_pidfd(int pidfd, bh_exit *out);
 /// pidfd_open(pid, 0) (syscall 434).
 int bh_pidfd_open(pid_t pid);
+/// pidfd_getfd(pidfd, target, 0) (syscall 438, Linux 5.6; ptrace rights over the process): a
+/// copy of its fd `target`, close-on-exec. -errno.
+int bh_pidfd_getfd(int pidfd, int target);
 /// ioctl(PIDFD_GET_INFO, PIDFD_INFO_EXIT) (Linux 6.15+): how the process behind `pidfd` ended,
 /// for a process that is not our child, once its parent has reaped it. 1 when known (`out`
 /// filled, no rusage), 0 when not (yet), -errno (ENOTTY, EINVAL) on kernels without it.
