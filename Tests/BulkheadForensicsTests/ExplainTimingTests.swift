@@ -22,6 +22,7 @@ import Testing
             worst = max(worst, times[times.count / 2])
         }
         // A debug build of the tests, on a shared machine: the bound is generous on purpose.
-        #expect(worst < .milliseconds(50))
+        // A quadratic walk over a 10,000-frame report would take seconds.
+        #expect(worst < .milliseconds(500))
     }
 }

@@ -46,7 +46,12 @@ struct FaultStateDirTests {
             let injected = daemon.mark
             switch fault {
             case .readOnly:
-                #expect(mount(nil, mountPoint, nil, UInt(MS_REMOUNT | MS_RDONLY), nil) == 0, "remount read-only: \(String(cString: strerror(errno)))")
+                // The daemon holds files open for writing there (its lock, the reliability
+                // history), so the filesystem cannot be remounted read-only under it; a read-only
+                // bind mount over the state directory makes every new write fail with EROFS, as
+                // a disk remounted read-only on errors does.
+                #expect(mount(stateDir, stateDir, nil, UInt(MS_BIND), nil) == 0, "bind: \(String(cString: strerror(errno)))")
+                #expect(mount(nil, stateDir, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY), nil) == 0, "read-only: \(String(cString: strerror(errno)))")
             case .deleted:
                 try FileManager.default.removeItem(atPath: stateDir)
             }
@@ -81,7 +86,7 @@ struct FaultStateDirTests {
             // The directory takes writes again: every report waiting in memory reaches it.
             switch fault {
             case .readOnly:
-                #expect(mount(nil, mountPoint, nil, UInt(MS_REMOUNT), nil) == 0, "remount read-write: \(String(cString: strerror(errno)))")
+                #expect(umount2(stateDir, 0) == 0, "writable again: \(String(cString: strerror(errno)))")
             case .deleted:
                 break   // the store makes the directory again when it next writes
             }

@@ -154,11 +154,15 @@ struct HookTests {
             (try? daemon.cli(["metrics"])).flatMap { MetricsText.value("bulkhead_hooks_running", in: $0.stdout) } == 0
         }
         let pageRuns = runs("page").count
-        #expect(storm >= 60 || pageRuns == 10, "a rate of 10/1m ran \(pageRuns) times in \(Int(storm)) s")
-        #expect(pageRuns <= 10 * (Int(storm / 60) + 1))
+        // The daemon's window opens at the first crash, a little before this test's clock: a
+        // storm the test times at 55 s may have spanned two of its windows.
+        let windows = Int(storm / 60) + 2
+        #expect(storm >= 50 || pageRuns == 10, "a rate of 10/1m ran \(pageRuns) times in \(Int(storm)) s")
+        #expect(pageRuns <= 10 * windows, "a rate of 10/1m ran \(pageRuns) times in \(Int(storm)) s")
         let suppressed = try await daemon.metric(#"bulkhead_hook_suppressed_total{hook="page"}"#)
         #expect(suppressed == Double(crashes - pageRuns), "\(crashes) crashes, \(pageRuns) runs, \(suppressed ?? -1) suppressed")
-        #expect(daemon.output.filter { $0.contains("hook page reached its rate 10/1m") }.count == 1, "the first suppression is logged once")
+        let reachedLines = daemon.output.filter { $0.contains("hook page reached its rate 10/1m") }.count
+        #expect(reachedLines >= 1 && reachedLines <= windows - 1, "the first suppression of each window is logged once: \(reachedLines) lines in \(Int(storm)) s")
 
         // The 2/1s hook ran in several windows; each run after a suppressed stretch was told how
         // many it missed, in its environment and in its JSON alike.
