@@ -157,8 +157,9 @@ public final class Daemon {
         let host = config.cgroups == .off ? nil : CgroupHost(name: scope.cgroupName)
         let backtraceRoot = config.stateDir + "/backtraces"
         let credentials = CredentialDirectories.forDaemon(pid: getpid(), stateDir: config.stateDir)
-        let launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority(),
+        var launcher = WorkerLauncher(daemonPID: getpid(), devNull: devNull, cgroups: host, workerNice: Self.raiseLoopPriority(),
                                       credentials: credentials)
+        launcher.workerOOMScoreAdjust = Self.protectFromOOMKiller()
         processes = try ProcessTable(loop: loop, launcher: launcher, cgroups: host, backtraceRoot: backtraceRoot)
         let sink = Self.makeSink(options, config.output.journal)
         events = SupervisorEvents(sink: sink)
@@ -518,6 +519,18 @@ extension Daemon {
 
     /// Raises the calling (loop) thread's priority; returns the nice value workers must get,
     /// or nil when it could not be raised (no CAP_SYS_NICE: then all run at the same value).
+    /// When memory runs out where bulkhead and its workers live (the machine, or a cgroup they
+    /// share), the OOM killer must take a worker, not the process that would restart it: a
+    /// daemon nobody placed (oom_score_adj 0) lowers its own to this, as systemd units do with
+    /// OOMScoreAdjust=. Its memory is bounded by design, so it cannot be the leak that causes
+    /// it. Returns the value workers get back (their inherited one), nil when nothing changed.
+    static let ownOOMScoreAdjust: Int32 = -500
+
+    static func protectFromOOMKiller() -> Int32? {
+        guard let current = OOMScore.own(), current == 0, OOMScore.set(ownOOMScoreAdjust) else { return nil }
+        return current
+    }
+
     static func raiseLoopPriority() -> Int32? {
         let base = bh_thread_nice()
         guard base != Int32.min, base > -20, bh_set_thread_nice(max(base - loopPriorityBoost, -20)) == 0 else { return nil }

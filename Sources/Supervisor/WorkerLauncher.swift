@@ -15,6 +15,10 @@ struct WorkerLauncher {
     /// The nice value workers start with (bulkhead's own from before it raised its loop
     /// thread), or nil when the loop runs at that value anyway.
     let workerNice: Int32?
+    /// What each worker's oom_score_adj is set back to after its exec, when the daemon lowered
+    /// its own (`Daemon.protectFromOOMKiller`): a child inherits it, and a worker must stay an
+    /// ordinary candidate. nil: workers keep what they inherit (the unit's OOMScoreAdjust=).
+    var workerOOMScoreAdjust: Int32?
     /// Where each instance's CREDENTIALS_DIRECTORY is made.
     let credentials: CredentialDirectories
     /// The cgroup controllers `limits` cannot use here (`tasks` falls back to RLIMIT_NPROC).
@@ -133,6 +137,7 @@ struct WorkerLauncher {
         request.journalStream = streams.journalStream
         do {
             let pid = try Spawner.spawn(request)
+            if let adjust = workerOOMScoreAdjust { OOMScore.set(adjust, pid: pid) }
             streams.spawnFinished(succeeded: true)
             return pid
         } catch {

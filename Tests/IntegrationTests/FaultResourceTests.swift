@@ -122,7 +122,15 @@ struct FaultResourceTests {
             backoff: { initial: 200ms, max: 200ms, jitter: 0 }
             backtrace: false
         """) { daemon in
-            try await daemon.next("hog:0", "spawn")
+            let firstHog = try await daemon.next("hog:0", "spawn")
+            // The OOM killer's bias: the daemon lowered its own, the worker has the ordinary one.
+            func adjust(_ pid: Int32?) -> String? {
+                pid.flatMap { try? String(contentsOfFile: "/proc/\($0)/oom_score_adj", encoding: .utf8) }?.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            // Lowering needs CAP_SYS_RESOURCE (some containers drop it: then both stay as they were).
+            let mayLower = Self.hasCapability(24)
+            #expect(adjust(daemon.daemonPID) == (mayLower ? "-500" : "0"))
+            #expect(adjust(DaemonHarness.spawnedPID(firstHog.line)) == "0")
             // The daemon, then a new hog (restarted after the move, so it is born inside),
             // share 192 MiB: the hog takes it all.
             #expect(group.write("memory.limit_in_bytes", "\(192 << 20)"))
@@ -147,5 +155,13 @@ struct FaultResourceTests {
             #expect(try await daemon.command(["stop", "hog"]).code == 0)
             #expect(daemon.process?.isRunning == true, "the daemon itself was killed")
         }
+    }
+
+    /// Whether this process has capability `bit` in its effective set (/proc/self/status).
+    static func hasCapability(_ bit: Int) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+        return mask & (1 << UInt64(bit)) != 0
     }
 }
