@@ -281,7 +281,8 @@ struct HostileInputTests {
             try daemon.write(config: config(60, "[/bin/sh, -c, \"sleep 0.2; exit 3\"]"))
             #expect(try await daemon.command(["reload"]).code == 0)
             try await daemon.next("many:59", "spawn")
-            try setLimit(Self.openDescriptors(daemon.daemonPID).count + 12)
+            // Headroom for the loop itself, not for the 60 instances cycling through their spawns.
+            try setLimit(Self.openDescriptors(daemon.daemonPID).count + 6)
             let mark = daemon.mark
             var index = try await daemon.nextLine(after: mark, what: "a spawn failing for fds") { $0.contains("* exit: ") && $0.contains("Too many open files") }.index
             for _ in 0..<3 {

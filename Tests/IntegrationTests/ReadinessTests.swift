@@ -34,7 +34,8 @@ struct ReadinessTests {
             let patientSpawn = try await daemon.next("patient:0", "spawn")
             let states = try await daemon.instances()
             #expect(states["patient:0"]?["state"] as? String == "starting", "\(states["patient:0"] ?? [:])")
-            #expect(states["patient:0"]?["pid"] as? Int == DaemonHarness.spawnedPID(patientSpawn.line).map(Int.init))
+            #expect(states["patient:0"]?["pid"] as? Int == DaemonHarness.spawnedPID(patientSpawn.line).map(Int.init),
+                    "patient's lines: \(daemon.output.filter { $0.hasPrefix("patient:0") })")
             _ = FileManager.default.createFile(atPath: daemon.directory + "/go", contents: nil)
             try await daemon.next("patient:0", "ready", after: patientSpawn.index)
             try await daemon.status(what: "patient running") { $0["patient:0"]?["state"] as? String == "running" }
