@@ -141,8 +141,13 @@ struct MetricsTests {
         }
         // An alert rule of the README's kind evaluates against it.
         let increase = "/api/v1/query?query=increase(bulkhead_worker_restarts_total%5B5m%5D)%20%3E%200"
-        let rising = try await offThread { try LoopbackHTTP.get(port: webPort, path: increase) }
-        #expect(rising.status == 200 && rising.body.contains("\"api\""), "\(rising.body)")
+        // `increase` needs two scrapes a restart apart: asked until it has them.
+        let rose = await Processes.waitUntil(timeout: 60) {
+            guard let r = try? LoopbackHTTP.get(port: webPort, path: increase, timeout: 5), r.status == 200 else { return false }
+            return r.body.contains("\"api\"")
+        }
+        let rising = try? await offThread { try LoopbackHTTP.get(port: webPort, path: increase) }
+        #expect(rose, "\(rising?.body ?? "no answer")")
         try await daemon.shutdown()
     }
 }
