@@ -21,12 +21,12 @@ enum ForensicsFuzz {
         let scene = DeathScene(termination: termination, output: output, blockHead: blockHead,
                                swiftBacktraceJSON: backtrace.isEmpty ? nil : backtrace,
                                kernelFaultLine: kernel.isEmpty ? nil : String(decoding: kernel, as: UTF8.self),
-                               coredumpctlAvailable: how & 4 != 0, pid: 4242)
+                               coreDump: how & 4 != 0 ? .coredumpctl : nil, pid: 4242)
         let explanation = CrashExplainer.explain(scene)
         precondition(!explanation.headline.isEmpty)
         let facts = DeathFacts(termination: termination, stderrTail: output.filter { $0.stream == .stderr }.map(\.text),
                                fatalMessage: explanation.fatalMessage, sourceLocation: explanation.sourceLocation,
-                               headline: explanation.headline, topFrames: explanation.frames.map(\.function),
+                               headline: explanation.headline, topFrames: explanation.frames.map { $0.function },
                                fingerprintBasis: explanation.fingerprintBasis)
         _ = CrashFingerprint.compute(facts)
     }

@@ -82,7 +82,18 @@ struct SmokeTests {
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        // A file just written may be held open for writing a moment longer by a child another
+        // test thread forked meanwhile (it closes at that child's exec): ETXTBSY, retried.
+        var attempts = 0
+        while true {
+            do {
+                try p.run()
+                break
+            } catch let error as NSError where (error.userInfo[NSUnderlyingErrorKey] as? NSError)?.code == Int(ETXTBSY) && attempts < 100 {
+                attempts += 1
+                usleep(20_000)
+            }
+        }
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationStatus == 1)
