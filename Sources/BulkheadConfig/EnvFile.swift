@@ -195,7 +195,9 @@ private struct EnvFileParser {
             return
         }
         guard !value.contains(0) else { return }   // reported once, as the file's NUL byte
-        assignments.append((Self.text(name), text))
+        // The name whole (it is validated ASCII): `text` shortens for messages, and an
+        // environment must get the name as written (found by the fuzz target `envfile`).
+        assignments.append((String(decoding: name, as: UTF8.self), text))
     }
 
     /// The key without the blanks systemd drops after it (`KEY =value`).

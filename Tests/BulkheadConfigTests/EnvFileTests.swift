@@ -74,4 +74,12 @@ struct EnvFileTests {
             }
         }
     }
+
+    /// Found by the fuzz target `envfile`: a name longer than an error message shows was cut to
+    /// 60 characters and an ellipsis in the environment.
+    @Test func aLongNameIsKeptWhole() throws {
+        let name = String(repeating: "p", count: 117)
+        let entries = try EnvFile.parse(Array("\n\(name)=".utf8)).get()
+        #expect(entries.map(\.key) == [name])
+    }
 }
