@@ -83,7 +83,7 @@ enum ForensicsBenchmark {
     static func measure(worker: String, samples: Int,
                         dying: ([String: Any]) -> Int64?) throws -> (total: [Double], fromExit: [Double], backtraces: Int) {
         let config = """
-        crash_reports: { keep: 100000 }
+        crash_reports: { keep: 100000, per_worker: 100000, coalesce_after: 0 }
         workers:
           - name: k
             \(worker)

@@ -57,7 +57,8 @@ enum MonitoringBenchmark {
 
     static func measure(_ setup: Setup, instances: Int, samples: Int) throws -> Samples {
         let port = freePort()
-        var config = "workers:\n" + (instances > 0 ? Benchmarks.idleWorkers(instances) + "\n" : "") + """
+        // Every death its own line and report: the bench counts them.
+        var config = "crash_reports: { coalesce_after: 0 }\nworkers:\n" + (instances > 0 ? Benchmarks.idleWorkers(instances) + "\n" : "") + """
           - name: dier
             command: [\(Benchmarks.tiny), exit-after, "3", "1"]
             backtrace: false
