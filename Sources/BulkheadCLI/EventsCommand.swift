@@ -58,34 +58,16 @@ struct EventsCommand: ParsableCommand {
         for record in backlog["events"]?.array ?? [] { printer.print(record) }
         printer.flush()
         guard follow else { return }
-        client.setReceiveTimeout(nil)
-        while true {
-            let message: ControlMessage?
-            do {
-                message = try client.receive()
-            } catch {
-                printer.flush()
-                throw CLI.fail(error)
-            }
-            switch message {
-            case .event("event", let event)?:
+        try FollowStream.run(client, flush: printer.flush, settle: printer.flush) { name, event in
+            switch name {
+            case "event":
                 if let record = event["record"] { printer.print(record) }
-            case .event("lost", let event)?:
+            case "lost":
                 printer.lost(event["events"]?.int ?? 0)
-            case .event("end", let event)?:
-                printer.flush()
-                FileDescriptor.standardError.writeLine("bulkhead: \(event["reason"]?.string ?? "the daemon ended the stream")")
-                return
-            case .event?, .result?:
-                continue
-            case .failure(let failure)?:
-                printer.flush()
-                throw CLI.fail(.daemon(failure))
-            case nil:
-                printer.flush()
-                throw CLI.fail("the connection to bulkhead at \(client.path) was lost: it stopped or restarted; run the command again once it is back", code: 3)
+            default:
+                return false
             }
-            printer.flush()
+            return true
         }
     }
 }

@@ -66,33 +66,16 @@ struct DaemonBufferLogs: LogSource {
         for line in backlog["lines"]?.array ?? [] { printer.print(line) }
         printer.flush()
         guard follow else { return }
-        client.setReceiveTimeout(nil)
-        while true {
-            let message: ControlMessage?
-            do {
-                message = try client.receive()
-            } catch {
-                throw CLI.fail(error)
-            }
-            switch message {
-            case .event("line", let event)?:
+        try FollowStream.run(client, flush: printer.flush, settle: printer.flushIfIdle) { name, event in
+            switch name {
+            case "line":
                 if let line = event["line"] { printer.print(line) }
-            case .event("dropped", let event)?:
+            case "dropped":
                 FileDescriptor.standardError.writeLine("bulkhead: \(event["lines"]?.int ?? 0) lines dropped: this terminal read them too slowly")
-            case .event("end", let event)?:
-                printer.flush()
-                FileDescriptor.standardError.writeLine("bulkhead: \(event["reason"]?.string ?? "the daemon ended the stream")")
-                return
-            case .event?, .result?:
-                continue
-            case .failure(let failure)?:
-                printer.flush()
-                throw CLI.fail(.daemon(failure))
-            case nil:
-                printer.flush()
-                throw CLI.fail("the connection to bulkhead at \(client.path) was lost: it stopped or restarted; run the command again once it is back", code: 3)
+            default:
+                return false
             }
-            printer.flushIfIdle()
+            return true
         }
     }
 }
