@@ -15,18 +15,7 @@ extension Supervision {
     public mutating func probeFinished(_ id: InstanceID, pid: Int32, role: ProbeRole, _ result: ProbeResult, _ now: Instant) -> [SupervisorAction] {
         var actions: [SupervisorAction] = []
         guard let i = instances[id], let spec = specs[id.worker] else { return actions }
-        let readyAt: Instant?
-        var p: RunningProcess
-        switch i.phase {
-        case .starting(let process, let at):
-            p = process
-            readyAt = at
-        case .running(let process):
-            p = process
-            readyAt = nil
-        case .stopped, .waiting, .spawning, .stopping, .backoff, .open, .failed, .quarantined:
-            return actions
-        }
+        guard case (var p, let readyAt)? = i.phase.probedProcess else { return actions }
         guard p.pid == pid else { return actions }
         let failuresBefore: Int
         let outcome: ProbeTracker.Outcome
@@ -97,18 +86,7 @@ extension Supervision {
     /// Checks that are due go out (`.probe`); the trackers remember they are out.
     mutating func launchDueProbes(_ id: InstanceID, _ now: Instant, _ actions: inout [SupervisorAction]) {
         guard let i = instances[id] else { return }
-        let readyAt: Instant?
-        var p: RunningProcess
-        switch i.phase {
-        case .starting(let process, let at):
-            p = process
-            readyAt = at
-        case .running(let process):
-            p = process
-            readyAt = nil
-        case .stopped, .waiting, .spawning, .stopping, .backoff, .open, .failed, .quarantined:
-            return
-        }
+        guard case (var p, let readyAt)? = i.phase.probedProcess else { return }
         guard let due = p.probeDeadline, due <= now else { return }
         if var tracker = p.readyProbe, tracker.launchIfDue(now) {
             p.readyProbe = tracker
@@ -141,5 +119,17 @@ extension Supervision {
             message: "live probe failed \(failures) time\(failures == 1 ? "" : "s") in a row (last: \(last.detail)): SIGQUIT for a thread dump, SIGKILL in \(Units.format(spec.watchdogGrace))"
         )))
         actions.append(.signal(id, pid: p.pid, signal: Signals.quit, scope: .process))
+    }
+}
+
+extension Phase {
+    /// The process whose probes run, and its start deadline while it is starting: only a
+    /// starting or running instance has one.
+    fileprivate var probedProcess: (process: RunningProcess, readyAt: Instant?)? {
+        switch self {
+        case .starting(let process, let readyAt): return (process, readyAt)
+        case .running(let process): return (process, nil)
+        case .stopped, .waiting, .spawning, .stopping, .backoff, .open, .failed, .quarantined: return nil
+        }
     }
 }
