@@ -18,7 +18,10 @@ final class DurableState {
     /// From the start of a shutdown: the file keeps the intent from before it (a stop of every
     /// worker is not the operator stopping each one).
     var frozen = false
-    private(set) var pinned = Set<String>()
+    /// The crash ids entries point to, each with how many do: kept as entries change, so a
+    /// turn costs what changed in it, not a pass over every instance.
+    private var pinCounts: [String: Int] = [:]
+    var pinned: Set<String> { Set(pinCounts.keys) }
 
     init(store: StateStore) {
         self.store = store
@@ -29,17 +32,32 @@ final class DurableState {
     func apply(_ changed: [(InstanceID, InstanceEntry?)], order: [InstanceID]) -> Set<String>? {
         var updates: [(InstanceID, InstanceEntry?)] = []
         var membership = false
+        var pinsChanged = false
         for (id, entry) in changed where entries[id] != entry {
-            if (entries[id] == nil) != (entry == nil) { membership = true }
+            let old = entries[id]
+            if (old == nil) != (entry == nil) { membership = true }
+            if old?.crashID != entry?.crashID {
+                if let gone = old?.crashID { pinsChanged = unpin(gone) || pinsChanged }
+                if let new = entry?.crashID { pinsChanged = pin(new) || pinsChanged }
+            }
             entries[id] = entry
             updates.append((id, entry))
         }
         guard !updates.isEmpty else { return nil }
         store.update(updates, order: membership ? order : nil)
-        let pins = Set(entries.values.compactMap(\.crashID))
-        guard pins != pinned else { return nil }
-        pinned = pins
-        return pins
+        return pinsChanged ? pinned : nil
+    }
+
+    /// Whether the set of pinned ids changed.
+    private func pin(_ id: String) -> Bool {
+        pinCounts[id, default: 0] += 1
+        return pinCounts[id] == 1
+    }
+
+    private func unpin(_ id: String) -> Bool {
+        guard let count = pinCounts[id] else { return false }
+        pinCounts[id] = count > 1 ? count - 1 : nil
+        return count == 1
     }
 }
 

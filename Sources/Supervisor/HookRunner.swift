@@ -46,7 +46,8 @@ struct HookPayload {
 /// Runs hook programs (SPEC §11) off the supervision loop: the loop only clones them (the same
 /// spawner as workers, a new session each, stdin a pipe, stdout and stderr another), writes
 /// their input as the pipe takes it (never waiting for a hook that does not read), reads their
-/// output's last lines, and reaps them through their pidfds. When and how many run is
+/// output's last lines, and reaps them through their pidfds. They run at `hookNice`, below
+/// the workers: a storm of deaths paging someone must not slow the restarts it reports. When and how many run is
 /// `HookScheduler`'s (policy): timeouts end in SIGKILL to the process group, and a hook that
 /// fails or hangs is logged and counted, and never delays a worker's restart.
 final class HookRunner {
@@ -77,6 +78,7 @@ final class HookRunner {
     private let devNull: FileDescriptor
     private let basePath: String
     private let environment: [String]
+    private let nice: Int32
     /// Hook events and counts go out through these (the daemon's event stream and metrics).
     var publish: (SupervisorEvent, [SupervisorEvent.Field]) -> Void = { _, _ in }
     var finished: (_ hook: String, _ result: String) -> Void = { _, _ in }
@@ -95,6 +97,7 @@ final class HookRunner {
         self.loop = loop
         self.processes = processes
         self.devNull = devNull
+        nice = processes.launcher.hookNice
         basePath = Environment.get("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         environment = ["LANG", "LC_ALL", "TZ", "HOME"].compactMap { key in Environment.get(key).map { "\(key)=\($0)" } }
             + ["BULKHEAD_SOCKET=\(socketPath)"]
@@ -229,7 +232,7 @@ final class HookRunner {
         if bytes.count > 60 << 10 { _ = bh_set_pipe_size(stdinWrite.rawValue, Int32(min(bytes.count + 4096, Self.pipeBytes))) }
         let request = SpawnRequest(
             executable: executable, arguments: spec.command, environment: environment(run, spec),
-            standardInput: stdinRead, standardOutput: output.writeEnd, standardError: output.writeEnd
+            standardInput: stdinRead, standardOutput: output.writeEnd, standardError: output.writeEnd, nice: nice
         )
         let pid: Int32
         do {

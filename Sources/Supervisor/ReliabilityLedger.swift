@@ -98,11 +98,16 @@ final class LineAppender: @unchecked Sendable {
     private lazy var idle = ThreadMonitor.Condition(monitor)
     private var queue: [[UInt8]] = []
     private var busy = false
+    /// The writer waits for a line (the loop must wake it); false while it gathers or writes.
+    private var writerIdle = false
     private var keepValue: Int
     private(set) var dropped = 0
     private var lineCount: Int?
 
     static let maxQueued = 10_000
+    /// How long the writer gathers lines after the first: a storm's deaths become one append
+    /// (one open, one write) every 20 ms, not one per death, and one wake-up of this thread.
+    static let gatherNanoseconds: Int64 = 20_000_000
 
     init(path: String, keep: Int) {
         self.path = path
@@ -122,7 +127,7 @@ final class LineAppender: @unchecked Sendable {
                 return
             }
             queue.append(line)
-            wake.signal()
+            if writerIdle { wake.signal() }
         }
     }
 
@@ -141,8 +146,14 @@ final class LineAppender: @unchecked Sendable {
         while true {
             while queue.isEmpty {
                 idle.broadcast()
+                writerIdle = true
                 wake.wait()
             }
+            writerIdle = false
+            busy = true
+            monitor.unlock()
+            BulkheadSystem.MonotonicClock.sleep(nanoseconds: Self.gatherNanoseconds)
+            monitor.lock()
             let batch = queue
             queue.removeAll()
             busy = true

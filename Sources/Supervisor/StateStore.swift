@@ -11,7 +11,10 @@ import Glibc
 /// writes under a lock); the writer waits `coalesce` for more, then writes the latest whole
 /// document atomically and durably (temp file, fsync, rename, fsync of the directory). While
 /// one write runs, changes pile up for the next: the file trails the loop by a few
-/// milliseconds plus one write, and a burst costs one write, not one per death.
+/// milliseconds plus one write, and a burst costs one write, not one per death. In a long
+/// storm writes start at most every `minimumIntervalNanoseconds` (the file then trails by up to
+/// that: the instances' cgroups still find a process it does not name yet, `LeftoverSearch`),
+/// and the loop wakes the writer only when it is idle, not once per change.
 final class StateStore: @unchecked Sendable {
     let path: String
     private let monitor = ThreadMonitor()
@@ -24,6 +27,10 @@ final class StateStore: @unchecked Sendable {
     private var writtenGeneration: UInt64 = 0
     private var writing = false
     private var threaded = false
+    /// The writer waits for a change (the loop must wake it); false while it gathers or writes.
+    private var writerIdle = false
+    /// When the writer last started a write (monotonic ns), for the minimum interval.
+    private var lastWriteStart: UInt64 = 0
     private let daemonPID: Int32
     private let bootID: String
     private(set) var writes = 0
@@ -33,6 +40,9 @@ final class StateStore: @unchecked Sendable {
     /// How long the writer waits after a change for the ones that follow it (a crash storm's
     /// deaths come a few milliseconds apart).
     static let coalesceNanoseconds: Int64 = 5_000_000
+    /// The least time between the starts of two writes: a crash storm of a thousand restarts a
+    /// second costs 20 writes a second (each an fsync and the whole document), not 200.
+    static let minimumIntervalNanoseconds: Int64 = 50_000_000
 
     init(path: String, daemonPID: Int32, background: Bool = true) {
         self.path = path
@@ -55,7 +65,7 @@ final class StateStore: @unchecked Sendable {
             for (id, entry) in changes { entries[id] = entry }
             if let newOrder { order = newOrder }
             generation += 1
-            if threaded { wake.signal() }
+            if threaded && writerIdle { wake.signal() }
         }
         if !threaded { writeIfChanged() }
     }
@@ -96,12 +106,22 @@ final class StateStore: @unchecked Sendable {
         _ = bh_set_thread_nice(10)   // below the loop and the workers
         monitor.lock()
         while true {
-            while generation == writtenGeneration || writing { wake.wait() }
-            // A moment for the changes that follow this one (the rest of a storm's turn).
-            let end = MonotonicDeadline(afterNanoseconds: Self.coalesceNanoseconds)
-            while let left = end.remaining { _ = wake.wait(nanoseconds: left) }
+            while generation == writtenGeneration || writing {
+                writerIdle = true
+                wake.wait()
+            }
+            writerIdle = false
+            // A moment for the changes that follow this one (the rest of a storm's turn), and
+            // no sooner than the minimum interval after the last write began. Changes meanwhile
+            // do not wake this thread: they are in the document it writes next.
+            let sinceLast = Int64(bitPattern: MonotonicClock.nanoseconds() &- lastWriteStart)
+            let pause = max(Self.coalesceNanoseconds, Self.minimumIntervalNanoseconds - sinceLast)
+            monitor.unlock()
+            MonotonicClock.sleep(nanoseconds: pause)
+            monitor.lock()
             guard !writing, generation != writtenGeneration else { continue }
             writing = true
+            lastWriteStart = MonotonicClock.nanoseconds()
             monitor.unlock()
             writeLatest()
             monitor.lock()

@@ -15,6 +15,9 @@ struct WorkerLauncher {
     /// The nice value workers start with (bulkhead's own from before it raised its loop
     /// thread), or nil when the loop runs at that value anyway.
     let workerNice: Int32?
+    /// The nice value hook programs run at: below the workers (and far below the loop), so a
+    /// burst of notifications takes only CPU that supervision and the workers leave over.
+    let hookNice: Int32
     /// What each worker's oom_score_adj is set back to after its exec, when the daemon lowered
     /// its own (`Daemon.protectFromOOMKiller`): a child inherits it, and a worker must stay an
     /// ordinary candidate. nil: workers keep what they inherit (the unit's OOMScoreAdjust=).
@@ -27,6 +30,7 @@ struct WorkerLauncher {
     /// Swift worker gets a report too (`SwiftBacktracer`); nil when none was found.
     let swiftBacktracer: String?
 
+    static let hookNiceOffset: Int32 = 10
     static let pipeSize: Int32 = 256 << 10
     static let maxLine = 32 << 10
 
@@ -35,6 +39,8 @@ struct WorkerLauncher {
         self.devNull = devNull
         self.cgroups = cgroups
         self.workerNice = workerNice
+        let own = workerNice ?? bh_thread_nice()
+        hookNice = own == Int32.min ? Self.hookNiceOffset : min(own + Self.hookNiceOffset, 19)
         self.credentials = credentials
         limitSupport = Self.limitSupport(cgroups)
         swiftBacktracer = SwiftBacktracer.locate()

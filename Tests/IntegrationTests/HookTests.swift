@@ -31,6 +31,7 @@ struct HookTests {
         try daemon.script("keep.sh", """
         cat > "\(dir)/in.$$"
         env | grep '^BULKHEAD_' | sort > "\(dir)/env.$$"
+        nice > "\(dir)/hook-$BULKHEAD_EVENT.nice"
         mv "\(dir)/env.$$" "\(dir)/hook-$BULKHEAD_EVENT.env"
         mv "\(dir)/in.$$" "\(dir)/hook-$BULKHEAD_EVENT.json"
         """)
@@ -61,6 +62,12 @@ struct HookTests {
                          "BULKHEAD_HOOK=keep", "BULKHEAD_HOOK_SUPPRESSED=0"] {
             #expect(env.contains(Substring(expected)), "\(expected) not in \(env)")
         }
+
+        // Below the workers (which start at the daemon's own value, the test's): never competing with restarts.
+        errno = 0
+        let own = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        let nice = String(decoding: try #require(FileManager.default.contents(atPath: dir + "/hook-exit.nice")), as: UTF8.self)
+        #expect(Int32(nice.trimmingCharacters(in: .whitespacesAndNewlines)) == min(own + 10, 19), "hook ran at nice \(nice), the workers at \(own)")
 
         let alertData = try #require(await Self.file(dir + "/hook-alert.json"), "the alert never reached the hook")
         let alert = try #require(try JSONSerialization.jsonObject(with: alertData) as? [String: Any])
