@@ -4,14 +4,20 @@ import Foundation
 
 /// What telling people costs supervision (issue 17): detect latency (the daemon's own, kernel
 /// exit → loop) and restart latency (death → replacement exec'd, from the kernel's events) of a
-/// worker dying every 3 ms, with `instances` idle instances beside it, in three setups run
+/// worker dying every 3 ms, with `instances` idle instances beside it, in setups run
 /// alternately in one invocation — nothing; a hook run for every death plus a 10 Hz /metrics
-/// scraper; an `events -f` follower that never reads. Goal: within 10 % of nothing.
+/// scraper, and each of those alone; an `events -f` follower that never reads. Goal: within
+/// 10 % of nothing.
 enum MonitoringBenchmark {
     enum Setup: String, CaseIterable {
         case nothing = "neither"
         case hookAndScraper = "a hook on every death + a 10 Hz scraper"
+        case hookOnly = "a hook on every death"
+        case scraperOnly = "a 10 Hz scraper"
         case stalledFollower = "a stalled events -f follower"
+
+        var hook: Bool { self == .hookAndScraper || self == .hookOnly }
+        var scraper: Bool { self == .hookAndScraper || self == .scraperOnly }
     }
 
     struct Samples {
@@ -40,7 +46,8 @@ enum MonitoringBenchmark {
             let detect = Distribution(s.detect)
             let restart = Distribution(s.restart)
             var line = "monitoring (\(setup.rawValue)): detect \(detect.summary("us")); restart \(restart.summary("us"))"
-            if setup == .hookAndScraper { line += "; \(s.hookRuns) hook runs, \(s.scrapes) scrapes" }
+            if setup.hook { line += "; \(s.hookRuns) hook runs" }
+            if setup.scraper { line += "; \(s.scrapes) scrapes" }
             if setup != .nothing {
                 let b = (Distribution(base.detect), Distribution(base.restart))
                 line += String(format: " | vs neither: detect p50 %+.0f%% p99 %+.0f%%, restart p50 %+.0f%%",
@@ -66,28 +73,19 @@ enum MonitoringBenchmark {
             crash_loop: { max_restarts: 100000, same_crash: 0 }
 
         """
-        if setup == .hookAndScraper {
-            config += """
-            metrics: { listen: "127.0.0.1:\(port)" }
-            hooks:
-              - { name: every, on: [death], exec: [/bin/true], concurrency: 8 }
-
-            """
-        }
+        if setup.scraper { config += "metrics: { listen: \"127.0.0.1:\(port)\" }\n" }
+        if setup.hook { config += "hooks:\n  - { name: every, on: [death], exec: [/bin/true], concurrency: 8 }\n" }
         if setup == .stalledFollower { config += "events: { history: 1000 }\n" }
         let events = try ProcEvents()
         let daemon = try BenchDaemon(config: config, watch: ["dier:0 * exit:"], keep: { $0.hasPrefix("dier:0 * exit:") || $0.hasPrefix("dier:0 * spawn:") })
         defer { daemon.stop() }
         var scraper: Scraper?
         var stalled: Int32 = -1
-        switch setup {
-        case .nothing: break
-        case .hookAndScraper:
+        if setup.scraper {
             scraper = Scraper(port: port)
             scraper?.start()
-        case .stalledFollower:
-            stalled = stalledFollower(socket: daemon.directory + "/control.sock")
         }
+        if setup == .stalledFollower { stalled = stalledFollower(socket: daemon.directory + "/control.sock") }
         defer { if stalled >= 0 { close(stalled) } }
         // Kernel events of the daemon's children, kept raw: which are the dier's is known after.
         var forks: [Int32: UInt64] = [:]
