@@ -81,6 +81,10 @@ public enum FileSystem {
 
     /// mkdir -p with `mode` for the directories it creates.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+        // The common case first (the parent is there: each instance's cgroup, ten thousand at a
+        // start): one mkdir, not one per component of the path.
+        if mkdir(path, mode) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw SystemError(errno, "mkdir \(path)") }
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             current += "/" + part

@@ -20,8 +20,15 @@ final class StateStore: @unchecked Sendable {
     private let monitor = ThreadMonitor()
     private lazy var wake = ThreadMonitor.Condition(monitor)
     private lazy var idle = ThreadMonitor.Condition(monitor)
-    private var entries: [InstanceID: InstanceEntry] = [:]
-    private var order: [InstanceID] = []
+    /// Changes the writer has not taken yet (nil: the instance is gone) and a new order, under
+    /// the lock. The writer swaps them out whole, so the loop never copies the document: a
+    /// dictionary the writer still shares would be copied on the loop's next change (10,000
+    /// entries, milliseconds).
+    private var pending: [InstanceID: InstanceEntry?] = [:]
+    private var pendingOrder: [InstanceID]?
+    /// The document, owned by whoever writes (`writing` set).
+    private var documentEntries: [InstanceID: InstanceEntry] = [:]
+    private var documentOrder: [InstanceID] = []
     /// Changes not yet written (bumped by each `update`), and the one the file holds.
     private var generation: UInt64 = 0
     private var writtenGeneration: UInt64 = 0
@@ -29,8 +36,10 @@ final class StateStore: @unchecked Sendable {
     private var threaded = false
     /// The writer waits for a change (the loop must wake it); false while it gathers or writes.
     private var writerIdle = false
-    /// When the writer last started a write (monotonic ns), for the minimum interval.
+    /// When the writer last started a write (monotonic ns) and how long it took, for the
+    /// interval before the next.
     private var lastWriteStart: UInt64 = 0
+    private var lastWriteNanoseconds: Int64 = 0
     private let daemonPID: Int32
     private let bootID: String
     private(set) var writes = 0
@@ -43,6 +52,10 @@ final class StateStore: @unchecked Sendable {
     /// The least time between the starts of two writes: a crash storm of a thousand restarts a
     /// second costs 20 writes a second (each an fsync and the whole document), not 200.
     static let minimumIntervalNanoseconds: Int64 = 50_000_000
+    /// A write of a big document (10,000 instances: megabytes of JSON, tens of milliseconds)
+    /// waits this many times its last duration after it: the writer takes a fifth of a CPU at
+    /// most, not the one the loop and the workers need while ten thousand start.
+    static let intervalPerWriteTime: Int64 = 4
 
     init(path: String, daemonPID: Int32, background: Bool = true) {
         self.path = path
@@ -62,8 +75,8 @@ final class StateStore: @unchecked Sendable {
     func update(_ changes: [(InstanceID, InstanceEntry?)], order newOrder: [InstanceID]?) {
         guard !changes.isEmpty || newOrder != nil else { return }
         locked {
-            for (id, entry) in changes { entries[id] = entry }
-            if let newOrder { order = newOrder }
+            for (id, entry) in changes { pending.updateValue(entry, forKey: id) }
+            if let newOrder { pendingOrder = newOrder }
             generation += 1
             if threaded && writerIdle { wake.signal() }
         }
@@ -115,7 +128,8 @@ final class StateStore: @unchecked Sendable {
             // no sooner than the minimum interval after the last write began. Changes meanwhile
             // do not wake this thread: they are in the document it writes next.
             let sinceLast = Int64(bitPattern: MonotonicClock.nanoseconds() &- lastWriteStart)
-            let pause = max(Self.coalesceNanoseconds, Self.minimumIntervalNanoseconds - sinceLast)
+            let interval = max(Self.minimumIntervalNanoseconds, Self.intervalPerWriteTime * lastWriteNanoseconds)
+            let pause = max(Self.coalesceNanoseconds, interval - sinceLast)
             monitor.unlock()
             MonotonicClock.sleep(nanoseconds: pause)
             monitor.lock()
@@ -125,6 +139,7 @@ final class StateStore: @unchecked Sendable {
             monitor.unlock()
             writeLatest()
             monitor.lock()
+            lastWriteNanoseconds = Int64(bitPattern: MonotonicClock.nanoseconds() &- lastWriteStart)
         }
     }
 
@@ -140,8 +155,16 @@ final class StateStore: @unchecked Sendable {
     /// Called with `writing` set and the monitor not held: one document, from the entries as
     /// they are now, written; `writing` cleared.
     private func writeLatest() {
-        let (snapshot, sequence, target) = locked { (entries, order, generation) }
-        let listed = sequence.compactMap { snapshot[$0] }
+        let (changes, newOrder, target) = locked { () -> ([InstanceID: InstanceEntry?], [InstanceID]?, UInt64) in
+            defer {
+                pending = [:]
+                pendingOrder = nil
+            }
+            return (pending, pendingOrder, generation)
+        }
+        for (id, entry) in changes { documentEntries[id] = entry }
+        if let newOrder { documentOrder = newOrder }
+        let listed = documentOrder.compactMap { documentEntries[$0] }
         let document = StateDocument(clock: clockReading(), daemonPID: daemonPID, daemonVersion: BulkheadVersion.current, instances: listed)
         var failure: String?
         do {

@@ -71,8 +71,14 @@ struct FaultStateDirTests {
             }
             #expect(try await daemon.command(["stop", "crasher"]).code == 0)
 
-            // Whatever is not on the disk is counted and was said.
+            // Whatever is not on the disk is counted and was said: once the writer (a thread at
+            // nice 10, slow on a busy machine) has tried each, the counts cover what is missing.
             let missing = Self.absent(ids.map { "\(stateDir)/crashes/\($0).json" })
+            let expected = missing.count
+            _ = await Processes.waitUntil {
+                let counters = ((try? daemon.statusJSON().document["daemon"]) as? [String: Any]) ?? [:]
+                return (counters["crash_reports_unsaved"] as? Int ?? 0) + (counters["crash_reports_lost"] as? Int ?? 0) >= expected
+            }
             let document = try await offThread { Handed(value: try daemon.statusJSON().document) }.value
             let counters = document["daemon"] as? [String: Any] ?? [:]
             let unsaved = counters["crash_reports_unsaved"] as? Int ?? -1
