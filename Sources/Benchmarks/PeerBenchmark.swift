@@ -86,9 +86,18 @@ enum PeerBenchmark {
         let pid = try Spawner.spawn(SpawnRequest(executable: peer.daemon, arguments: [peer.daemon, scan], environment: ["PATH=/usr/bin:/bin"],
                                                  standardInput: devNull, standardOutput: devNull, standardError: devNull))
         defer { stop(peer, pid: pid, scan: scan) }
-        Thread.sleep(forTimeInterval: 1)
-        // The dier's supervisor: its children are the dier's runs.
-        let dierSupervisor = supervisorPID(of: "dier", peer)
+        // The dier's supervisor: its children are the dier's runs. runsvdir does not read a
+        // directory changed within the current second, and looks again every 5 s.
+        var dierSupervisor: Int32 = -1
+        let found = Date().addingTimeInterval(15)
+        while dierSupervisor < 0 && Date() < found {
+            Thread.sleep(forTimeInterval: 0.2)
+            dierSupervisor = supervisorPID(of: "dier", peer)
+        }
+        guard dierSupervisor > 0, supervisorPID(of: "probe", peer) > 0 else {
+            print("peer: \(peer.name): its supervisors did not start within 15 s")
+            return
+        }
         let restart = restarts(events, parent: { $0 == dierSupervisor }, skipFirst: 1, samples: samples)
         let (statusTool, arguments) = peer.status(scan + "/probe")
         let idle = try times(statusRuns) { try ControlBenchmark.runProcess(statusTool, arguments) }
