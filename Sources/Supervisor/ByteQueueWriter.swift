@@ -19,6 +19,9 @@ final class ByteQueueWriter: @unchecked Sendable {
     private lazy var drained = ThreadMonitor.Condition(monitor)
     private var queue: [UInt8] = []
     private var writing = false
+    /// The writer waits for bytes: a submit wakes it only then (while it writes, what arrives
+    /// is in the next swap anyway), not once per line.
+    private var writerIdle = false
     private var threaded = false
     private var droppedLines = 0
 
@@ -46,7 +49,7 @@ final class ByteQueueWriter: @unchecked Sendable {
         defer { monitor.unlock() }
         if queue.count + bytes.count <= capacity {
             queue.append(contentsOf: bytes)
-            wake.signal()
+            if writerIdle { wake.signal() }
             return true
         }
         droppedLines += lines
@@ -54,7 +57,7 @@ final class ByteQueueWriter: @unchecked Sendable {
         salvage? { part in
             if queue.count + part.count <= capacity + reserve { queue.append(contentsOf: part) }
         }
-        if queue.count > before { wake.signal() }
+        if queue.count > before && writerIdle { wake.signal() }
         return false
     }
 
@@ -85,7 +88,11 @@ final class ByteQueueWriter: @unchecked Sendable {
         local.reserveCapacity(1 << 20)
         monitor.lock()
         while true {
-            while queue.isEmpty { wake.wait() }
+            while queue.isEmpty {
+                writerIdle = true
+                wake.wait()
+            }
+            writerIdle = false
             swap(&local, &queue)
             writing = true
             monitor.unlock()

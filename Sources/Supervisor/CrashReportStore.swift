@@ -39,6 +39,8 @@ final class CrashReportStore: @unchecked Sendable {
     /// Reports the disk refused (full, read-only, gone), oldest first: kept in memory so
     /// `bulkhead crash ID` still answers, and written as soon as the disk takes them again.
     private var unsaved: [(id: String, bytes: [UInt8])] = []
+    /// The writer sleeps with no deadline: only a signal wakes it (see `enqueueRepeat`).
+    private var writerWaitsUntimed = false
     private var unsavedBytes = 0
     /// Unsaved reports pushed out of memory by newer ones: lost for good (counted).
     private var lostReports = 0
@@ -166,7 +168,9 @@ final class CrashReportStore: @unchecked Sendable {
             repeatQueue.append((id, death))
             if !threaded {
                 writeRepeats(force: true)
-            } else {
+            } else if writerWaitsUntimed {
+                // Otherwise the writer wakes by itself for the next flush of repeats (within a
+                // second) and takes these then: a storm's folded deaths cost no wake-up each.
                 wake.signal()
             }
         }
@@ -274,7 +278,9 @@ final class CrashReportStore: @unchecked Sendable {
                 let now = Int64(clamping: MonotonicClock.now().nanoseconds)
                 let flush = repeats.nextFlush.map { $0 <= now ? 0 : $0 - now }
                 if unsaved.isEmpty && flush == nil {
+                    writerWaitsUntimed = true
                     wake.wait()
+                    writerWaitsUntimed = false
                 } else if !wake.wait(nanoseconds: min(flush ?? Self.retryNanoseconds, Self.retryNanoseconds)) {
                     if !unsaved.isEmpty { writeUnsaved() }
                     writeRepeats(force: false)
