@@ -45,7 +45,12 @@ public enum EnvFile {
         var parser = EnvFileParser()
         for byte in bytes { parser.consume(byte) }
         parser.finish()
-        if !parser.problems.isEmpty { return .failure(Problems(problems: parser.problems)) }
+        if !parser.problems.isEmpty {
+            // In line order: a quote left open is only known at the end, after problems of the
+            // lines it swallowed (found by the fuzzer).
+            let ordered = parser.problems.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }
+            return .failure(Problems(problems: ordered.map(\.element)))
+        }
         var order: [String] = []
         var values: [String: String] = [:]
         for (key, value) in parser.assignments {

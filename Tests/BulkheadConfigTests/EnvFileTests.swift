@@ -82,4 +82,20 @@ struct EnvFileTests {
         let entries = try EnvFile.parse(Array("\n\(name)=".utf8)).get()
         #expect(entries.map(\.key) == [name])
     }
+
+    /// Found by the fuzz target `envfile` (its input, kept in Fuzz/corpus/envfile/open-quote-nul):
+    /// a quote left open swallows the lines after it; the NUL found in one of them was listed
+    /// before the open quote's own line.
+    @Test func problemsAreInLineOrder() throws {
+        let bytes = Array("# comment\n; also\nexport=1\nQ='singleA\n1X=2v\nK=a\\\"b\\|c".utf8) + [0, 0, 0, 0, 0, 0, 0, 0]
+            + Array("ed\\\nline\n".utf8)
+        guard case .failure(let found) = EnvFile.parse(bytes) else {
+            Issue.record("an open quote and a NUL were accepted")
+            return
+        }
+        let lines = found.problems.map(\.line)
+        #expect(lines == lines.sorted(), "\(found.problems)")
+        #expect(found.problems.contains { $0.message.contains("never closed") && $0.line == 4 })
+        #expect(found.problems.contains { $0.message.contains("NUL") && $0.line == 6 })
+    }
 }

@@ -39,7 +39,16 @@ struct TenThousandTests {
             #expect(states.count == Self.instances)
             #expect(fds <= Self.instances + 64, "\(fds) fds for \(Self.instances) instances with append:")
 
-            // Idle: no CPU to speak of while nothing happens.
+            // Idle: no CPU to speak of while nothing happens — once the state file has caught
+            // up with the start (its writer waits 4× its last write between writes, and a write
+            // of 10,000 entries takes a debug build a few hundred ms: legitimate work, not idling).
+            let statePath = daemon.stateDir + "/state.json"
+            let settled = await Processes.waitUntil(timeout: 120) {
+                let before = Self.modified(statePath)
+                Thread.sleep(forTimeInterval: 3)
+                return before != nil && Self.modified(statePath) == before
+            }
+            #expect(settled, "state.json still changing 120 s after the start")
             let cpu0 = Self.cpuTicks(pid)
             try await Task.sleep(for: .seconds(5))
             let idleTicks = Self.cpuTicks(pid) - cpu0
@@ -85,5 +94,9 @@ struct TenThousandTests {
               let close = text.lastIndex(of: ")") else { return 0 }
         let fields = text[text.index(after: close)...].split(separator: " ")
         return fields.count > 13 ? (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0) : 0
+    }
+
+    static func modified(_ path: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
     }
 }
