@@ -48,12 +48,14 @@ enum Benchmarks {
         let sizes = (value(of: "--sizes", in: &arguments) ?? "100,1000,10000").split(separator: ",").compactMap { Int($0) }
         let output = value(of: "--output", in: &arguments) ?? "append"
         let samples = Int(value(of: "--samples", in: &arguments) ?? "20") ?? 20
+        let rounds = Int(value(of: "--rounds", in: &arguments) ?? "2") ?? 2
         let crashlab = value(of: "--crashlab", in: &arguments)
         let kinds = value(of: "--kinds", in: &arguments)?.split(separator: ",").map(String.init) ?? []
         let which = arguments.first ?? "all"
         guard ["spawn", "detect", "restart", "control", "output", "watchdog", "notify", "hostile-logs", "monitoring", "probes", "forensics", "scale", "storm", "peer", "state", "reexec", "all"].contains(which) else {
             print("usage: bulkhead-bench [spawn|detect|restart|control|output|watchdog|notify|hostile-logs|monitoring|probes|forensics|scale|storm|peer|state|reexec|all] [--instances N] [--lines N] [--no-cgroups] [--products DIR]")
             print("       bulkhead-bench forensics [--samples N] [--crashlab PATH] [--kinds K,…]")
+            print("       bulkhead-bench monitoring [--rounds N]   (each setup N times, alternating; 2)")
             print("       bulkhead-bench scale [--sizes 100,1000,10000] [--output append|pipes|journal-direct]   (not part of all)")
             print("  build with `swift build -c release --static-swift-stdlib`; run as root (cgroups, proc connector)")
             exit(which == "--help" || which == "-h" ? 0 : 2)
@@ -68,7 +70,7 @@ enum Benchmarks {
         if all || which == "watchdog" { try WatchdogBenchmark.run(instances: instances) }
         if all || which == "notify" { try NotifyFloodBenchmark.run() }
         if all || which == "hostile-logs" { try HostileLogsBenchmark.run() }
-        if all || which == "monitoring" { try MonitoringBenchmark.run(instances: instances) }
+        if all || which == "monitoring" { try MonitoringBenchmark.run(instances: instances, rounds: rounds) }
         if all || which == "probes" { try ProbeBenchmark.run(instances: instances) }
         if all || which == "forensics" { try ForensicsBenchmark.run(samples: samples, crashlab: crashlab, only: kinds) }
         if all || which == "storm" { try StormBenchmark.run() }
