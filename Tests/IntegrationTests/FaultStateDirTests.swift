@@ -31,6 +31,7 @@ struct FaultStateDirTests {
         try await withDaemon("""
         state_dir: \(stateDir)
         output: { journal: off }
+        crash_reports: { coalesce_after: 0 }   # every death its own report: the test counts them
         defaults:
           crash_loop: { same_crash: 0, max_restarts: 100000 }
         workers:
@@ -83,7 +84,11 @@ struct FaultStateDirTests {
             let counters = document["daemon"] as? [String: Any] ?? [:]
             let unsaved = counters["crash_reports_unsaved"] as? Int ?? -1
             let lost = counters["crash_reports_lost"] as? Int ?? -1
-            #expect(unsaved + lost >= missing.count, "\(missing.count) reports missing from the disk, counted unsaved \(unsaved), lost \(lost)")
+            #expect(unsaved + lost >= missing.count, """
+                \(missing.count) reports missing from the disk, counted unsaved \(unsaved), lost \(lost); \
+                missing \(missing), on disk \((try? FileManager.default.contentsOfDirectory(atPath: stateDir + "/crashes")) ?? []), \
+                said \(daemon.events("report-not-saved"))
+                """)
             if !missing.isEmpty {
                 #expect(!daemon.events("report-not-saved").isEmpty, "reports missing from the disk and no report-not-saved event")
             }
