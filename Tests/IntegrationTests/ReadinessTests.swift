@@ -18,6 +18,7 @@ struct ReadinessTests {
           - name: patient
             command: [/bin/sh, -c, "while [ ! -e {{dir}}/go ]; do sleep 0.05; done; exec {{crashlab}} --notify-ready"]
             ready: notify
+            start_timeout: 10m   # it waits for the test: on a slow machine (ASan) the default passed and it was restarted with a new pid
         """) { daemon in
             let spawn = try await daemon.next("slow:0", "spawn")
             let ready = try await daemon.next("slow:0", "ready", after: spawn.index)
