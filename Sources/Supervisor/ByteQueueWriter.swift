@@ -19,9 +19,6 @@ final class ByteQueueWriter: @unchecked Sendable {
     private lazy var drained = ThreadMonitor.Condition(monitor)
     private var queue: [UInt8] = []
     private var writing = false
-    /// The writer waits for bytes: a submit wakes it only then (while it writes, what arrives
-    /// is in the next swap anyway), not once per line.
-    private var writerIdle = false
     private var threaded = false
     private var droppedLines = 0
 
@@ -49,7 +46,7 @@ final class ByteQueueWriter: @unchecked Sendable {
         defer { monitor.unlock() }
         if queue.count + bytes.count <= capacity {
             queue.append(contentsOf: bytes)
-            if writerIdle { wake.signal() }
+            wake.signal()   // no syscall unless the writer waits for bytes
             return true
         }
         droppedLines += lines
@@ -57,7 +54,7 @@ final class ByteQueueWriter: @unchecked Sendable {
         salvage? { part in
             if queue.count + part.count <= capacity + reserve { queue.append(contentsOf: part) }
         }
-        if queue.count > before && writerIdle { wake.signal() }
+        if queue.count > before { wake.signal() }
         return false
     }
 
@@ -88,11 +85,7 @@ final class ByteQueueWriter: @unchecked Sendable {
         local.reserveCapacity(1 << 20)
         monitor.lock()
         while true {
-            while queue.isEmpty {
-                writerIdle = true
-                wake.wait()
-            }
-            writerIdle = false
+            while queue.isEmpty { wake.wait() }
             swap(&local, &queue)
             writing = true
             monitor.unlock()

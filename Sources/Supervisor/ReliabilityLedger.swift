@@ -98,8 +98,6 @@ final class LineAppender: @unchecked Sendable {
     private lazy var idle = ThreadMonitor.Condition(monitor)
     private var queue: [[UInt8]] = []
     private var busy = false
-    /// The writer waits for a line (the loop must wake it); false while it gathers or writes.
-    private var writerIdle = false
     private var keepValue: Int
     private(set) var dropped = 0
     private var lineCount: Int?
@@ -127,7 +125,7 @@ final class LineAppender: @unchecked Sendable {
                 return
             }
             queue.append(line)
-            if writerIdle { wake.signal() }
+            wake.signal()   // a futex wake only when the writer waits: not while it gathers
         }
     }
 
@@ -146,10 +144,8 @@ final class LineAppender: @unchecked Sendable {
         while true {
             while queue.isEmpty {
                 idle.broadcast()
-                writerIdle = true
                 wake.wait()
             }
-            writerIdle = false
             busy = true
             monitor.unlock()
             BulkheadSystem.MonotonicClock.sleep(nanoseconds: Self.gatherNanoseconds)

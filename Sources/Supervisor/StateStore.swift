@@ -14,7 +14,7 @@ import Glibc
 /// milliseconds plus one write, and a burst costs one write, not one per death. In a long
 /// storm writes start at most every `minimumIntervalNanoseconds` (the file then trails by up to
 /// that: the instances' cgroups still find a process it does not name yet, `LeftoverSearch`),
-/// and the loop wakes the writer only when it is idle, not once per change.
+/// and changes meanwhile cost no wake-up (the writer sleeps, it does not wait on the condition).
 final class StateStore: @unchecked Sendable {
     let path: String
     private let monitor = ThreadMonitor()
@@ -34,8 +34,6 @@ final class StateStore: @unchecked Sendable {
     private var writtenGeneration: UInt64 = 0
     private var writing = false
     private var threaded = false
-    /// The writer waits for a change (the loop must wake it); false while it gathers or writes.
-    private var writerIdle = false
     /// When the writer last started a write (monotonic ns) and how long it took, for the
     /// interval before the next.
     private var lastWriteStart: UInt64 = 0
@@ -78,7 +76,7 @@ final class StateStore: @unchecked Sendable {
             for (id, entry) in changes { pending.updateValue(entry, forKey: id) }
             if let newOrder { pendingOrder = newOrder }
             generation += 1
-            if threaded && writerIdle { wake.signal() }
+            if threaded { wake.signal() }   // a futex wake only when the writer waits for a change
         }
         if !threaded { writeIfChanged() }
     }
@@ -119,11 +117,7 @@ final class StateStore: @unchecked Sendable {
         _ = bh_set_thread_nice(10)   // below the loop and the workers
         monitor.lock()
         while true {
-            while generation == writtenGeneration || writing {
-                writerIdle = true
-                wake.wait()
-            }
-            writerIdle = false
+            while generation == writtenGeneration || writing { wake.wait() }
             // A moment for the changes that follow this one (the rest of a storm's turn), and
             // no sooner than the minimum interval after the last write began. Changes meanwhile
             // do not wake this thread: they are in the document it writes next.
