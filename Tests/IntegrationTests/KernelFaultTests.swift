@@ -36,6 +36,7 @@ struct KernelFaultTests {
           - name: cw
             command: [{{dir}}/cworker, "null"]
         """, prepare: { daemon in _ = try Self.cworker(in: daemon.directory) }) { daemon in
+            let since = KernelLog.now()
             var fingerprints: Set<String> = []
             var withLine = 0
             var after = 0
@@ -49,7 +50,7 @@ struct KernelFaultTests {
                 let details = report["details"] as? [String: Any] ?? [:]
                 let headline = report["headline"] as? String
                 fingerprints.insert(report["fingerprint"] as? String ?? "")
-                if let line = KernelLog.faultLine(of: Int32(pid)) {
+                if let line = KernelLog.faultLine(of: Int32(pid), program: "cworker", since: since) {
                     withLine += 1
                     #expect(line.contains("segfault at 0 "), "\(line)")
                     #expect(headline == "null pointer dereference in cworker (SIGSEGV); last output: segfault: storing through a null pointer",
@@ -114,8 +115,11 @@ struct KernelFaultTests {
 
 /// The kernel's log, read by the test from its start, to know what the kernel really printed.
 enum KernelLog {
-    /// The fault line (`segfault at`, `traps:`) the kernel logged for `pid`, if any.
-    static func faultLine(of pid: Int32) -> String? {
+    /// The fault line (`segfault at`, `traps:`) the kernel logged for `program[pid]` at or after
+    /// `since` (µs of CLOCK_MONOTONIC, the clock of kmsg's stamps), if any. Pids are reused within a
+    /// test run (pid_max is 32768 here), so the ring may hold another program's fault under the
+    /// same pid from earlier; the name and the time keep that out.
+    static func faultLine(of pid: Int32, program: String, since: UInt64) -> String? {
         let fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -126,11 +130,24 @@ enum KernelLog {
             if n < 0 && errno == EPIPE { continue }
             guard n > 0 else { break }
             let record = String(decoding: buffer[0..<n], as: UTF8.self)
-            let text = record.split(separator: "\n").first.map { $0.split(separator: ";", maxSplits: 1).last.map(String.init) ?? "" } ?? ""
-            if text.contains("[\(pid)]"), text.contains("segfault at") || text.contains("traps:") || text.contains("general protection") {
+            let first = record.split(separator: "\n").first ?? ""
+            let parts = first.split(separator: ";", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            // The prefix is `priority,sequence,microseconds,flags`.
+            let fields = parts[0].split(separator: ",")
+            guard fields.count >= 3, let stamp = UInt64(fields[2]), stamp >= since else { continue }
+            let text = String(parts[1])
+            if text.contains("\(program)[\(pid)]"), text.contains("segfault at") || text.contains("traps:") || text.contains("general protection") {
                 found = text
             }
         }
         return found
+    }
+
+    /// Now, in kmsg's clock (µs of CLOCK_MONOTONIC).
+    static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000 + UInt64(time.tv_nsec) / 1000
     }
 }
