@@ -24,10 +24,12 @@ public enum Reaper {
         }
     }
 
-    /// One exited child, or nil when none is waiting.
-    public static func reapOne() -> Exit? {
+    /// One exited child, or nil when none is waiting. `ownThreadOnly`: a child of the calling
+    /// thread (spawned by it, or an orphan reparented to it), not one another thread spawned
+    /// and reaps itself (__WNOTHREAD).
+    public static func reapOne(ownThreadOnly: Bool = false) -> Exit? {
         var raw = bh_exit()
-        guard (try? retrying("wait4") { bh_reap_any(&raw) }) == 1 else { return nil }
+        guard (try? retrying("wait4") { ownThreadOnly ? bh_reap_any_of_thread(&raw) : bh_reap_any(&raw) }) == 1 else { return nil }
         return Exit(
             pid: raw.pid, exited: raw.exited == 1, code: raw.code, coreDumped: raw.core_dumped == 1,
             userMicroseconds: raw.user_us, systemMicroseconds: raw.system_us, maxResidentKiB: raw.max_rss_kib
@@ -35,10 +37,11 @@ public enum Reaper {
     }
 
     /// Reaps `pid` if it is our child and has exited: true when it was reaped, false when it
-    /// still runs, nil when it is not our child (any more).
-    public static func reap(pid: Int32) -> Bool? {
+    /// still runs, nil when it is not our child (any more) — or, with `ownThreadOnly`, not the
+    /// calling thread's.
+    public static func reap(pid: Int32, ownThreadOnly: Bool = false) -> Bool? {
         var raw = bh_exit()
-        switch try? retrying("wait4", { bh_reap_pid(pid, &raw) }) {
+        switch try? retrying("wait4", { ownThreadOnly ? bh_reap_pid_of_thread(pid, &raw) : bh_reap_pid(pid, &raw) }) {
         case 1?: return true
         case 0?: return false
         default: return nil

@@ -34,25 +34,20 @@ static void fill_exit(pid_t pid, int status, const struct rusage *ru, bh_exit *o
     out->max_rss_kib = ru->ru_maxrss;
 }
 
-int bh_reap_any(bh_exit *out) {
+static int reap(pid_t target, int options, bh_exit *out) {
     int status = 0;
     struct rusage ru;
-    pid_t pid = wait4(-1, &status, WNOHANG, &ru);
+    pid_t pid = wait4(target, &status, WNOHANG | options, &ru);
     if (pid < 0) return -errno;
     if (pid == 0) return 0;
     fill_exit(pid, status, &ru, out);
     return 1;
 }
 
-int bh_reap_pid(pid_t target, bh_exit *out) {
-    int status = 0;
-    struct rusage ru;
-    pid_t pid = wait4(target, &status, WNOHANG, &ru);
-    if (pid < 0) return -errno;
-    if (pid == 0) return 0;
-    fill_exit(pid, status, &ru, out);
-    return 1;
-}
+int bh_reap_any(bh_exit *out) { return reap(-1, 0, out); }
+int bh_reap_pid(pid_t target, bh_exit *out) { return reap(target, 0, out); }
+int bh_reap_any_of_thread(bh_exit *out) { return reap(-1, __WNOTHREAD, out); }
+int bh_reap_pid_of_thread(pid_t target, bh_exit *out) { return reap(target, __WNOTHREAD, out); }
 
 int bh_reap_pidfd(int pidfd, bh_exit *out) {
     // The raw waitid takes a fifth argument, the rusage, which glibc's wrapper does not pass.

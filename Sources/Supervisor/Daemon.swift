@@ -337,6 +337,8 @@ public final class Daemon {
             control.clientReady(client, event, MonotonicClock.now())
         case .hook(let run, let channel):
             monitoring.hooks.ready(run, channel, MonotonicClock.now())
+        case .hooksLaunched:
+            monitoring.hooks.launched(MonotonicClock.now())
         case .metricsRequest:
             metricsRequested()
         case .probe(let number):

@@ -19,6 +19,8 @@ final class EventLoop {
         case controlClient(Int)
         /// A hook run's process (pidfd), stdin (writable) or output (readable).
         case hook(Int, HookChannel)
+        /// The hook launcher's thread started hook runs (an eventfd it signals).
+        case hooksLaunched
         /// The metrics server's thread wants a snapshot (an eventfd it signals).
         case metricsRequest
         /// A health check's socket or exec process (`HealthProber`'s number).
@@ -36,7 +38,7 @@ final class EventLoop {
             case .controlListener, .controlClient: return 1
             case .exitTimes, .reportsWritten, .output, .notify, .process, .probe, .kernelLog, .reexecCheck: return 2
             // What tells people: after everything the workers cause.
-            case .hook, .metricsRequest: return 3
+            case .hook, .hooksLaunched, .metricsRequest: return 3
             }
         }
     }

@@ -43,8 +43,9 @@ struct HookPayload {
     }
 }
 
-/// Runs hook programs (SPEC §11) off the supervision loop: the loop only clones them (the same
-/// spawner as workers, a new session each, stdin a pipe, stdout and stderr another), writes
+/// Runs hook programs (SPEC §11) off the supervision loop: `HookLauncher`'s thread clones them
+/// (the same spawner as workers, a new session each, stdin a pipe, stdout and stderr another);
+/// the loop writes
 /// their input as the pipe takes it (never waiting for a hook that does not read), reads their
 /// output's last lines, and reaps them through their pidfds. They run at `hookNice`, below
 /// the workers: a storm of deaths paging someone must not slow the restarts it reports. When and how many run is
@@ -53,9 +54,10 @@ struct HookPayload {
 final class HookRunner {
     private struct Running {
         var hook: Int
-        var pid: Int32
-        var pidfd: FileDescriptor
-        var pidfdToken: UInt64
+        /// 0 until the launcher has started it.
+        var pid: Int32 = 0
+        var pidfd: FileDescriptor?
+        var pidfdToken: UInt64 = 0
         var input: FileDescriptor?
         var inputToken: UInt64 = 0
         var pending: [UInt8]
@@ -79,6 +81,7 @@ final class HookRunner {
     private let basePath: String
     private let environment: [String]
     private let nice: Int32
+    private let launcher: HookLauncher
     /// Hook events and counts go out through these (the daemon's event stream and metrics).
     var publish: (SupervisorEvent, [SupervisorEvent.Field]) -> Void = { _, _ in }
     var finished: (_ hook: String, _ result: String) -> Void = { _, _ in }
@@ -98,6 +101,10 @@ final class HookRunner {
         self.processes = processes
         self.devNull = devNull
         nice = processes.launcher.hookNice
+        launcher = HookLauncher(nice: nice)
+        if let signal = launcher.signal, launcher.threaded, (try? loop.register(signal.descriptor, .readable, .hooksLaunched)) == nil {
+            _ = launcher.stop(timeoutNanoseconds: 1_000_000_000)   // unwatched, its outcomes would never be taken
+        }
         basePath = Environment.get("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         environment = ["LANG", "LC_ALL", "TZ", "HOME"].compactMap { key in Environment.get(key).map { "\(key)=\($0)" } }
             + ["BULKHEAD_SOCKET=\(socketPath)"]
@@ -157,6 +164,8 @@ final class HookRunner {
             case .kill(let runID, _):
                 guard let run = running[runID] else { continue }
                 running[runID]?.killed = true
+                // Not started yet: it is killed as soon as it is (`launched`). Never pid 0.
+                guard run.pid > 0 else { continue }
                 ProcessSignals.signalGroup(run.pid, SIGKILL)
                 ProcessSignals.signalProcess(run.pid, SIGKILL)
             case .suppressed(let hook, let first):
@@ -189,11 +198,16 @@ final class HookRunner {
         do {
             try launch(run, spec, subject: subject, now)
         } catch {
-            finished(spec.name, "error")
-            publish(SupervisorEvent(.hook, nil, priority: 3, message: "hook \(spec.name) for \(subject) \(run.payload.kind.rawValue) could not start: \(error)"),
-                    [.init("HOOK", spec.name), .init("RESULT", "error")])
-            perform(scheduler.finished(run.id, now), now)
+            couldNotStart(run.id, hook: run.hook, kind: run.payload.kind, subject: subject, reason: error.description, now)
         }
+    }
+
+    private func couldNotStart(_ runID: Int, hook: Int, kind: EventKind, subject: String, reason: String, _ now: Instant) {
+        let name = hook >= 0 && hook < specs.count ? specs[hook].name : "(removed by a reload)"
+        finished(name, "error")
+        publish(SupervisorEvent(.hook, nil, priority: 3, message: "hook \(name) for \(subject) \(kind.rawValue) could not start: \(reason)"),
+                [.init("HOOK", name), .init("RESULT", "error")])
+        if hook >= 0 { perform(scheduler.finished(runID, now), now) }
     }
 
     private func suppressedCountLogged(_ spec: HookSpec, _ count: Int) {
@@ -234,25 +248,10 @@ final class HookRunner {
             executable: executable, arguments: spec.command, environment: environment(run, spec),
             standardInput: stdinRead, standardOutput: output.writeEnd, standardError: output.writeEnd, nice: nice
         )
-        let pid: Int32
-        do {
-            pid = try Spawner.spawn(request)
-        } catch {
-            for fd in [stdinRead, stdinWrite, output.readEnd, output.writeEnd] { fd.close() }
-            throw LaunchError(description: error.description)
-        }
-        stdinRead.close()
-        output.writeEnd.close()
-        processes.watchHelper(pid)
-        guard let pidfd = Reaper.pidfd(for: pid), let token = try? loop.register(pidfd, .readable, .hook(run.id, .process)) else {
-            // No pidfd: it cannot be timed out or reaped here; kill it now rather than lose it.
-            ProcessSignals.signalGroup(pid, SIGKILL)
-            stdinWrite.close()
-            output.readEnd.close()
-            throw LaunchError(description: "pidfd_open failed for pid \(pid); it was killed")
-        }
-        var state = Running(hook: run.hook, pid: pid, pidfd: pidfd, pidfdToken: token, input: stdinWrite, pending: bytes,
-                            output: output.readEnd, startedAt: now, kind: run.payload.kind, subject: subject)
+        // The pipes are ready before the process is: the input waits in the pipe, whose read
+        // end the launcher holds until the child has it, and the output is watched already.
+        var state = Running(hook: run.hook, input: stdinWrite, pending: bytes, output: output.readEnd, startedAt: now,
+                            kind: run.payload.kind, subject: subject)
         if let token = try? loop.register(output.readEnd, .readable, .hook(run.id, .output)) {
             state.outputToken = token
         } else {
@@ -261,6 +260,46 @@ final class HookRunner {
         }
         running[run.id] = state
         writeInput(run.id)
+        launcher.launch(HookLauncher.Request(run: run.id, spawn: request, childEnds: [stdinRead, output.writeEnd]))
+        if !launcher.threaded { launched(now) }
+    }
+
+    /// The launcher started runs (or could not): each is watched through its pidfd from now on.
+    func launched(_ now: Instant) {
+        for outcome in launcher.take() {
+            switch outcome {
+            case .started(let runID, let pid, let pidfd):
+                guard var run = running[runID] else {
+                    ProcessSignals.signalGroup(pid, SIGKILL)
+                    pidfd.close()
+                    continue
+                }
+                processes.watchHelper(pid)
+                run.pid = pid
+                run.pidfd = pidfd
+                guard let token = try? loop.register(pidfd, .readable, .hook(runID, .process)) else {
+                    // Unwatched it could be neither timed out nor reaped: killed now, and reaped
+                    // with every other stray at exit.
+                    ProcessSignals.signalGroup(pid, SIGKILL)
+                    ProcessSignals.signalProcess(pid, SIGKILL)
+                    running[runID] = nil
+                    closeInput(&run)
+                    closeOutput(&run)
+                    pidfd.close()
+                    couldNotStart(runID, hook: run.hook, kind: run.kind, subject: run.subject, reason: "its pidfd could not be watched (epoll); it was killed", now)
+                    continue
+                }
+                run.pidfdToken = token
+                running[runID] = run
+                // Its time ran out while it waited to start.
+                if run.killed { ProcessSignals.signalGroup(pid, SIGKILL) }
+            case .failed(let runID, let reason):
+                guard var run = running.removeValue(forKey: runID) else { continue }
+                closeInput(&run)
+                closeOutput(&run)
+                couldNotStart(runID, hook: run.hook, kind: run.kind, subject: run.subject, reason: reason, now)
+            }
+        }
     }
 
     private func environment(_ run: HookScheduler<HookPayload>.Run, _ spec: HookSpec) -> [String] {
@@ -340,15 +379,15 @@ final class HookRunner {
     // MARK: - The end of a run
 
     private func reap(_ runID: Int, _ now: Instant) {
-        guard let before = running[runID], let exit = processes.helperExited(before.pid, pidfd: before.pidfd) else { return }
+        guard let before = running[runID], let pidfd = before.pidfd, let exit = processes.helperExited(before.pid, pidfd: pidfd) else { return }
         // A grandchild still holding the group: it goes with the hook.
         ProcessSignals.signalGroup(before.pid, SIGKILL)
         readOutput(runID, untilEnd: true)
         guard var run = running.removeValue(forKey: runID) else { return }
         closeInput(&run)
         closeOutput(&run)
-        loop.unregister(run.pidfd, token: run.pidfdToken)
-        run.pidfd.close()
+        loop.unregister(pidfd, token: run.pidfdToken)
+        pidfd.close()
         let name = run.hook >= 0 && run.hook < specs.count ? specs[run.hook].name : "(removed by a reload)"
         let took = Units.format(now.duration(since: run.startedAt))
         let result: String
@@ -379,9 +418,12 @@ final class HookRunner {
         return text.count > 200 ? String(text.prefix(199)) + "…" : text
     }
 
-    /// Shutdown: every hook still running is killed (the daemon reaps what is left on its way out).
+    /// Shutdown: the launcher stops (what it started last is taken), and every hook still
+    /// running is killed (the daemon reaps what is left on its way out).
     func stop() {
-        for run in running.values {
+        _ = launcher.stop(timeoutNanoseconds: 2_000_000_000)
+        launched(MonotonicClock.now())
+        for run in running.values where run.pid > 0 {
             ProcessSignals.signalGroup(run.pid, SIGKILL)
         }
     }

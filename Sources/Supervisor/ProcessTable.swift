@@ -262,12 +262,15 @@ final class ProcessTable {
     }
 
     /// wait4(-1) until nothing is left: orphans, and any instance's main process that had no
-    /// pidfd (or whose pidfd has not been looked at yet).
-    private func scan(_ now: Instant) -> [ReapedProcess] {
+    /// pidfd (or whose pidfd has not been looked at yet). Only the loop thread's children
+    /// (__WNOTHREAD): hook programs are the hook launcher thread's, reaped through the pidfds
+    /// it opens — one that ends before the loop has heard of it is not mistaken for an orphan.
+    /// `allThreads` at exit, when that thread is gone.
+    private func scan(_ now: Instant, allThreads: Bool = false) -> [ReapedProcess] {
         orphanScanDue = nil
         collectExitTimes()
         var reaped: [ReapedProcess] = []
-        while let exit = Reaper.reapOne() {
+        while let exit = Reaper.reapOne(ownThreadOnly: !allThreads) {
             if helpers.contains(exit.pid) {
                 helperExits[exit.pid] = exit
                 continue
@@ -362,10 +365,10 @@ final class ProcessTable {
     private func reapOrphans(_ candidates: Set<Int32>) {
         var pending = false
         for pid in candidates where !ownedElsewhere(pid) {
-            switch Reaper.reap(pid: pid) {
+            switch Reaper.reap(pid: pid, ownThreadOnly: true) {
             case true?: orphansReaped += 1
             case false?: pending = true
-            case nil: break   // reaped already, or the exit of a spawn that failed
+            case nil: break   // reaped already, the exit of a spawn that failed, or a hook (the launcher thread's)
             }
         }
         let soon = MonotonicClock.now() + .milliseconds(10)
@@ -467,7 +470,7 @@ final class ProcessTable {
         let deadline = MonotonicClock.now().nanoseconds + UInt64(timeoutNanoseconds)
         var killed: Set<Int32> = []
         while true {
-            _ = scan(MonotonicClock.now())
+            _ = scan(MonotonicClock.now(), allThreads: true)
             let strays = Reaper.children()
             if strays.isEmpty { break }
             for pid in strays where ProcessSignals.signalProcess(pid, SIGKILL) == 0 { killed.insert(pid) }

@@ -37,13 +37,14 @@ struct ContainerInitTests {
     @Test("an orphaned grandchild that exits is reaped by PID 1: no zombie lingers")
     func orphansAreReaped() throws {
         // The subshell starts a sleep in the background and exits at once: the sleep is orphaned
-        // to PID 1 (bulkhead), lives a moment and exits. Its name is unique to this test.
-        let marker = "0.4\(Int.random(in: 100_000...999_999))"
+        // to PID 1 (bulkhead), lives a moment (2 s: long enough to be seen on a loaded machine)
+        // and exits. Its name is unique to this test.
+        let marker = "2.\(Int.random(in: 100_000...999_999))"
         let run = try ContainerRun(["--", "/bin/sh", "-c", "(sleep \(marker) &); echo orphaned; exec sleep 600"])
         try run.waitForLine(timeout: 60) { $0 == "orphaned" }
         let orphan = try waitFor("the orphan to exist", timeout: 30) { Proc.pids(commandLine: ["sleep", marker]).first }
         #expect(try Proc.parent(of: orphan) == run.initPID, "orphaned to bulkhead, PID 1 of the namespace")
-        // It sleeps ~0.4 s; once it has exited it must be reaped, not left a zombie.
+        // It sleeps ~2 s; once it has exited it must be reaped, not left a zombie.
         var zombieSince: Date?
         let deadline = Date().addingTimeInterval(30)
         while Proc.exists(orphan), Date() < deadline {

@@ -187,4 +187,42 @@ struct HookTests {
         #expect(told + often.count <= crashes)
         try await daemon.shutdown()
     }
+
+    /// Hooks are started by a thread of their own and reaped through their pidfds; one that ends
+    /// before the loop has heard of its pid must not be reaped by the loop's scan for orphans
+    /// (its exit would be lost and the run would never end). `/bin/true` on every death ends
+    /// that fast, hundreds of times.
+    @Test("a hook that exits at once, on every death of a storm: every run is seen to end, none lost")
+    func quickHooksInAStorm() async throws {
+        let daemon = try DaemonHarness("""
+        crash_reports: { coalesce_after: 0 }
+        defaults:
+          backtrace: false
+          backoff: { initial: 0ms }
+          crash_loop: { max_restarts: 100000, same_crash: 0 }
+        workers:
+          - name: storm
+            command: [/bin/sh, -c, 'kill -SEGV $$']
+        hooks:
+          - { name: quick, on: [crash], exec: [/bin/true], concurrency: 8, timeout: 5s }
+        """)
+        try await daemon.launch()
+        let reached = await Processes.waitUntil(timeout: 120) { daemon.count("storm:0", "exit") >= 300 }
+        #expect(reached, "only \(daemon.count("storm:0", "exit")) crashes")
+        _ = try await daemon.command(["stop", "storm"])
+        try await daemon.status(what: "storm stopped") { $0["storm:0"]?["state"] as? String == "stopped" }
+        let crashes = daemon.count("storm:0", "exit", containing: ": crash")
+        let settled = await Processes.waitUntil(timeout: 60) {
+            (try? daemon.cli(["metrics"])).flatMap { MetricsText.value("bulkhead_hooks_running", in: $0.stdout) } == 0
+        }
+        #expect(settled, "hook runs never ended: \((try? daemon.cli(["metrics"]).stdout.split(separator: "\n").filter { $0.contains("hook") }) ?? [])")
+        let ok = try await daemon.metric(#"bulkhead_hook_runs_total{hook="quick",result="ok"}"#) ?? 0
+        let suppressed = try await daemon.metric(#"bulkhead_hook_suppressed_total{hook="quick"}"#) ?? 0
+        #expect(Int(ok + suppressed) == crashes, "\(crashes) crashes: \(ok) runs ok, \(suppressed) suppressed (queue full)")
+        #expect(ok > 0)
+        for result in ["failed", "timeout", "error"] {
+            #expect(try await daemon.metric(#"bulkhead_hook_runs_total{hook="quick",result="\#(result)"}"#) ?? 0 == 0, "\(result)")
+        }
+        try await daemon.shutdown()
+    }
 }

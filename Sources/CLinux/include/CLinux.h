@@ -90,6 +90,10 @@ int bh_reap_any(bh_exit *out);
 /// wait4(pid, WNOHANG): 1 when that child was reaped, 0 when it has not exited yet, -ECHILD
 /// when it is not (or no longer) our child.
 int bh_reap_pid(pid_t pid, bh_exit *out);
+/// bh_reap_any and bh_reap_pid with __WNOTHREAD: only children of the calling thread (those it
+/// spawned, and orphans reparented to it), not those another thread of ours spawned.
+int bh_reap_any_of_thread(bh_exit *out);
+int bh_reap_pid_of_thread(pid_t pid, bh_exit *out);
 
 /// waitid(P_PIDFD, pidfd, WEXITED | WNOHANG) with the rusage: reaps that one child, without
 /// the O(children) scan wait4(-1) does. Returns 1 when reaped, 0 when it still runs, -errno.

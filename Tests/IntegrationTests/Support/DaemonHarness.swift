@@ -8,7 +8,7 @@ final class DaemonHarness: @unchecked Sendable {
     let configPath: String
     let socketPath: String
     let stateDir: String
-    private(set) var process: Process?
+    private(set) var process: SpawnedProgram?
     private let lock = NSCondition()
     private var lines: [String] = []
     private var reader: Thread?
@@ -46,26 +46,19 @@ final class DaemonHarness: @unchecked Sendable {
     /// Starts the daemon. `waitForStart` waits for its first line. `launcher` runs it (its
     /// path and arguments come last), e.g. `/bin/sh -c 'exec "$0" "$@"'`.
     func start(extraArguments: [String] = [], environment: [String: String] = [:], launcher: [String] = []) throws {
-        let p = Process()
         let command = [Products.path("bulkhead"), "daemon", "--config", configPath, "--socket", socketPath, "--no-timestamps"] + extraArguments
-        p.executableURL = URL(fileURLWithPath: (launcher + command)[0])
-        p.arguments = Array((launcher + command).dropFirst())
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NOTIFY_SOCKET")
         env.removeValue(forKey: "JOURNAL_STREAM")
         for (k, v) in environment { env[k] = v }
-        p.environment = env
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
+        let (handle, childEnd) = try SpawnedProgram.pipe()
+        defer { childEnd.close() }
         // A restart (after a SIGKILL, say) waits for the new process's first line, not the old
         // one's, and not for the old one's end-of-file either.
         append("<<start>>")
         let startMark = output.count
-        try p.run()
-        process = p
-        let handle = err.fileHandleForReading
+        process = try SpawnedProgram(launcher + command, environment: env, input: SpawnedProgram.devNull,
+                                     output: SpawnedProgram.devNull, error: childEnd)
         let thread = Thread { [weak self] in
             var pending = Data()
             while true {
@@ -185,20 +178,19 @@ final class DaemonHarness: @unchecked Sendable {
     @discardableResult
     func stop(signal: Int32 = SIGTERM, timeout: Double = 60) throws -> Int32 {
         resumeReading()   // a daemon on its way out drains its output: let it
-        guard let p = process, p.isRunning else { return process?.terminationStatus ?? 0 }
-        kill(p.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
+        guard let p = process else { return 0 }
+        if let status = p.exitStatus(waitingAtMost: 0) { return status }
+        kill(p.pid, signal)
+        guard let status = p.exitStatus(waitingAtMost: timeout) else {
+            kill(p.pid, SIGKILL)
             p.waitUntilExit()
             throw Timeout(what: "daemon exit", tail: output)
         }
         _ = try? waitForLine(timeout: 5) { $0 == "<<eof>>" }
-        return p.terminationStatus
+        return status
     }
 
-    var daemonPID: Int32 { process?.processIdentifier ?? 0 }
+    var daemonPID: Int32 { process?.pid ?? 0 }
 
     // MARK: - Crash reports
 
@@ -231,7 +223,7 @@ final class DaemonHarness: @unchecked Sendable {
 
     deinit {
         if let p = process, p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
+            kill(p.pid, SIGKILL)
             p.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: directory)
@@ -261,44 +253,39 @@ enum Products {
     /// - Parameter directory: run the copy of `name` in this directory instead of the build's.
     static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:], user: String? = nil,
                     from directory: String? = nil, timeout: Double = 60) throws -> (code: Int32, stdout: String, stderr: String) {
-        let p = Process()
         let executable = directory.map { $0 + "/" + name } ?? path(name)
-        if let user {
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            p.arguments = ["-u", user, "--", executable] + arguments
-        } else {
-            p.executableURL = URL(fileURLWithPath: executable)
-            p.arguments = arguments
-        }
+        let command = user.map { ["/usr/sbin/runuser", "-u", $0, "--", executable] } ?? [executable]
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        p.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
+        let (out, outEnd) = try SpawnedProgram.pipe()
+        let (err, errEnd) = try SpawnedProgram.pipe()
+        let p: SpawnedProgram
+        do {
+            defer {
+                outEnd.close()
+                errEnd.close()
+            }
+            p = try SpawnedProgram(command + arguments, environment: env, input: SpawnedProgram.devNull, output: outEnd, error: errEnd)
+        }
         let outData = DataBox()
         let errData = DataBox()
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async {
-            outData.data = out.fileHandleForReading.readDataToEndOfFile()
+            outData.data = out.readDataToEndOfFile()
             group.leave()
         }
         group.enter()
         DispatchQueue.global().async {
-            errData.data = err.fileHandleForReading.readDataToEndOfFile()
+            errData.data = err.readDataToEndOfFile()
             group.leave()
         }
         if group.wait(timeout: .now() + timeout) == .timedOut {
-            // SIGKILL: a child started from a test thread may inherit a blocked SIGTERM.
-            kill(p.processIdentifier, SIGKILL)
+            kill(p.pid, SIGKILL)
             _ = group.wait(timeout: .now() + 5)
         }
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: outData.data, as: UTF8.self), String(decoding: errData.data, as: UTF8.self))
+        let status = p.waitUntilExit()
+        return (status, String(decoding: outData.data, as: UTF8.self), String(decoding: errData.data, as: UTF8.self))
     }
 }
 

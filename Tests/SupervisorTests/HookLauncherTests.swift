@@ -1,0 +1,87 @@
+import BulkheadSystem
+import Glibc
+@testable import Supervisor
+import Testing
+
+/// Hooks are started by a thread of their own, and are that thread's children: the loop's
+/// scans (wait4 with __WNOTHREAD) must not be able to reap one before the loop knows it.
+/// Synchronous tests: the calling thread stays the same throughout.
+@Suite("Hook launcher")
+struct HookLauncherTests {
+    static func request(_ run: Int, _ script: String) throws -> HookLauncher.Request {
+        let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
+        let spawn = SpawnRequest(executable: "/bin/sh", arguments: ["sh", "-c", script], environment: ["PATH=/usr/bin:/bin"],
+                                 standardInput: devNull, standardOutput: devNull, standardError: devNull, nice: 5)
+        return HookLauncher.Request(run: run, spawn: spawn, childEnds: [devNull])
+    }
+
+    static func outcomes(_ launcher: HookLauncher, count: Int) throws -> [HookLauncher.Outcome] {
+        var outcomes: [HookLauncher.Outcome] = []
+        let signal = try #require(launcher.signal)
+        let deadline = MonotonicDeadline(afterNanoseconds: 30_000_000_000)
+        while outcomes.count < count, !deadline.passed {
+            _ = signal.descriptor.waitReadable(milliseconds: 100)
+            outcomes += launcher.take()
+        }
+        return outcomes
+    }
+
+    @Test("a hook started by the launcher is its thread's child: reaped through its pidfd, never by the caller's scan")
+    func childrenOfTheLauncherThread() throws {
+        let launcher = HookLauncher(nice: 0)
+        defer { _ = launcher.stop(timeoutNanoseconds: 5_000_000_000) }
+        #expect(launcher.threaded)
+        launcher.launch(try Self.request(7, "exit 3"))
+        let outcomes = try Self.outcomes(launcher, count: 1)
+        guard case .started(let run, let pid, let pidfd)? = outcomes.first else {
+            Issue.record("not started: \(outcomes)")
+            return
+        }
+        defer { pidfd.close() }
+        #expect(run == 7)
+        #expect(pidfd.waitReadable(milliseconds: 30_000), "it exits")
+        // Dead and unreaped: a scan of this thread's children does not see it…
+        #expect(Reaper.reap(pid: pid, ownThreadOnly: true) == nil)
+        #expect(Reaper.reapOne(ownThreadOnly: true)?.pid != pid)
+        // …and its exit is still there for its pidfd.
+        let exit = try #require(Reaper.reap(pidfd: pidfd))
+        #expect(exit.pid == pid)
+        #expect(exit.exited && exit.code == 3)
+    }
+
+    @Test("a program that cannot start comes back as a failure with the reason")
+    func failure() throws {
+        let launcher = HookLauncher(nice: 0)
+        defer { _ = launcher.stop(timeoutNanoseconds: 5_000_000_000) }
+        var request = try Self.request(1, "")
+        request.spawn.executable = "/nonexistent/hook"
+        launcher.launch(request)
+        let outcomes = try Self.outcomes(launcher, count: 1)
+        guard case .failed(let run, let reason)? = outcomes.first else {
+            Issue.record("expected a failure: \(outcomes)")
+            return
+        }
+        #expect(run == 1)
+        #expect(reason.hasPrefix("exec:"), "\(reason)")
+    }
+
+    @Test("stopped, the launcher gives back what it never took, and starts nothing on its own again")
+    func stop() throws {
+        let launcher = HookLauncher(nice: 0)
+        // Many at once: the thread cannot have taken them all by the time it is told to stop.
+        for run in 0..<200 { launcher.launch(try Self.request(run, "exit 0")) }
+        let dropped = launcher.stop(timeoutNanoseconds: 30_000_000_000)
+        #expect(!launcher.threaded)
+        let outcomes = launcher.take()
+        let started = outcomes.compactMap { outcome -> (Int32, FileDescriptor)? in
+            if case .started(_, let pid, let pidfd) = outcome { return (pid, pidfd) }
+            return nil
+        }
+        #expect(dropped.count + outcomes.count == 200, "every request started (or failed) or given back")
+        for (_, pidfd) in started {
+            _ = pidfd.waitReadable(milliseconds: 30_000)
+            #expect(Reaper.reap(pidfd: pidfd) != nil)
+            pidfd.close()
+        }
+    }
+}
