@@ -4,6 +4,7 @@
 #include "CLinux.h"
 #include <errno.h>
 #include <signal.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -101,6 +102,30 @@ int bh_set_thread_nice(int nice_value) {
     // Linux applies PRIO_PROCESS to a single thread when given its tid.
     pid_t tid = (pid_t)syscall(SYS_gettid);
     return setpriority(PRIO_PROCESS, (id_t)tid, nice_value) < 0 ? -errno : 0;
+}
+
+// struct sched_attr (sched_setattr(2)); glibc has no wrapper before 2.41.
+struct bh_sched_attr {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+};
+
+int bh_set_thread_slice(uint64_t nanoseconds) {
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    struct bh_sched_attr attr;
+    memset(&attr, 0, sizeof attr);
+    if (syscall(SYS_sched_getattr, tid, &attr, sizeof attr, 0) < 0) return -errno;
+    if (attr.sched_policy != SCHED_OTHER && attr.sched_policy != SCHED_BATCH) return -EINVAL;
+    attr.size = sizeof attr;
+    attr.sched_flags = 0;
+    attr.sched_runtime = nanoseconds;   // the fair class's slice (Linux 6.12+; ignored before)
+    return syscall(SYS_sched_setattr, tid, &attr, 0) < 0 ? -errno : 0;
 }
 
 int bh_thread_nice(void) {

@@ -100,7 +100,19 @@ final class OutputPipeline {
     /// Lines and bytes written per worker (for `/metrics`), instances that left included.
     func countsByWorker() -> [String: OutputCounts] {
         var totals = retiredCounts
-        for output in outputs.values { totals[output.id.worker, default: OutputCounts()].add(output.counts) }
+        // Summed by runs of the same worker, so a scrape of 1000 instances of one worker hashes
+        // its name a few times, not 1000 (this runs on the loop).
+        var worker: String?
+        var sum = OutputCounts()
+        for output in outputs.values {
+            if output.id.worker != worker {
+                if let worker { totals[worker, default: OutputCounts()].add(sum) }
+                worker = output.id.worker
+                sum = OutputCounts()
+            }
+            sum.add(output.counts)
+        }
+        if let worker { totals[worker, default: OutputCounts()].add(sum) }
         return totals
     }
 

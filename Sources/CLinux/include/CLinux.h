@@ -306,6 +306,11 @@ int bh_probe_clone_into_cgroup(int cgroup_fd);
 /// thread runs above its workers and its helper threads (writers) below them, so on a busy
 /// machine the loop gets the CPU.
 int bh_set_thread_nice(int nice_value);
+/// sched_setattr of the calling thread with `nanoseconds` as its slice (`sched_runtime` of the
+/// fair class, Linux 6.12+: clamped to 0.1–100 ms), its policy and nice unchanged. A thread with
+/// a short slice preempts a running one when it wakes, instead of waiting for that one's slice
+/// (0.75 ms and more) to end. 0, or -errno.
+int bh_set_thread_slice(uint64_t nanoseconds);
 /// The calling thread's nice value (getpriority with its tid); INT_MIN when it cannot be read.
 int bh_thread_nice(void);
 /// getrlimit/setrlimit(RLIMIT_NOFILE): raise the soft limit to the hard limit; returns it.
