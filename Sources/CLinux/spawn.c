@@ -222,12 +222,12 @@ static long clone3_call(struct bh_clone_args *args, int (*fn)(void *), void *arg
     return result;
 }
 
-// clone3(flags | CLONE_INTO_CGROUP) of `fn(arg)` on the child stack, into `cgroup_fd`: the
-// child's pid, or -errno.
+// clone3(flags | CLONE_INTO_CGROUP) of `fn(arg)` on the child stack, into `cgroup_fd` (or,
+// with a negative one, where we are): the child's pid, or -errno.
 static long clone3_into_cgroup(unsigned long flags, int cgroup_fd, int (*fn)(void *), void *arg) {
     struct bh_clone_args args;
     memset(&args, 0, sizeof args);
-    args.flags = flags | CLONE_INTO_CGROUP;
+    args.flags = flags | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
     args.exit_signal = SIGCHLD;
     args.stack = (unsigned long long)(unsigned long)child_stack;
     args.stack_size = CHILD_STACK_SIZE;
@@ -312,15 +312,18 @@ bh_spawn_result bh_spawn(const bh_spawn_request *request) {
     pid_t pid = -1;
     int clone_errno = 0;
 #ifdef BH_HAVE_CLONE3
-    if (request->into_cgroup && !clone3_unavailable) {
-        ctx.born_in_cgroup = 1;
-        long r = clone3_into_cgroup(flags, request->into_cgroup_fd, child_main, &ctx);
+    // Without a cgroup to be born in, the same raw clone3: ThreadSanitizer intercepts glibc's
+    // clone() and takes a CLONE_VM child for a fork (its bookkeeping then fails a CHECK when
+    // two threads spawn at once); the raw system call it does not see.
+    if (!clone3_unavailable) {
+        ctx.born_in_cgroup = request->into_cgroup;
+        long r = clone3_into_cgroup(flags, request->into_cgroup ? request->into_cgroup_fd : -1, child_main, &ctx);
         if (r >= 0) {
             pid = (pid_t)r;
         } else {
             // Whatever the reason (an old kernel, a cgroup that is not a v2 leaf), the classic
             // way below still works, or fails with its own error.
-            if (r == -ENOSYS || r == -E2BIG) clone3_unavailable = 1;
+            if (r == -ENOSYS || (r == -E2BIG && request->into_cgroup)) clone3_unavailable = 1;
             ctx.born_in_cgroup = 0;
         }
     }

@@ -14,15 +14,22 @@ import Glibc
 final class HookLauncher: @unchecked Sendable {
     struct Request {
         var run: Int
-        var spawn: SpawnRequest
-        /// The child's ends of its pipes: closed here once it has them (or cannot start).
-        var childEnds: [FileDescriptor]
+        var executable: String
+        var arguments: [String]
+        var environment: [String]
+        /// What the hook reads on stdin.
+        var input: [UInt8]
     }
 
     enum Outcome {
-        case started(run: Int, pid: Int32, pidfd: FileDescriptor)
+        /// `input`: our end of its stdin while `written` < the input's size (the rest is the
+        /// loop's to write as the pipe takes it); nil once all of it is in the pipe.
+        case started(run: Int, pid: Int32, pidfd: FileDescriptor, input: FileDescriptor?, written: Int, output: FileDescriptor)
         case failed(run: Int, reason: String)
     }
+
+    /// A payload bigger than a pipe holds by default gets a pipe that holds it (up to this).
+    static let pipeBytes = 1 << 20
 
     /// Readable when outcomes wait (`take`); nil when no eventfd could be made (then no thread).
     let signal: EventSignal?
@@ -69,8 +76,8 @@ final class HookLauncher: @unchecked Sendable {
         }
     }
 
-    /// Ends the thread (waiting for a spawn under way, at most `timeoutNanoseconds`); requests
-    /// it never took are given back, their child ends closed.
+    /// Ends the thread (waiting for a spawn under way, at most `timeoutNanoseconds`); the runs
+    /// of requests it never took are given back.
     func stop(timeoutNanoseconds: Int64) -> [Int] {
         let deadline = MonotonicDeadline(afterNanoseconds: timeoutNanoseconds)
         monitor.lock()
@@ -82,7 +89,6 @@ final class HookLauncher: @unchecked Sendable {
             _ = ended.wait(nanoseconds: left)
         }
         monitor.unlock()
-        for request in dropped { request.childEnds.forEach { $0.close() } }
         return dropped.map(\.run)
     }
 
@@ -108,22 +114,73 @@ final class HookLauncher: @unchecked Sendable {
         signal?.signal()
     }
 
+    /// The pipes, the clone, and as much of the input as the pipe takes at once.
     private func perform(_ request: Request) -> Outcome {
-        defer { request.childEnds.forEach { $0.close() } }
+        let input: BulkheadSystem.Pipe
+        let output: BulkheadSystem.Pipe
+        do {
+            input = try BulkheadSystem.Pipe()
+        } catch {
+            return .failed(run: request.run, reason: "\(error)")
+        }
+        do {
+            output = try BulkheadSystem.Pipe()
+        } catch {
+            input.readEnd.close()
+            input.writeEnd.close()
+            return .failed(run: request.run, reason: "\(error)")
+        }
+        // The hook reads a blocking stdin; ours is the non-blocking end, moved out of the way.
+        let stdinRead = input.readEnd
+        let stdinWrite = input.writeEnd.movedHigh()
+        try? stdinRead.setNonBlocking(false)
+        try? stdinWrite.setNonBlocking(true)
+        if request.input.count > 60 << 10 {
+            _ = bh_set_pipe_size(stdinWrite.rawValue, Int32(min(request.input.count + 4096, Self.pipeBytes)))
+        }
+        let spawn = SpawnRequest(executable: request.executable, arguments: request.arguments, environment: request.environment,
+                                 standardInput: stdinRead, standardOutput: output.writeEnd, standardError: output.writeEnd, nice: nice)
         let pid: Int32
         do {
-            pid = try Spawner.spawn(request.spawn)
+            pid = try Spawner.spawn(spawn)
         } catch {
+            for fd in [stdinRead, stdinWrite, output.readEnd, output.writeEnd] { fd.close() }
             return .failed(run: request.run, reason: error.description)
         }
+        stdinRead.close()
+        output.writeEnd.close()
         guard let pidfd = Reaper.pidfd(for: pid) else {
             // Nothing could time it out or reap it: it goes now, reaped by the thread it belongs to.
             ProcessSignals.signalGroup(pid, SIGKILL)
             ProcessSignals.signalProcess(pid, SIGKILL)
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            stdinWrite.close()
+            output.readEnd.close()
             return .failed(run: request.run, reason: "pidfd_open failed for pid \(pid); it was killed")
         }
-        return .started(run: request.run, pid: pid, pidfd: pidfd)
+        let written = Self.write(request.input, to: stdinWrite)
+        let done = written < 0 || written == request.input.count
+        if done { stdinWrite.close() }
+        return .started(run: request.run, pid: pid, pidfd: pidfd, input: done ? nil : stdinWrite,
+                        written: max(written, 0), output: output.readEnd)
+    }
+
+    /// Writes what a non-blocking fd takes now: the count, or -1 when the reader is gone (EPIPE).
+    static func write(_ bytes: [UInt8], from start: Int = 0, to fd: FileDescriptor) -> Int {
+        var written = start
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in Glibc.write(fd.rawValue, raw.baseAddress! + written, raw.count - written) }
+            if n > 0 {
+                written += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else if n < 0 && errno == EAGAIN {
+                return written
+            } else {
+                return -1
+            }
+        }
+        return written
     }
 }

@@ -1,7 +1,6 @@
 import BulkheadConfig
 import BulkheadPolicy
 import BulkheadSystem
-import CLinux
 import Glibc
 
 /// Which fd of a hook run is ready.
@@ -91,8 +90,6 @@ final class HookRunner {
 
     /// Bytes of a run's output kept for its log line.
     static let tailBytes = 2048
-    /// A payload bigger than a pipe holds by default is given a pipe that holds it (up to this).
-    static let pipeBytes = 1 << 20
 
     init(specs: [HookSpec], processCap: Int, loop: EventLoop, processes: ProcessTable, devNull: FileDescriptor, socketPath: String) {
         self.specs = specs
@@ -223,44 +220,10 @@ final class HookRunner {
         guard let executable = ConfigLoader.resolveExecutable(spec.command[0], path: basePath) else {
             throw LaunchError(description: "\(spec.command[0]): no such executable (PATH=\(basePath))")
         }
-        let input: BulkheadSystem.Pipe
-        let output: BulkheadSystem.Pipe
-        do {
-            input = try BulkheadSystem.Pipe()
-        } catch {
-            throw LaunchError(description: "\(error)")
-        }
-        do {
-            output = try BulkheadSystem.Pipe()
-        } catch {
-            input.readEnd.close()
-            input.writeEnd.close()
-            throw LaunchError(description: "\(error)")
-        }
-        // The hook reads a blocking stdin; ours is the non-blocking end, moved out of the way.
-        let stdinRead = input.readEnd
-        let stdinWrite = input.writeEnd.movedHigh()
-        try? stdinRead.setNonBlocking(false)
-        try? stdinWrite.setNonBlocking(true)
         let bytes = run.payload.stdin(hook: spec.name, suppressed: run.suppressedBefore)
-        if bytes.count > 60 << 10 { _ = bh_set_pipe_size(stdinWrite.rawValue, Int32(min(bytes.count + 4096, Self.pipeBytes))) }
-        let request = SpawnRequest(
-            executable: executable, arguments: spec.command, environment: environment(run, spec),
-            standardInput: stdinRead, standardOutput: output.writeEnd, standardError: output.writeEnd, nice: nice
-        )
-        // The pipes are ready before the process is: the input waits in the pipe, whose read
-        // end the launcher holds until the child has it, and the output is watched already.
-        var state = Running(hook: run.hook, input: stdinWrite, pending: bytes, output: output.readEnd, startedAt: now,
-                            kind: run.payload.kind, subject: subject)
-        if let token = try? loop.register(output.readEnd, .readable, .hook(run.id, .output)) {
-            state.outputToken = token
-        } else {
-            output.readEnd.close()
-            state.output = nil
-        }
-        running[run.id] = state
-        writeInput(run.id)
-        launcher.launch(HookLauncher.Request(run: run.id, spawn: request, childEnds: [stdinRead, output.writeEnd]))
+        running[run.id] = Running(hook: run.hook, input: nil, pending: bytes, startedAt: now, kind: run.payload.kind, subject: subject)
+        launcher.launch(HookLauncher.Request(run: run.id, executable: executable, arguments: spec.command,
+                                             environment: environment(run, spec), input: bytes))
         if !launcher.threaded { launched(now) }
     }
 
@@ -268,15 +231,25 @@ final class HookRunner {
     func launched(_ now: Instant) {
         for outcome in launcher.take() {
             switch outcome {
-            case .started(let runID, let pid, let pidfd):
+            case .started(let runID, let pid, let pidfd, let input, let written, let output):
                 guard var run = running[runID] else {
                     ProcessSignals.signalGroup(pid, SIGKILL)
-                    pidfd.close()
+                    for fd in [pidfd, output] + (input.map { [$0] } ?? []) { fd.close() }
                     continue
                 }
                 processes.watchHelper(pid)
                 run.pid = pid
                 run.pidfd = pidfd
+                run.input = input
+                run.written = written
+                if input == nil { run.pending = [] }
+                run.output = output
+                if let token = try? loop.register(output, .readable, .hook(runID, .output)) {
+                    run.outputToken = token
+                } else {
+                    output.close()
+                    run.output = nil
+                }
                 guard let token = try? loop.register(pidfd, .readable, .hook(runID, .process)) else {
                     // Unwatched it could be neither timed out nor reaped: killed now, and reaped
                     // with every other stray at exit.
@@ -291,6 +264,8 @@ final class HookRunner {
                 }
                 run.pidfdToken = token
                 running[runID] = run
+                // The rest of its input, as the pipe takes it.
+                if input != nil { writeInput(runID) }
                 // Its time ran out while it waited to start.
                 if run.killed { ProcessSignals.signalGroup(pid, SIGKILL) }
             case .failed(let runID, let reason):
@@ -320,24 +295,16 @@ final class HookRunner {
     /// stdin (or never reads and exits) simply gets no more.
     private func writeInput(_ runID: Int) {
         guard var run = running[runID], let fd = run.input else { return }
-        while run.written < run.pending.count {
-            let n = run.pending.withUnsafeBytes { raw in
-                Glibc.write(fd.rawValue, raw.baseAddress! + run.written, raw.count - run.written)
+        let written = HookLauncher.write(run.pending, from: run.written, to: fd)
+        if written >= 0 && written < run.pending.count {
+            run.written = written
+            if run.inputToken == 0, let token = try? loop.register(fd, .writable, .hook(runID, .input)) {
+                run.inputToken = token
             }
-            if n > 0 {
-                run.written += n
-                continue
-            }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && errno == EAGAIN {
-                if run.inputToken == 0, let token = try? loop.register(fd, .writable, .hook(runID, .input)) {
-                    run.inputToken = token
-                }
-                running[runID] = run
-                return
-            }
-            break   // EPIPE: it does not read any more
+            running[runID] = run
+            return
         }
+        // All of it, or EPIPE: it does not read any more.
         closeInput(&run)
         running[runID] = run
     }

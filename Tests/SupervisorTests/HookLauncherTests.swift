@@ -8,11 +8,9 @@ import Testing
 /// Synchronous tests: the calling thread stays the same throughout.
 @Suite("Hook launcher")
 struct HookLauncherTests {
-    static func request(_ run: Int, _ script: String) throws -> HookLauncher.Request {
-        let devNull = try FileDescriptor.open("/dev/null", O_RDWR)
-        let spawn = SpawnRequest(executable: "/bin/sh", arguments: ["sh", "-c", script], environment: ["PATH=/usr/bin:/bin"],
-                                 standardInput: devNull, standardOutput: devNull, standardError: devNull, nice: 5)
-        return HookLauncher.Request(run: run, spawn: spawn, childEnds: [devNull])
+    static func request(_ run: Int, _ script: String, input: String = "") -> HookLauncher.Request {
+        HookLauncher.Request(run: run, executable: "/bin/sh", arguments: ["sh", "-c", script],
+                             environment: ["PATH=/usr/bin:/bin"], input: Array(input.utf8))
     }
 
     static func outcomes(_ launcher: HookLauncher, count: Int) throws -> [HookLauncher.Outcome] {
@@ -31,14 +29,19 @@ struct HookLauncherTests {
         let launcher = HookLauncher(nice: 0)
         defer { _ = launcher.stop(timeoutNanoseconds: 5_000_000_000) }
         #expect(launcher.threaded)
-        launcher.launch(try Self.request(7, "exit 3"))
+        // It reads its input and says what it read on its output.
+        launcher.launch(Self.request(7, #"read line; echo "got $line"; [ "$line" = hello ] && exit 3; exit 4"#, input: "hello\n"))
         let outcomes = try Self.outcomes(launcher, count: 1)
-        guard case .started(let run, let pid, let pidfd)? = outcomes.first else {
+        guard case .started(let run, let pid, let pidfd, let input, let written, let output)? = outcomes.first else {
             Issue.record("not started: \(outcomes)")
             return
         }
-        defer { pidfd.close() }
+        defer {
+            pidfd.close()
+            output.close()
+        }
         #expect(run == 7)
+        #expect(input == nil && written == 6, "all of the input went into the pipe at once")
         #expect(pidfd.waitReadable(milliseconds: 30_000), "it exits")
         // Dead and unreaped: a scan of this thread's children does not see it…
         #expect(Reaper.reap(pid: pid, ownThreadOnly: true) == nil)
@@ -46,15 +49,18 @@ struct HookLauncherTests {
         // …and its exit is still there for its pidfd.
         let exit = try #require(Reaper.reap(pidfd: pidfd))
         #expect(exit.pid == pid)
-        #expect(exit.exited && exit.code == 3)
+        #expect(exit.exited && exit.code == 3, "it read its input: \(exit)")
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = read(output.rawValue, &buffer, buffer.count)
+        #expect(n > 0 && String(decoding: buffer[0..<max(n, 0)], as: UTF8.self) == "got hello\n")
     }
 
     @Test("a program that cannot start comes back as a failure with the reason")
     func failure() throws {
         let launcher = HookLauncher(nice: 0)
         defer { _ = launcher.stop(timeoutNanoseconds: 5_000_000_000) }
-        var request = try Self.request(1, "")
-        request.spawn.executable = "/nonexistent/hook"
+        var request = Self.request(1, "")
+        request.executable = "/nonexistent/hook"
         launcher.launch(request)
         let outcomes = try Self.outcomes(launcher, count: 1)
         guard case .failed(let run, let reason)? = outcomes.first else {
@@ -69,12 +75,16 @@ struct HookLauncherTests {
     func stop() throws {
         let launcher = HookLauncher(nice: 0)
         // Many at once: the thread cannot have taken them all by the time it is told to stop.
-        for run in 0..<200 { launcher.launch(try Self.request(run, "exit 0")) }
+        for run in 0..<200 { launcher.launch(Self.request(run, "exit 0")) }
         let dropped = launcher.stop(timeoutNanoseconds: 30_000_000_000)
         #expect(!launcher.threaded)
         let outcomes = launcher.take()
         let started = outcomes.compactMap { outcome -> (Int32, FileDescriptor)? in
-            if case .started(_, let pid, let pidfd) = outcome { return (pid, pidfd) }
+            if case .started(_, let pid, let pidfd, let input, _, let output) = outcome {
+                input?.close()
+                output.close()
+                return (pid, pidfd)
+            }
             return nil
         }
         #expect(dropped.count + outcomes.count == 200, "every request started (or failed) or given back")
