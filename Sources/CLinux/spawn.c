@@ -37,10 +37,17 @@ typedef struct child_context {
     volatile int error;
 } child_context;
 
-static int fail(child_context *ctx, int stage) {
+// The child runs on the parent's memory and thread until execve, so it makes raw system calls
+// only: a sanitizer's interceptor (ThreadSanitizer's, AddressSanitizer's) entered in the child
+// would change the parent thread's state, and one never left (execve, _exit) would leave it
+// changed. Nor is its own code instrumented.
+#define BH_CHILD __attribute__((no_sanitize("thread"), noinline))
+
+BH_CHILD static int fail(child_context *ctx, int stage) {
     ctx->error = errno;
     ctx->stage = stage;
-    _exit(127);
+    syscall(SYS_exit, 127);
+    return -1;
 }
 
 // The child's own connection to journald's stdout stream (as systemd's connect_logger_as does
@@ -49,27 +56,27 @@ static int fail(child_context *ctx, int stage) {
 // the spawning thread, which is suspended until our execve; blocking again afterwards, as any
 // program expects its stdout to be. The header is seven short lines into an empty socket
 // buffer: it never blocks. Our side never reads (journald never writes).
-static int connect_journal(const bh_spawn_request *r) {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+BH_CHILD static int connect_journal(const bh_spawn_request *r) {
+    int fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -1;
     struct sockaddr_un addr;
     int addr_len = bh_unix_address(r->journal_socket, &addr);
     if (addr_len < 0) { errno = -addr_len; return -1; }
-    if (connect(fd, (struct sockaddr *)&addr, (socklen_t)addr_len) < 0) return -1;
+    if (syscall(SYS_connect, fd, (struct sockaddr *)&addr, (socklen_t)addr_len) < 0) return -1;
     size_t sent = 0;
     while (sent < r->journal_header_length) {
-        ssize_t n = send(fd, r->journal_header + sent, r->journal_header_length - sent, MSG_NOSIGNAL);
+        long n = syscall(SYS_sendto, fd, r->journal_header + sent, r->journal_header_length - sent, MSG_NOSIGNAL, NULL, 0);
         if (n < 0) return -1;
         sent += (size_t)n;
     }
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) return -1;
-    shutdown(fd, SHUT_RD);
+    long flags = syscall(SYS_fcntl, fd, F_GETFL);
+    if (flags < 0 || syscall(SYS_fcntl, fd, F_SETFL, flags & ~O_NONBLOCK) < 0) return -1;
+    syscall(SYS_shutdown, fd, SHUT_RD);
     return fd;
 }
 
 // Writes `value` in decimal and a NUL at `out` (room for 10 digits and the NUL).
-static void write_decimal(char *out, pid_t value) {
+BH_CHILD static void write_decimal(char *out, pid_t value) {
     char reversed[12];
     int k = 0;
     do { reversed[k++] = (char)('0' + value % 10); value /= 10; } while (value > 0 && k < 10);
@@ -78,32 +85,25 @@ static void write_decimal(char *out, pid_t value) {
     out[n] = '\0';
 }
 
-static int child_main(void *arg) {
+BH_CHILD static int child_main(void *arg) {
     child_context *ctx = arg;
     const bh_spawn_request *r = ctx->request;
 
     // Every disposition back to default: SIG_IGN survives execve, and our handlers must never
-    // run on this shared stack. All signals are blocked until just before execve.
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
+    // run on this shared stack. All signals are blocked until just before execve. The raw call
+    // (glibc's refuses its reserved signals 32 and 33, whose SIG_IGN would survive too): an
+    // all-zero kernel sigaction is SIG_DFL, no flags, empty mask, whatever the field order.
+    unsigned long zeroed[4] = { 0, 0, 0, 0 };
     for (int sig = 1; sig < _NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
-        if (sigaction(sig, &dfl, NULL) < 0) {
-            // glibc refuses its reserved signals (32, 33) with EINVAL, yet a SIG_IGN on them,
-            // inherited from whoever started bulkhead, survives execve like any other: reset
-            // them with the raw call. An all-zero kernel sigaction is SIG_DFL, no flags, empty
-            // mask, whatever the architecture's field order.
-            unsigned long zeroed[4] = { 0, 0, 0, 0 };
-            syscall(SYS_rt_sigaction, sig, zeroed, NULL, _NSIG / 8);
-        }
+        syscall(SYS_rt_sigaction, sig, zeroed, NULL, _NSIG / 8);
     }
 
     if (ctx->shares_table) {
         if (syscall(SYS_close_range, (unsigned)BH_HIGH_FD_BASE, ~0u, CLOSE_RANGE_UNSHARE) < 0) fail(ctx, BH_SPAWN_STAGE_FDS);
     }
 
-    if (r->new_session && setsid() < 0) fail(ctx, BH_SPAWN_STAGE_SESSION);
+    if (r->new_session && syscall(SYS_setsid) < 0) fail(ctx, BH_SPAWN_STAGE_SESSION);
 
     pid_t self = (pid_t)syscall(SYS_getpid);
     // The environment is the parent's memory (CLONE_VM), a copy made for this spawn alone.
@@ -113,19 +113,21 @@ static int child_main(void *arg) {
     if (r->cgroup_procs_count > 0 || place_self) {
         char digits[24];
         write_decimal(digits, self);
-        int n = (int)strlen(digits);
+        int n = 0;
+        while (digits[n] != '\0') n++;
         digits[n++] = '\n';
         for (int i = 0; i < r->cgroup_procs_count; i++) {
-            if (write(r->cgroup_procs_fds[i], digits, (size_t)n) < 0) fail(ctx, BH_SPAWN_STAGE_CGROUP);
+            if (syscall(SYS_write, r->cgroup_procs_fds[i], digits, (size_t)n) < 0) fail(ctx, BH_SPAWN_STAGE_CGROUP);
         }
         if (place_self) {
-            if (write(r->into_cgroup_procs_fd, digits, (size_t)n) < 0) fail(ctx, BH_SPAWN_STAGE_CGROUP);
+            if (syscall(SYS_write, r->into_cgroup_procs_fd, digits, (size_t)n) < 0) fail(ctx, BH_SPAWN_STAGE_CGROUP);
         }
     }
 
 
-    // Move every source above the highest target first, so no dup2 overwrites a source that a
-    // later one still needs; then put them in place (dup2 clears CLOEXEC) and close the rest.
+    // Move every source above the highest target first, so no dup3 overwrites a source that a
+    // later one still needs; then put them in place (dup3 without flags clears CLOEXEC) and
+    // close the rest.
     int count = 3 + r->extra_fd_count;
     if (r->extra_fd_count > MAX_EXTRA_FDS) { errno = EMFILE; fail(ctx, BH_SPAWN_STAGE_FDS); }
     int sources[3 + MAX_EXTRA_FDS];
@@ -137,23 +139,23 @@ static int child_main(void *arg) {
         sources[2] = journal;
     }
     for (int i = 0; i < count; i++) {
-        int moved = fcntl(sources[i], F_DUPFD_CLOEXEC, count);
+        long moved = syscall(SYS_fcntl, sources[i], F_DUPFD_CLOEXEC, count);
         if (moved < 0) fail(ctx, BH_SPAWN_STAGE_FDS);
-        sources[i] = moved;
+        sources[i] = (int)moved;
     }
     for (int i = 0; i < count; i++) {
-        if (dup2(sources[i], i) < 0) fail(ctx, BH_SPAWN_STAGE_FDS);
+        if (syscall(SYS_dup3, sources[i], i, 0) < 0) fail(ctx, BH_SPAWN_STAGE_FDS);
     }
     if (syscall(SYS_close_range, (unsigned)count, ~0u, 0) < 0) {
-        for (int fd = count; fd < 65536; fd++) close(fd);
+        for (int fd = count; fd < 65536; fd++) syscall(SYS_close, fd);
     }
 
-    if (r->cwd && chdir(r->cwd) < 0) fail(ctx, BH_SPAWN_STAGE_CWD);
+    if (r->cwd && syscall(SYS_chdir, r->cwd) < 0) fail(ctx, BH_SPAWN_STAGE_CWD);
 
     // After the fd shuffle: a low RLIMIT_NOFILE must not make the dup above fail.
     for (int i = 0; i < r->rlimit_count; i++) {
-        struct rlimit rl = { .rlim_cur = r->rlimits[i].soft, .rlim_max = r->rlimits[i].hard };
-        if (setrlimit(r->rlimits[i].resource, &rl) < 0) fail(ctx, BH_SPAWN_STAGE_RLIMIT);
+        unsigned long long limit[2] = { r->rlimits[i].soft, r->rlimits[i].hard };
+        if (syscall(SYS_prlimit64, 0, r->rlimits[i].resource, limit, NULL) < 0) fail(ctx, BH_SPAWN_STAGE_RLIMIT);
     }
 
     if (r->set_ids) {
@@ -162,10 +164,9 @@ static int child_main(void *arg) {
         if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0) fail(ctx, BH_SPAWN_STAGE_UID);
     }
 
-    sigset_t empty;
-    sigemptyset(&empty);
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, _NSIG / 8);
-    execve(r->path, r->argv, r->envp);
+    unsigned long empty[_NSIG / (8 * sizeof(unsigned long))] = { 0 };
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, empty, NULL, _NSIG / 8);
+    syscall(SYS_execve, r->path, r->argv, r->envp);
     return fail(ctx, BH_SPAWN_STAGE_EXEC);
 }
 
@@ -238,9 +239,10 @@ static long clone3_into_cgroup(unsigned long flags, int cgroup_fd, int (*fn)(voi
 // 0 until clone3 was refused as unknown (ENOSYS) or its cgroup field unsupported (E2BIG).
 static int clone3_unavailable;
 
-static int exit_at_once(void *unused) {
+BH_CHILD static int exit_at_once(void *unused) {
     (void)unused;
-    _exit(0);
+    syscall(SYS_exit, 0);
+    return 0;
 }
 #endif
 
