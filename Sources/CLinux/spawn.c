@@ -236,8 +236,10 @@ static long clone3_into_cgroup(unsigned long flags, int cgroup_fd, int (*fn)(voi
     return clone3_call(&args, fn, arg);
 }
 
-// 0 until clone3 was refused as unknown (ENOSYS) or its cgroup field unsupported (E2BIG).
+// 0 until clone3 was refused as unknown (ENOSYS).
 static int clone3_unavailable;
+// 0 until its cgroup field was refused as unknown (E2BIG: Linux 5.3 to 5.6).
+static int clone3_cannot_place;
 
 BH_CHILD static int exit_at_once(void *unused) {
     (void)unused;
@@ -314,23 +316,31 @@ bh_spawn_result bh_spawn(const bh_spawn_request *request) {
     pid_t pid = -1;
     int clone_errno = 0;
 #ifdef BH_HAVE_CLONE3
-    // Without a cgroup to be born in, the same raw clone3: ThreadSanitizer intercepts glibc's
-    // clone() and takes a CLONE_VM child for a fork (its bookkeeping then fails a CHECK when
-    // two threads spawn at once); the raw system call it does not see.
+    // Always the raw clone3, into the cgroup when there is one to be born in: ThreadSanitizer
+    // intercepts glibc's clone() and takes a CLONE_VM child for a fork (its bookkeeping then
+    // fails a CHECK); the raw system call it does not see. glibc's clone is left for kernels
+    // without clone3 (before 5.3).
     if (!clone3_unavailable) {
-        ctx.born_in_cgroup = request->into_cgroup;
-        long r = clone3_into_cgroup(flags, request->into_cgroup ? request->into_cgroup_fd : -1, child_main, &ctx);
+        int into = request->into_cgroup && !clone3_cannot_place;
+        ctx.born_in_cgroup = into;
+        long r = clone3_into_cgroup(flags, into ? request->into_cgroup_fd : -1, child_main, &ctx);
+        if (r < 0 && into) {
+            // Whatever the reason (a kernel without CLONE_INTO_CGROUP, a cgroup that is not a
+            // v2 leaf), the child can still write cgroup.procs itself, or fail with its own error.
+            if (r == -E2BIG) clone3_cannot_place = 1;
+            ctx.born_in_cgroup = 0;
+            r = clone3_into_cgroup(flags, -1, child_main, &ctx);
+        }
         if (r >= 0) {
             pid = (pid_t)r;
+        } else if (r == -ENOSYS) {
+            clone3_unavailable = 1;
         } else {
-            // Whatever the reason (an old kernel, a cgroup that is not a v2 leaf), the classic
-            // way below still works, or fails with its own error.
-            if (r == -ENOSYS || (r == -E2BIG && request->into_cgroup)) clone3_unavailable = 1;
-            ctx.born_in_cgroup = 0;
+            clone_errno = (int)-r;
         }
     }
 #endif
-    if (pid < 0) {
+    if (pid < 0 && clone_errno == 0) {
         pid = clone(child_main, (char *)child_stack + CHILD_STACK_SIZE, (int)flags | SIGCHLD, &ctx);
         clone_errno = errno;
     }
