@@ -91,6 +91,9 @@ struct HealthCheckTests {
             watchdog_grace: 500ms
             restart: never
             health:
+              # Ready once it answers: on a loaded machine (under a sanitizer) Python takes longer
+              # to listen than two live checks take to fail, which is not what this test is about.
+              ready: { http: "http://127.0.0.1:\(port)/healthz", interval: 100ms }
               live: { http: "http://127.0.0.1:\(port)/healthz", interval: 250ms, timeout: 300ms, failures: 2 }
         """) { daemon in
             let kill = try await daemon.next("web:0", "health", containing: ["live probe failed 2 times in a row (last: timed out after 300ms)"])
