@@ -86,6 +86,12 @@ public struct SpawnError: Error, Sendable, CustomStringConvertible {
 
 public enum Spawner {
     public static func spawn(_ request: SpawnRequest) throws(SpawnError) -> Int32 {
+        try spawnWithStart(request).pid
+    }
+
+    /// `startTicks`: the child's start time as /proc/PID/stat has it (clock ticks since boot),
+    /// when the spawn could tell it exactly (it usually can; nil: read /proc).
+    public static func spawnWithStart(_ request: SpawnRequest) throws(SpawnError) -> (pid: Int32, startTicks: UInt64?) {
         let argv = CStringArray(request.arguments.isEmpty ? [request.executable] : request.arguments)
         let envp = CStringArray(request.environment)
         defer {
@@ -147,7 +153,7 @@ public enum Spawner {
             }
             }
         }
-        if result.pid > 0 { return result.pid }
+        if result.pid > 0 { return (result.pid, result.start_known == 1 ? result.start_ticks : nil) }
         throw SpawnError(stage: stage(result.failed_stage), errno: result.error)
     }
 

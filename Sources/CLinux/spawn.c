@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -268,7 +269,7 @@ int bh_probe_clone_into_cgroup(int cgroup_fd) {
 }
 
 bh_spawn_result bh_spawn(const bh_spawn_request *request) {
-    bh_spawn_result result = { 0, 0, 0 };
+    bh_spawn_result result = { 0, 0, 0, 0, 0 };
     int stack_error = ensure_child_stack();
     if (stack_error) {
         result.failed_stage = BH_SPAWN_STAGE_CLONE;
@@ -315,6 +316,11 @@ bh_spawn_result bh_spawn(const bh_spawn_request *request) {
     pthread_sigmask(SIG_SETMASK, &all, &previous);
     pid_t pid = -1;
     int clone_errno = 0;
+    // The kernel stamps the child's start (CLOCK_BOOTTIME) inside the clone; /proc/PID/stat
+    // gives it in clock ticks. When the clock reads the same tick before and after the clone,
+    // that tick is the child's start time: no /proc read (a file open per spawn) is needed.
+    struct timespec boot_before;
+    clock_gettime(CLOCK_BOOTTIME, &boot_before);
 #ifdef BH_HAVE_CLONE3
     // Always the raw clone3, into the cgroup when there is one to be born in: ThreadSanitizer
     // intercepts glibc's clone() and takes a CLONE_VM child for a fork (its bookkeeping then
@@ -344,9 +350,21 @@ bh_spawn_result bh_spawn(const bh_spawn_request *request) {
         pid = clone(child_main, (char *)child_stack + CHILD_STACK_SIZE, (int)flags | SIGCHLD, &ctx);
         clone_errno = errno;
     }
+    struct timespec boot_after;
+    clock_gettime(CLOCK_BOOTTIME, &boot_after);
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
     for (int i = 0; i < count; i++) {
         if (temporary[i] >= 0) close(temporary[i]);
+    }
+    long ticks_per_second = sysconf(_SC_CLK_TCK);
+    if (ticks_per_second > 0 && 1000000000L % ticks_per_second == 0) {
+        uint64_t tick_ns = 1000000000ULL / (uint64_t)ticks_per_second;
+        uint64_t before = ((uint64_t)boot_before.tv_sec * 1000000000ULL + (uint64_t)boot_before.tv_nsec) / tick_ns;
+        uint64_t after = ((uint64_t)boot_after.tv_sec * 1000000000ULL + (uint64_t)boot_after.tv_nsec) / tick_ns;
+        if (before == after) {
+            result.start_known = 1;
+            result.start_ticks = before;
+        }
     }
 
     if (pid < 0) {

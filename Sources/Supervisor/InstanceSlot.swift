@@ -28,6 +28,9 @@ final class InstanceSlot {
     var pidfdToken: UInt64 = 0
     var spawnedAtWall: Int64 = 0
     var oomBaseline = 0
+    /// `memory.events` `oom_kill` and `pids.events` `max` as read at the last death: the next
+    /// spawn's baselines without reading them again (no process lives in the group between).
+    var countersSinceDeath: (oom: Int, tasks: Int)?
     /// The live process was started by a previous daemon and taken over: not our child, so it
     /// is never reaped here (see `ProcessTable.adopt`).
     var adopted = false

@@ -103,14 +103,16 @@ final class ProcessTable {
         // The group's counters before the clone: a worker that hits a limit in its first
         // microseconds (a fork storm) must not have it counted in its baseline. Nothing else
         // lives in the group now (the last process's leftovers were killed with it).
-        let oomBefore = slot.cgroup?.oomKills() ?? 0
-        let tasksBefore = slot.cgroup?.tasksLimitHits() ?? 0
+        // Read at the last death, they are still the group's: nothing has lived in it since.
+        let oomBefore = slot.countersSinceDeath?.oom ?? slot.cgroup?.oomKills() ?? 0
+        let tasksBefore = slot.countersSinceDeath?.tasks ?? slot.cgroup?.tasksLimitHits() ?? 0
+        slot.countersSinceDeath = nil
         do {
             let launched = try launcher.launch(spec, slot: slot, notifySocket: notifySocket, sockets: sockets)
             slot.pid = launched.pid
             slot.notifyName = notifySocket
             slot.adopted = false
-            slot.startTime = nil
+            slot.startTime = launched.startTicks   // nil: read from /proc when first needed
             slot.spawnedAtWall = WallClock.nowNanoseconds()
             slot.oomBaseline = oomBefore
             slot.tasksLimitBaseline = tasksBefore
@@ -322,8 +324,12 @@ final class ProcessTable {
             latencySource = "worker exit stamp"
         }
         let backtrace = BacktraceFiles.take(directory: slot.backtraceDirectory, pid: exit.pid)
-        let oom = (slot.cgroup?.oomKills() ?? 0) > slot.oomBaseline
-        let tasksLimit = (slot.cgroup?.tasksLimitHits() ?? 0) > slot.tasksLimitBaseline
+        let oomNow = slot.cgroup?.oomKills() ?? 0
+        let tasksNow = slot.cgroup?.tasksLimitHits() ?? 0
+        let oom = oomNow > slot.oomBaseline
+        let tasksLimit = tasksNow > slot.tasksLimitBaseline
+        // What was left in the group was killed above: these stay the counts until the next spawn.
+        slot.countersSinceDeath = (oomNow, tasksNow)
         // Its credentials' copies go with the process (the next start makes fresh ones).
         launcher.credentials.remove(slot.id)
         slot.pid = nil

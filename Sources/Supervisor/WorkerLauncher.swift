@@ -52,6 +52,8 @@ struct WorkerLauncher {
 
     struct Launched {
         var pid: Int32
+        /// Its start time as /proc/PID/stat has it, when the spawn knew it exactly.
+        var startTicks: UInt64? = nil
         /// The pipes bulkhead reads (`output: bulkhead`, or journald refused the worker).
         var output: (stdout: FileDescriptor, stderr: FileDescriptor)?
         /// journald's stream socket refused this worker (`output: journal-direct`): it was
@@ -128,24 +130,26 @@ struct WorkerLauncher {
         request.listenPIDVariableIndex = environment.listenPIDIndex
         let streams = try WorkerStreams.make(spec.output, identifier: spec.name, placeholder: devNull)
         do {
-            return Launched(pid: try spawn(&request, streams), output: streams.readEnds)
+            let started = try spawn(&request, streams)
+            return Launched(pid: started.pid, startTicks: started.startTicks, output: streams.readEnds)
         } catch where error.stage == .journal {
             // journald is not there or refused the connection: this run's output goes through
             // bulkhead instead of being lost (the daemon says so).
             let fallback = try WorkerStreams.pipes()
-            return Launched(pid: try spawn(&request, fallback), output: fallback.readEnds, journalRefused: error)
+            let started = try spawn(&request, fallback)
+            return Launched(pid: started.pid, startTicks: started.startTicks, output: fallback.readEnds, journalRefused: error)
         }
     }
 
-    private func spawn(_ request: inout SpawnRequest, _ streams: WorkerStreams) throws(SpawnError) -> Int32 {
+    private func spawn(_ request: inout SpawnRequest, _ streams: WorkerStreams) throws(SpawnError) -> (pid: Int32, startTicks: UInt64?) {
         request.standardOutput = streams.standardOutput
         request.standardError = streams.standardError
         request.journalStream = streams.journalStream
         do {
-            let pid = try Spawner.spawn(request)
-            if let adjust = workerOOMScoreAdjust { OOMScore.set(adjust, pid: pid) }
+            let started = try Spawner.spawnWithStart(request)
+            if let adjust = workerOOMScoreAdjust { OOMScore.set(adjust, pid: started.pid) }
             streams.spawnFinished(succeeded: true)
-            return pid
+            return started
         } catch {
             streams.spawnFinished(succeeded: false)
             throw error
@@ -257,6 +261,7 @@ struct WorkerLauncher {
         }
         slot.cgroupPrepared = true
         slot.cgroupLimits = spec.limits
+        slot.countersSinceDeath = nil   // its files may be other ones now (a v1 memory group)
         let group = cgroups.instanceGroup(
             named: name, memoryLimit: spec.limits.memory, pidsLimit: spec.limits.tasks,
             cpuMax: spec.limits.cpuPercent.map { LimitEnforcement.cpuMax(percent: $0) }, ioWeight: spec.limits.ioWeight

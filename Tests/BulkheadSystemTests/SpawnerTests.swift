@@ -174,6 +174,29 @@ extension Processes {
             _ = reap(pid)
         }
 
+        /// The start time a spawn reports is /proc's to the tick (the durable state identifies a
+        /// process by pid and start time across a daemon's restart), and it is known most times.
+        @Test func theStartTimeASpawnKnowsIsTheOneProcShows() throws {
+            var known = 0
+            for _ in 0..<40 {
+                let input = try Pipe()
+                try input.readEnd.setNonBlocking(false)
+                let started = try Spawner.spawnWithStart(SpawnRequest(
+                    executable: "/bin/cat", arguments: ["cat"], environment: [], standardInput: input.readEnd,
+                    standardOutput: devNull, standardError: devNull))
+                input.readEnd.close()
+                let proc = ProcFS.stat(started.pid)?.startTime
+                input.writeEnd.close()   // cat ends
+                _ = reap(started.pid)
+                if let ticks = started.startTicks {
+                    known += 1
+                    #expect(ticks == proc, "spawn said \(ticks), /proc says \(proc.map(String.init) ?? "nothing")")
+                }
+            }
+            // A spawn that straddles a tick (10 ms) does not know; most do not straddle one.
+            #expect(known >= 20, "only \(known) of 40 spawns knew their start time")
+        }
+
         @Test func anImpossibleResourceLimitFailsAtRlimit() throws {
             do {
                 _ = try Child("/bin/true", [], limits: [(resource: Int32(BH_RLIMIT_NOFILE), soft: 100, hard: 50)])

@@ -189,6 +189,8 @@ typedef struct bh_spawn_result {
     pid_t pid;           // > 0 on success
     int failed_stage;    // BH_SPAWN_STAGE_* when the child could not exec
     int error;           // errno of that stage
+    int start_known;     // 1: start_ticks is the child's start time, exactly
+    uint64_t start_ticks;  // /proc/PID/stat's starttime (clock ticks since boot)
 } bh_spawn_result;
 
 /// Long-lived fds go at or above this (bh_fd_move_high); spawns pass only fds below it.
