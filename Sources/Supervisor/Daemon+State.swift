@@ -33,9 +33,11 @@ final class DurableState {
         var updates: [(InstanceID, InstanceEntry?)] = []
         var membership = false
         var pinsChanged = false
+        var decided = false
         for (id, entry) in changed where entries[id] != entry {
             let old = entries[id]
             if (old == nil) != (entry == nil) { membership = true }
+            if Self.decision(old) != Self.decision(entry) { decided = true }
             if old?.crashID != entry?.crashID {
                 if let gone = old?.crashID { pinsChanged = unpin(gone) || pinsChanged }
                 if let new = entry?.crashID { pinsChanged = pin(new) || pinsChanged }
@@ -44,8 +46,31 @@ final class DurableState {
             updates.append((id, entry))
         }
         guard !updates.isEmpty else { return nil }
-        store.update(updates, order: membership ? order : nil)
+        store.update(updates, order: membership ? order : nil, urgent: decided)
         return pinsChanged ? pinned : nil
+    }
+
+    /// What an operator or a verdict decided about an instance: wanted or not, and a verdict
+    /// (`failed`, `quarantined`, an open breaker) with its report. A change to it is written at
+    /// once, not after the writer's pause: a `kill -9` a moment after `bulkhead stop` must not
+    /// bring the instance back.
+    struct Decision: Equatable {
+        var wanted: Bool
+        /// 0 none, 1 failed, 2 quarantined, 3 the breaker open.
+        var verdict: Int
+        var crashID: String?
+    }
+
+    static func decision(_ entry: InstanceEntry?) -> Decision? {
+        guard let entry else { return nil }
+        let verdict: Int
+        switch entry.record.phase {
+        case .failed: verdict = 1
+        case .quarantined: verdict = 2
+        case .open: verdict = 3
+        case .stopped, .waiting, .spawning, .starting, .running, .stopping, .backoff: verdict = 0
+        }
+        return Decision(wanted: entry.record.wanted, verdict: verdict, crashID: entry.crashID)
     }
 
     /// Whether the set of pinned ids changed.

@@ -34,6 +34,10 @@ final class StateStore: @unchecked Sendable {
     private var writtenGeneration: UInt64 = 0
     private var writing = false
     private var threaded = false
+    /// A decision waits to be written: the writer does not pause for more.
+    private var urgent = false
+    /// The writer pauses for more changes (a timed wait only an urgent change cuts short).
+    private var gathering = false
     /// When the writer last started a write (monotonic ns) and how long it took, for the
     /// interval before the next.
     private var lastWriteStart: UInt64 = 0
@@ -70,13 +74,17 @@ final class StateStore: @unchecked Sendable {
     // MARK: - The loop's side
 
     /// New entries (nil: the instance is gone) and, when it changed, the config's order.
-    func update(_ changes: [(InstanceID, InstanceEntry?)], order newOrder: [InstanceID]?) {
+    /// `urgent`: a decision (see `DurableState.decision`), written without the writer's pause.
+    func update(_ changes: [(InstanceID, InstanceEntry?)], order newOrder: [InstanceID]?, urgent: Bool = false) {
         guard !changes.isEmpty || newOrder != nil else { return }
         locked {
             for (id, entry) in changes { pending.updateValue(entry, forKey: id) }
             if let newOrder { pendingOrder = newOrder }
             generation += 1
-            if threaded { wake.signal() }   // a futex wake only when the writer waits for a change
+            if urgent { self.urgent = true }
+            // While the writer gathers, only a decision wakes it (other changes join the write
+            // it is about to make); glibc's signal makes no system call when nobody waits.
+            if threaded && (!gathering || urgent) { wake.signal() }
         }
         if !threaded { writeIfChanged() }
     }
@@ -123,11 +131,13 @@ final class StateStore: @unchecked Sendable {
             // do not wake this thread: they are in the document it writes next.
             let sinceLast = Int64(bitPattern: MonotonicClock.nanoseconds() &- lastWriteStart)
             let interval = max(Self.minimumIntervalNanoseconds, Self.intervalPerWriteTime * lastWriteNanoseconds)
-            let pause = max(Self.coalesceNanoseconds, interval - sinceLast)
-            monitor.unlock()
-            MonotonicClock.sleep(nanoseconds: pause)
-            monitor.lock()
+            if !urgent {
+                gathering = true
+                _ = wake.wait(nanoseconds: max(Self.coalesceNanoseconds, interval - sinceLast))
+                gathering = false
+            }
             guard !writing, generation != writtenGeneration else { continue }
+            urgent = false
             writing = true
             lastWriteStart = MonotonicClock.nanoseconds()
             monitor.unlock()

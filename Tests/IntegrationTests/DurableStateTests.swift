@@ -123,6 +123,35 @@ struct DurableStateTests {
         }
     }
 
+    /// A decision is written at once, not after the state writer's pause (50 ms, more for a big
+    /// document): killed the moment `bulkhead stop` was done, the daemon still knows.
+    @Test("kill -9 right after `bulkhead stop`: the stop is kept")
+    func stopThenKilledAtOnce() async throws {
+        let daemon = try DaemonHarness("""
+        workers:
+          - name: one
+            command: [/bin/sleep, "1000"]
+            instances: 2
+        """)
+        try await daemon.launch()
+        do {
+            try await daemon.status(what: "both running") { $0["one:0"]?["state"] as? String == "running" && $0["one:1"]?["state"] as? String == "running" }
+            #expect(try await daemon.command(["stop", "one:1"]).code == 0)
+            try await daemon.status(what: "one:1 stopped") { $0["one:1"]?["state"] as? String == "stopped" }
+            try await Self.killHard(daemon)
+            let restart = daemon.mark
+            try await daemon.launch()
+            try await daemon.nextLine(after: restart, what: "the leftover summary") { $0.contains("leftover workers from a previous run") }
+            let after = try await daemon.instances()
+            #expect(after["one:1"]?["wanted"] as? Bool == false, "the operator's stop was forgotten: \(after["one:1"] ?? [:])")
+            #expect(after["one:1"]?["state"] as? String == "stopped")
+            #expect(try await daemon.shutdown() == 0)
+        } catch {
+            _ = try? await daemon.shutdown()
+            throw error
+        }
+    }
+
     @Test("a second daemon on the same state directory refuses to start, in one sentence")
     func oneDaemonPerStateDirectory() async throws {
         try await withDaemon("""
