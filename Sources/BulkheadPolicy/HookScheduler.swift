@@ -56,10 +56,16 @@ public struct HookScheduler<Payload> {
     /// How long a run waits for its input (a crash report being written) before it runs without.
     public static var readyWait: Duration { .seconds(5) }
 
-    public init(hooks: [HookSpec], processCap: Int) {
+    /// `firstRunID`: where run ids start — after the previous scheduler's (a reload), whose
+    /// runs may still be going under their ids.
+    public init(hooks: [HookSpec], processCap: Int, firstRunID: Int = 1) {
         self.hooks = hooks.map { HookState(spec: $0, limit: $0.rate.map(HookRateLimit.init)) }
         self.processCap = max(1, processCap)
+        nextRunID = max(1, firstRunID)
     }
+
+    /// The id the next run will get.
+    public var upcomingRunID: Int { nextRunID }
 
     public var runningCount: Int { running.count }
 

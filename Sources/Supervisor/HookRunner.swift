@@ -113,7 +113,8 @@ final class HookRunner {
     func reconfigure(_ new: [HookSpec], processCap: Int) {
         guard new != specs else { return }
         specs = new
-        scheduler = HookScheduler(hooks: new, processCap: processCap)
+        // Run ids go on from the old scheduler's: its runs still going keep theirs in `running`.
+        scheduler = HookScheduler(hooks: new, processCap: processCap, firstRunID: scheduler.upcomingRunID)
         // Runs still going are reaped and logged, but no longer free a slot in the new scheduler.
         for id in running.keys { running[id]?.hook = -1 }
     }

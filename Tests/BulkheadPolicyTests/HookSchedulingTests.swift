@@ -91,6 +91,17 @@ struct HookSchedulingTests {
         #expect(after.map(\.payload) == [11])
     }
 
+    /// A reload makes a new scheduler while the old one's runs still go (the daemon keeps them
+    /// by id until reaped): its ids must not start over.
+    @Test("a scheduler made after another goes on from its run ids")
+    func runIDsGoOnAcrossAReload() {
+        var old = Scheduler(hooks: [Self.hook()], processCap: 8)
+        let first = Self.started(old.offer(hook: 0, 1, waitsFor: nil, at(.zero)))[0]
+        var new = Scheduler(hooks: [Self.hook("other")], processCap: 8, firstRunID: old.upcomingRunID)
+        let next = Self.started(new.offer(hook: 0, 2, waitsFor: nil, at(.zero)))[0]
+        #expect(next.id > first.id, "run \(next.id) after \(first.id)")
+    }
+
     @Test("a run past its timeout is killed once; its slot frees only when it is reaped")
     func timeout() {
         var s = Scheduler(hooks: [Self.hook(concurrency: 1, timeout: .seconds(2))], processCap: 8)
