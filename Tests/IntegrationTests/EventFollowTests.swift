@@ -54,18 +54,7 @@ struct EventFollowTests {
 
     @Test("a follower that stops reading is told how many it lost and goes on; the daemon keeps supervising")
     func stalledFollower() async throws {
-        let daemon = try DaemonHarness("""
-        # every death its own line: the test counts them in the daemon's log
-        crash_reports: { coalesce_after: 0 }
-        events: { history: 50 }
-        defaults:
-          backtrace: false
-          backoff: { initial: 0ms }
-          crash_loop: { max_restarts: 100000, same_crash: 0 }
-        workers:
-          - name: storm
-            command: [/bin/sh, -c, 'kill -SEGV $$']
-        """)
+        let daemon = try DaemonHarness(ShellStorm.config(top: "events: { history: 50 }"))
         try await daemon.launch()
         let socket = try RawControlSocket(path: daemon.socketPath)
         #expect(socket.send(#"{"v":1,"cmd":"events","args":{"follow":true}}"# + "\n"))

@@ -116,16 +116,7 @@ struct HookTests {
 
     @Test("1000 crashes in a minute run a rate 10/1m hook at most 10 times; the rest are counted, logged, and passed on")
     func rateLimitedStorm() async throws {
-        let daemon = try DaemonHarness("""
-        # every death its own line: the test counts them in the daemon's log
-        crash_reports: { coalesce_after: 0 }
-        defaults:
-          backtrace: false
-          backoff: { initial: 0ms }
-          crash_loop: { max_restarts: 100000, same_crash: 0 }
-        workers:
-          - name: storm
-            command: [/bin/sh, -c, 'kill -SEGV $$']
+        let daemon = try DaemonHarness(ShellStorm.config(bottom: """
         hooks:
           - name: page
             on: [crash]
@@ -135,7 +126,7 @@ struct HookTests {
             on: [crash]
             exec: [{{dir}}/count.sh, often]
             rate: 2/1s
-        """)
+        """))
         let dir = daemon.directory
         try daemon.script("count.sh", """
         f="\(dir)/run-$1.$$"
@@ -157,9 +148,7 @@ struct HookTests {
 
         // Every run finishes, and the hooks' counts settle.
         _ = await Processes.waitUntil(timeout: 30) { runs("page").count >= 10 }
-        _ = await Processes.waitUntil(timeout: 30) {
-            (try? daemon.cli(["metrics"])).flatMap { MetricsText.value("bulkhead_hooks_running", in: $0.stdout) } == 0
-        }
+        _ = await daemon.hooksSettled(timeout: 30)
         let pageRuns = runs("page").count
         // The daemon's window opens at the first crash, a little before this test's clock: a
         // storm the test times at 55 s may have spanned two of its windows.
@@ -194,27 +183,17 @@ struct HookTests {
     /// that fast, hundreds of times.
     @Test("a hook that exits at once, on every death of a storm: every run is seen to end, none lost")
     func quickHooksInAStorm() async throws {
-        let daemon = try DaemonHarness("""
-        crash_reports: { coalesce_after: 0 }
-        defaults:
-          backtrace: false
-          backoff: { initial: 0ms }
-          crash_loop: { max_restarts: 100000, same_crash: 0 }
-        workers:
-          - name: storm
-            command: [/bin/sh, -c, 'kill -SEGV $$']
+        let daemon = try DaemonHarness(ShellStorm.config(bottom: """
         hooks:
           - { name: quick, on: [crash], exec: [/bin/true], concurrency: 8, timeout: 5s }
-        """)
+        """))
         try await daemon.launch()
         let reached = await Processes.waitUntil(timeout: 120) { daemon.count("storm:0", "exit") >= 300 }
         #expect(reached, "only \(daemon.count("storm:0", "exit")) crashes")
         _ = try await daemon.command(["stop", "storm"])
         try await daemon.status(what: "storm stopped") { $0["storm:0"]?["state"] as? String == "stopped" }
         let crashes = daemon.count("storm:0", "exit", containing: ": crash")
-        let settled = await Processes.waitUntil(timeout: 60) {
-            (try? daemon.cli(["metrics"])).flatMap { MetricsText.value("bulkhead_hooks_running", in: $0.stdout) } == 0
-        }
+        let settled = await daemon.hooksSettled(timeout: 60)
         #expect(settled, "hook runs never ended: \((try? daemon.cli(["metrics"]).stdout.split(separator: "\n").filter { $0.contains("hook") }) ?? [])")
         let ok = try await daemon.metric(#"bulkhead_hook_runs_total{hook="quick",result="ok"}"#) ?? 0
         let suppressed = try await daemon.metric(#"bulkhead_hook_suppressed_total{hook="quick"}"#) ?? 0

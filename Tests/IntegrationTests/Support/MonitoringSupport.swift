@@ -112,3 +112,32 @@ enum MetricsText {
         text.split(separator: "\n").first { $0.hasPrefix(sample + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
     }
 }
+
+/// A crash storm for the monitoring tests: one shell worker that segfaults as soon as it starts,
+/// restarted at once and never escalated, every death its own line and report (the tests count
+/// them in the daemon's log). `top` goes before the defaults, `bottom` after the workers.
+enum ShellStorm {
+    static func config(top: String = "", bottom: String = "") -> String {
+        """
+        crash_reports: { coalesce_after: 0 }
+        \(top)
+        defaults:
+          backtrace: false
+          backoff: { initial: 0ms }
+          crash_loop: { max_restarts: 100000, same_crash: 0 }
+        workers:
+          - name: storm
+            command: [/bin/sh, -c, 'kill -SEGV $$']
+        \(bottom)
+        """
+    }
+}
+
+extension DaemonHarness {
+    /// Waits (up to `timeout` s) until no hook run is going, by the daemon's own gauge.
+    func hooksSettled(timeout: Double) async -> Bool {
+        await Processes.waitUntil(timeout: timeout) {
+            (try? self.cli(["metrics"])).flatMap { MetricsText.value("bulkhead_hooks_running", in: $0.stdout) } == 0
+        }
+    }
+}
