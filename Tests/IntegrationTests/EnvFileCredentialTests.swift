@@ -40,7 +40,11 @@ struct EnvFileCredentialTests {
             #expect(value("modes") == "700 nobody 400 nobody", "dir and file: \(value("modes") ?? "nil")")
 
             // Nowhere else: the process's environment, status, the logs.
-            let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+            // The worker execs `sleep` right after "done"; while an exec is under way the new
+            // image's environment is not set up yet and /proc/PID/environ reads empty.
+            let environPath = "/proc/\(pid)/environ"
+            _ = await Processes.waitUntil { !((try? Data(contentsOf: URL(fileURLWithPath: environPath))) ?? Data()).isEmpty }
+            let environ = (try? Data(contentsOf: URL(fileURLWithPath: environPath))) ?? Data()
             #expect(!environ.isEmpty, "could not read /proc/\(pid)/environ")
             #expect(String(decoding: environ, as: UTF8.self).contains("CREDENTIALS_DIRECTORY=\(directory)"))
             #expect(!String(decoding: environ, as: UTF8.self).contains(secret))
