@@ -519,20 +519,34 @@ extension Daemon {
     /// behind a thousand busy workers. Workers start at bulkhead's own value as before.
     static let loopPriorityBoost: Int32 = 5
 
-    /// Raises the calling (loop) thread's priority; returns the nice value workers must get,
-    /// or nil when it could not be raised (no CAP_SYS_NICE: then all run at the same value).
     /// When memory runs out where bulkhead and its workers live (the machine, or a cgroup they
     /// share), the OOM killer must take a worker, not the process that would restart it: a
     /// daemon nobody placed (oom_score_adj 0) lowers its own to this, as systemd units do with
-    /// OOMScoreAdjust=. Its memory is bounded by design, so it cannot be the leak that causes
-    /// it. Returns the value workers get back (their inherited one), nil when nothing changed.
+    /// OOMScoreAdjust=. Its memory is bounded by design, so it cannot be the leak that causes it.
     static let ownOOMScoreAdjust: Int32 = -500
 
+    /// Sets the daemon's own oom_score_adj; returns the value each worker gets after its exec,
+    /// nil when workers keep what they inherit (someone placed the daemon: the unit's
+    /// OOMScoreAdjust=, which the operator chose for both).
     static func protectFromOOMKiller() -> Int32? {
-        guard let current = OOMScore.own(), current == 0, OOMScore.set(ownOOMScoreAdjust) else { return nil }
-        return current
+        guard let current = OOMScore.own() else { return nil }
+        let lowered = current == 0 && OOMScore.set(ownOOMScoreAdjust)
+        return workerOOMScoreAdjust(own: current, lowered: lowered)
     }
 
+    /// Lowering needs CAP_SYS_RESOURCE (a user's bulkhead, many containers have none); raising
+    /// needs nothing. Either way the workers end up 500 above the daemon: lowered, they are put
+    /// back to 0; not, they are raised by as much (as a user's service manager puts its services
+    /// above itself). A daemon already at -500 lowered itself before a re-exec (or its unit
+    /// chose bulkhead's own value): its workers go back to 0 as before.
+    static func workerOOMScoreAdjust(own: Int32, lowered: Bool) -> Int32? {
+        if own == ownOOMScoreAdjust { return 0 }
+        guard own == 0 else { return nil }
+        return lowered ? 0 : -ownOOMScoreAdjust
+    }
+
+    /// Raises the calling (loop) thread's priority; returns the nice value workers must get,
+    /// or nil when it could not be raised (no CAP_SYS_NICE: then all run at the same value).
     static func raiseLoopPriority() -> Int32? {
         // Best effort, and no privilege needed: a short slice lets the loop preempt whatever
         // runs when a death wakes it, where it would otherwise wait out that task's slice.

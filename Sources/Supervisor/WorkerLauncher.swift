@@ -18,9 +18,9 @@ struct WorkerLauncher {
     /// The nice value hook programs run at: below the workers (and far below the loop), so a
     /// burst of notifications takes only CPU that supervision and the workers leave over.
     let hookNice: Int32
-    /// What each worker's oom_score_adj is set back to after its exec, when the daemon lowered
-    /// its own (`Daemon.protectFromOOMKiller`): a child inherits it, and a worker must stay an
-    /// ordinary candidate. nil: workers keep what they inherit (the unit's OOMScoreAdjust=).
+    /// What each worker's oom_score_adj is set to after its exec (`Daemon.protectFromOOMKiller`):
+    /// 500 above the daemon's, whether the daemon lowered its own or could not. nil: workers
+    /// keep what they inherit (the unit's OOMScoreAdjust=).
     var workerOOMScoreAdjust: Int32?
     /// Where each instance's CREDENTIALS_DIRECTORY is made.
     let credentials: CredentialDirectories

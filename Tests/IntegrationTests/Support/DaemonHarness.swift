@@ -59,6 +59,7 @@ final class DaemonHarness: @unchecked Sendable {
         let startMark = output.count
         process = try SpawnedProgram(launcher + command, environment: env, input: SpawnedProgram.devNull,
                                      output: SpawnedProgram.devNull, error: childEnd)
+        let program = process
         let thread = Thread { [weak self] in
             var pending = Data()
             while true {
@@ -72,6 +73,8 @@ final class DaemonHarness: @unchecked Sendable {
                     self?.append(line)
                 }
             }
+            // How it ended, for a test that finds it gone (an OOM kill is a SIGKILL).
+            if let program { self?.append("<<daemon \(program.pid) \(program.endDescription(waitingAtMost: 2))>>") }
             self?.append("<<eof>>")
         }
         thread.start()

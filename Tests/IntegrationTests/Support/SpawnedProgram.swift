@@ -17,6 +17,7 @@ final class SpawnedProgram: @unchecked Sendable {
     private let lock = NSLock()
     private var pidfd: FileDescriptor?
     private var status: Int32?
+    private var signaled = false
 
     /// `arguments[0]` is the program's path. The caller keeps (and closes) the fds it passes.
     init(_ arguments: [String], environment: [String: String], input: FileDescriptor, output: FileDescriptor, error: FileDescriptor) throws {
@@ -48,12 +49,22 @@ final class SpawnedProgram: @unchecked Sendable {
         while true {
             if let exit = Reaper.reap(pidfd: pidfd) {
                 status = exit.code
+                signaled = !exit.exited
                 return exit.code
             }
             let left = deadline.timeIntervalSinceNow
             if left <= 0 { return nil }
             _ = pidfd.waitReadable(milliseconds: Int32(min(left, 0.1) * 1000) + 1)
         }
+    }
+
+    /// How it ended, in words ("exited with code 0", "killed by signal 9"), or that it still
+    /// runs after `seconds`: for messages about a daemon that went away.
+    func endDescription(waitingAtMost seconds: Double) -> String {
+        guard let status = exitStatus(waitingAtMost: seconds) else { return "still running" }
+        lock.lock()
+        defer { lock.unlock() }
+        return signaled ? "killed by signal \(status)" : "exited with code \(status)"
     }
 
     /// Waits for its end however long it takes.
