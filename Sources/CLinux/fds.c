@@ -11,8 +11,8 @@
 
 int bh_pipe(int fds[2]) {
     if (pipe2(fds, O_CLOEXEC) < 0) return -errno;
-    int flags = fcntl(fds[0], F_GETFL);
-    if (flags < 0 || fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) < 0) {
+    // A new pipe's end has no status flag F_SETFL could clear: no F_GETFL first.
+    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0) {
         int e = errno;
         close(fds[0]);
         close(fds[1]);

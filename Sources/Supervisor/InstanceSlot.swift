@@ -38,6 +38,12 @@ final class InstanceSlot {
     var startTime: UInt64?
     /// The NOTIFY_SOCKET the live process was given (ours, or a previous daemon's if adopted).
     var notifyName: String?
+    /// Whether the live process may leave a backtrace file (started with `backtrace` on) and a
+    /// credentials directory: its death looks for them only then (a file system call or two
+    /// per death saved). True until a start says otherwise: a process this daemon did not
+    /// start (re-exec, adoption) may have either.
+    var mayLeaveBacktrace = true
+    var mayLeaveCredentials = true
 
     init(id: InstanceID, backtraceDirectory: String) {
         self.id = id

@@ -323,7 +323,7 @@ final class ProcessTable {
             latency = Int64(noticed.nanoseconds - dying)
             latencySource = "worker exit stamp"
         }
-        let backtrace = BacktraceFiles.take(directory: slot.backtraceDirectory, pid: exit.pid)
+        let backtrace = slot.mayLeaveBacktrace ? BacktraceFiles.take(directory: slot.backtraceDirectory, pid: exit.pid) : nil
         let oomNow = slot.cgroup?.oomKills() ?? 0
         let tasksNow = slot.cgroup?.tasksLimitHits() ?? 0
         let oom = oomNow > slot.oomBaseline
@@ -331,7 +331,7 @@ final class ProcessTable {
         // What was left in the group was killed above: these stay the counts until the next spawn.
         slot.countersSinceDeath = (oomNow, tasksNow)
         // Its credentials' copies go with the process (the next start makes fresh ones).
-        launcher.credentials.remove(slot.id)
+        if slot.mayLeaveCredentials { launcher.credentials.remove(slot.id) }
         slot.pid = nil
         slot.adopted = false
         slot.startTime = nil

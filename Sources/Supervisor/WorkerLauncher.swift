@@ -78,6 +78,8 @@ struct WorkerLauncher {
         if !spec.credentials.isEmpty {
             credentialsDirectory = try credentials.prepare(slot.id, spec.credentials, uid: identity?.uid, gid: identity?.gid)
         }
+        slot.mayLeaveBacktrace = spec.backtrace
+        slot.mayLeaveCredentials = credentialsDirectory != nil
         do {
             return try start(spec, slot: slot, executable: executable, identity: identity, environment: environment(
                 spec, slot: slot, notifySocket: notifySocket, home: home, path: workerPath, sockets: sockets.map(\.spec.name),
