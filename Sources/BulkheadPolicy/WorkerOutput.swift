@@ -42,10 +42,43 @@ public enum FileDescriptorBudget {
     /// service's counts); beyond, it accepts and closes at once, and the worker's writes fail.
     public static let oldJournaldStreams = 4096
 
+    /// A hook run holds its stdin pipe, its output pipe and its pidfd.
+    public static let perHookRun = 3
+    /// `/metrics`: the listener and at most this many clients (MetricsServer's cap).
+    public static let metricsClients = 32
+
+    /// Everything the config can make the daemon hold at once: its own fixed set; per instance
+    /// its process's fds and one health check in flight (a ready check stops when the instance
+    /// is ready, a live one starts only then); per worker its listening sockets; the hook
+    /// processes the daemon may run at once; the metrics listener and its clients. Control
+    /// connections beyond the few in `fixed` are not counted: the control server answers
+    /// `busy` from a reserved fd when it runs out, and supervision goes on.
     public static func needed(_ config: SupervisorConfig) -> Int {
-        config.workers.reduce(fixed) { total, worker in
-            total.addingReportingOverflow(worker.instances.multipliedReportingOverflow(by: worker.output.descriptorsPerInstance).partialValue).partialValue
+        var total = fixed
+        for worker in config.workers {
+            let perInstance = worker.output.descriptorsPerInstance + healthCheckDescriptors(worker.health)
+            total = adding(total, worker.instances.multipliedReportingOverflow(by: perInstance).partialValue)
+            total = adding(total, worker.sockets.count)
         }
+        if !config.monitoring.hooks.isEmpty {
+            total = adding(total, config.monitoring.events.hookProcesses.multipliedReportingOverflow(by: perHookRun).partialValue)
+        }
+        if config.monitoring.metrics != nil { total = adding(total, 1 + metricsClients) }
+        return total
+    }
+
+    /// The fds of the one health check an instance may have in flight: a socket for `http`
+    /// and `tcp`, the output pipe and pidfd of an `exec` check's process.
+    public static func healthCheckDescriptors(_ health: HealthChecks) -> Int {
+        [health.ready, health.live].compactMap { probe -> Int? in
+            guard let probe else { return nil }
+            if case .exec = probe.check { return 2 }
+            return 1
+        }.max() ?? 0
+    }
+
+    private static func adding(_ a: Int, _ b: Int) -> Int {
+        a.addingReportingOverflow(b).partialValue
     }
 
     /// One sentence that says what to do, or nil when the config fits `limit` (RLIMIT_NOFILE).

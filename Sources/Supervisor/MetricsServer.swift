@@ -23,7 +23,7 @@ final class MetricsServer: @unchecked Sendable {
     private var snapshot: MetricsSnapshot?
     private var stopped = false
 
-    static let maxClients = 32
+    static let maxClients = FileDescriptorBudget.metricsClients
     static let maxRequestBytes = 16 << 10
     /// A connection with nothing in flight, or a request not finished, is closed after this.
     static let idleTimeoutNanoseconds: UInt64 = 30_000_000_000
