@@ -60,7 +60,7 @@ final class DaemonHarness: @unchecked Sendable {
         process = try SpawnedProgram(launcher + command, environment: env, input: SpawnedProgram.devNull,
                                      output: SpawnedProgram.devNull, error: childEnd)
         let program = process
-        let thread = Thread { [weak self] in
+        let thread = Thread { [weak self, weak program] in
             var pending = Data()
             while true {
                 self?.waitWhileReadingPaused()
