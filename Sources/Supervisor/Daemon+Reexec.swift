@@ -212,6 +212,7 @@ extension Daemon {
                 ("output_lines_dropped", .int(Int64(counters.outputLinesDropped))),
             ])),
             ("systemd", systemdHandoff()),
+            ("metrics", monitoring.counters.handoff()),
         ]
         var keep = [stateLock.descriptor]
         for (name, part) in parts {

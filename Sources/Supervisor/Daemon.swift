@@ -194,6 +194,7 @@ public final class Daemon {
         }
         monitoring = Monitoring(config: config.monitoring, stateDir: config.stateDir, loop: loop, processes: processes,
                                 devNull: devNull, socketPath: control.listener.path)
+        if let handoff { monitoring.counters.restore(handoff.section("metrics")) }
         monitoring.publish = { [unowned self] event, extra in events.publish(event, extra: extra) }
         monitoring.eventsAppended = { [unowned self] in control.eventsAppended() }
         monitoring.stableAfter = { [unowned self] worker in supervision.config.worker(named: worker)?.backoff.resetAfter }

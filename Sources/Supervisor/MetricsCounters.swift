@@ -21,6 +21,13 @@ struct LatencyHistogram: Equatable, Sendable {
         sumNanoseconds &+= max(value, 0)
     }
 
+    /// Counts and sum as another image kept them (`restore(_:)`, same bounds).
+    mutating func replace(counts: [UInt64], sumNanoseconds: Int64) {
+        self.counts = counts
+        count = counts.reduce(0, &+)
+        self.sumNanoseconds = sumNanoseconds
+    }
+
     static func == (a: LatencyHistogram, b: LatencyHistogram) -> Bool {
         a.counts == b.counts && a.sumNanoseconds == b.sumNanoseconds && a.bounds.map(\.nanoseconds) == b.bounds.map(\.nanoseconds)
     }

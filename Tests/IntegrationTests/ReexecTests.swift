@@ -197,6 +197,34 @@ struct ReexecTests {
         }
     }
 
+    @Test("/metrics counters go on across a re-exec: deaths and restarts are not reset")
+    func metricsCarriedOver() async throws {
+        try await withDaemon("""
+        workers:
+          - name: flaky
+            command: [{{crashlab}}, --exit, "1", --after, 50ms]
+            backoff: { initial: 50ms, max: 50ms, jitter: 0 }
+            crash_loop: { max_restarts: 1000, same_crash: 0 }
+        """) { daemon in
+            var after = 0
+            for _ in 0..<3 { after = try await daemon.next("flaky:0", "exit", after: after).index + 1 }
+            #expect(try await daemon.command(["stop", "flaky"]).code == 0)
+            _ = try await daemon.status(what: "flaky stopped") { $0["flaky:0"]?["state"] as? String == "stopped" }
+            func counters() async throws -> [String] {
+                let metrics = try await daemon.command(["metrics"])
+                return metrics.stdout.split(separator: "\n").map(String.init).filter {
+                    ($0.hasPrefix("bulkhead_worker_deaths_total{") || $0.hasPrefix("bulkhead_worker_restarts_total{")) && $0.contains("flaky")
+                }.sorted()
+            }
+            let before = try await counters()
+            #expect(before.contains { $0.hasPrefix("bulkhead_worker_restarts_total{") && !$0.hasSuffix(" 0") }, "\(before)")
+            let mark = daemon.mark
+            #expect(try await daemon.command(["reexec"]).code == 0)
+            try await daemon.nextLine(after: mark, what: "the re-exec done") { $0.contains("reexec done: bulkhead") }
+            #expect(try await counters() == before)
+        }
+    }
+
     @Test("a binary that is missing, not executable or no daemon: refused, the daemon unchanged", arguments: ["missing", "not executable", "exits at once", "prints nothing useful"])
     func refusedBinaries(_ kind: String) async throws {
         try await withDaemon("""
