@@ -213,6 +213,7 @@ extension Daemon {
             ])),
             ("systemd", systemdHandoff()),
             ("metrics", monitoring.counters.handoff()),
+            ("output_counts", output.countsHandoff()),
         ]
         var keep = [stateLock.descriptor]
         for (name, part) in parts {

@@ -176,6 +176,7 @@ public final class Daemon {
         if let handoff {
             processes.restore(handoff.section("processes")) { [supervision] id in supervision.spec(for: id) }
             output.restore(handoff.section("output"), handoff.blob)
+            output.restoreCounts(from: handoff.section("output_counts"))
             notify.restore(handoff.section("notify"))
             counters.reportsNotSaved = Int(handoff.section("daemon")?["reports_not_saved"]?.int ?? 0)
             counters.outputLinesDropped = Int(handoff.section("daemon")?["output_lines_dropped"]?.int ?? 0)

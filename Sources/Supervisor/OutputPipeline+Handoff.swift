@@ -59,3 +59,27 @@ extension OutputPipeline {
         }
     }
 }
+
+extension OutputPipeline {
+    /// Per worker, the lines and bytes `/metrics` counts: they go on across a re-exec.
+    func countsHandoff() -> JSON {
+        .object(JSONObject(countsByWorker().map { worker, counts in
+            (worker, .object(JSONObject([
+                ("stdout_lines", .int(Int64(clamping: counts.stdoutLines))), ("stderr_lines", .int(Int64(clamping: counts.stderrLines))),
+                ("stdout_bytes", .int(Int64(clamping: counts.stdoutBytes))), ("stderr_bytes", .int(Int64(clamping: counts.stderrBytes))),
+            ])))
+        }))
+    }
+
+    /// What `countsHandoff` wrote; a missing section or a malformed worker starts from zero.
+    func restoreCounts(from section: JSON?) {
+        var restored: [String: OutputCounts] = [:]
+        for member in section?.object?.members ?? [] {
+            let names = ["stdout_lines", "stderr_lines", "stdout_bytes", "stderr_bytes"]
+            let values = names.compactMap { member.value[$0]?.int.flatMap { $0 >= 0 ? UInt64($0) : nil } }
+            guard values.count == names.count else { continue }
+            restored[member.key] = OutputCounts(stdoutLines: values[0], stderrLines: values[1], stdoutBytes: values[2], stderrBytes: values[3])
+        }
+        restoreCounts(restored)
+    }
+}

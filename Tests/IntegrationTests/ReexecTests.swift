@@ -197,12 +197,12 @@ struct ReexecTests {
         }
     }
 
-    @Test("/metrics counters go on across a re-exec: deaths and restarts are not reset")
+    @Test("/metrics counters go on across a re-exec: deaths, restarts and output lines are not reset")
     func metricsCarriedOver() async throws {
         try await withDaemon("""
         workers:
           - name: flaky
-            command: [{{crashlab}}, --exit, "1", --after, 50ms]
+            command: [/bin/sh, -c, 'echo starting; exec {{crashlab}} --exit 1 --after 50ms']
             backoff: { initial: 50ms, max: 50ms, jitter: 0 }
             crash_loop: { max_restarts: 1000, same_crash: 0 }
         """) { daemon in
@@ -213,11 +213,13 @@ struct ReexecTests {
             func counters() async throws -> [String] {
                 let metrics = try await daemon.command(["metrics"])
                 return metrics.stdout.split(separator: "\n").map(String.init).filter {
-                    ($0.hasPrefix("bulkhead_worker_deaths_total{") || $0.hasPrefix("bulkhead_worker_restarts_total{")) && $0.contains("flaky")
+                    ($0.hasPrefix("bulkhead_worker_deaths_total{") || $0.hasPrefix("bulkhead_worker_restarts_total{")
+                        || $0.hasPrefix("bulkhead_output_lines_total{")) && $0.contains("flaky")
                 }.sorted()
             }
             let before = try await counters()
             #expect(before.contains { $0.hasPrefix("bulkhead_worker_restarts_total{") && !$0.hasSuffix(" 0") }, "\(before)")
+            #expect(before.contains { $0.hasPrefix("bulkhead_output_lines_total{") && $0.contains("stdout") && !$0.hasSuffix(" 0") }, "\(before)")
             let mark = daemon.mark
             #expect(try await daemon.command(["reexec"]).code == 0)
             try await daemon.nextLine(after: mark, what: "the re-exec done") { $0.contains("reexec done: bulkhead") }
