@@ -20,7 +20,6 @@ final class OutputPipeline {
     var turnWall: Int64 = 0
     /// Called once per chunk of lines for an instance someone follows (`logs -f`).
     var linesAppended: (InstanceOutput) -> Void = { _ in }
-    /// What instances that left the configuration wrote, per worker (counters never go back).
     /// Per worker, what all its instances wrote (those that left included): kept as each batch
     /// is counted, so a scrape reads a few totals instead of walking every instance on the loop
     /// (1000 scattered records cost it ~70 µs per scrape).
@@ -169,12 +168,13 @@ final class OutputPipeline {
     }
 }
 
-/// One instance's output, across its restarts: the live process's pipes, and the rings.
-/// What all instances of one worker wrote, shared by their `InstanceOutput`s.
+/// What all instances of one worker wrote, shared by their `InstanceOutput`s (counters never
+/// go back: an instance that leaves the configuration leaves its lines counted).
 final class WorkerOutputTotals {
     var counts = OutputCounts()
 }
 
+/// One instance's output, across its restarts: the live process's pipes, and the rings.
 final class InstanceOutput {
     let id: InstanceID
     /// Its worker's lines and bytes, per stream (`/metrics`), counted as batches arrive.
