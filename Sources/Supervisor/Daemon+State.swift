@@ -56,20 +56,15 @@ final class DurableState {
     /// bring the instance back.
     struct Decision: Equatable {
         var wanted: Bool
-        /// 0 none, 1 failed, 2 quarantined, 3 the breaker open.
-        var verdict: Int
+        /// `failed`, `quarantined` or `open` (the breaker); nil for every other state.
+        var verdict: InstanceState?
         var crashID: String?
     }
 
     static func decision(_ entry: InstanceEntry?) -> Decision? {
         guard let entry else { return nil }
-        let verdict: Int
-        switch entry.record.phase {
-        case .failed: verdict = 1
-        case .quarantined: verdict = 2
-        case .open: verdict = 3
-        case .stopped, .waiting, .spawning, .starting, .running, .stopping, .backoff: verdict = 0
-        }
+        let state = entry.record.phase.state
+        let verdict: InstanceState? = [.failed, .quarantined, .open].contains(state) ? state : nil
         return Decision(wanted: entry.record.wanted, verdict: verdict, crashID: entry.crashID)
     }
 

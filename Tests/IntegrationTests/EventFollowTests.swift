@@ -8,16 +8,8 @@ import Testing
 struct EventFollowTests {
     @Test("events -f --json in a crash storm: every death exactly once, in order")
     func followStorm() async throws {
-        let daemon = try DaemonHarness("""
-        defaults:
-          backtrace: false
-          backoff: { initial: 0ms }
-          crash_loop: { max_restarts: 100000, same_crash: 0 }
-        workers:
-          - name: storm
-            command: [/bin/sh, -c, 'kill -SEGV $$']
-            instances: 2
-        """)
+        // Coalescing stays on: the follower must see every death even when the log folds them.
+        let daemon = try DaemonHarness(ShellStorm.config(instances: 2, coalesced: true))
         try await daemon.launch()
         // Every event, not only storm's: the daemon numbers each event it makes (`seq`), so a
         // follower of all of them must see one unbroken run of numbers. (The daemon's own log

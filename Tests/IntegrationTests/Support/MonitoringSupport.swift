@@ -113,13 +113,14 @@ enum MetricsText {
     }
 }
 
-/// A crash storm for the monitoring tests: one shell worker that segfaults as soon as it starts,
-/// restarted at once and never escalated, every death its own line and report (the tests count
-/// them in the daemon's log). `top` goes before the defaults, `bottom` after the workers.
+/// A crash storm for the monitoring tests: shell workers that segfault as soon as they start,
+/// restarted at once and never escalated. Unless `coalesced`, every death is its own line and
+/// report (the tests count them in the daemon's log). `top` goes before the defaults, `bottom`
+/// after the workers.
 enum ShellStorm {
-    static func config(top: String = "", bottom: String = "") -> String {
+    static func config(top: String = "", bottom: String = "", instances: Int = 1, coalesced: Bool = false) -> String {
         """
-        crash_reports: { coalesce_after: 0 }
+        \(coalesced ? "" : "crash_reports: { coalesce_after: 0 }")
         \(top)
         defaults:
           backtrace: false
@@ -128,6 +129,7 @@ enum ShellStorm {
         workers:
           - name: storm
             command: [/bin/sh, -c, 'kill -SEGV $$']
+            instances: \(instances)
         \(bottom)
         """
     }
